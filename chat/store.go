@@ -1,0 +1,137 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Kind is what a message carries.
+type Kind string
+
+const (
+	KindText  Kind = "text"
+	KindImage Kind = "image"
+	KindFile  Kind = "file"
+)
+
+// Attachment is an uploaded file that an image or file message references.
+// The recorder stores the bytes; chat only checks that the sender uploaded it.
+type Attachment struct {
+	ID          string `json:"id"`
+	Room        string `json:"-"`
+	Uploader    string `json:"-"`
+	Name        string `json:"name"`
+	ContentType string `json:"contentType"`
+	Size        int64  `json:"size"`
+	Image       bool   `json:"image,omitempty"`
+	Width       int    `json:"width,omitempty"`
+	Height      int    `json:"height,omitempty"`
+}
+
+// Reaction is one emoji on a message and who put it there.
+type Reaction struct {
+	Emoji      string   `json:"emoji"`
+	Identities []string `json:"identities"`
+}
+
+// Message is a chat message with its current state (edits, deletion,
+// reactions and pin applied). A deleted message is a tombstone: Text and
+// Attachment are empty, its id and seq are kept.
+type Message struct {
+	ID         string      `json:"id"`  // sortable unique id (ULID)
+	Room       string      `json:"-"`
+	Seq        int64       `json:"seq"` // per-room total order, from 1
+	Sender     string      `json:"sender"`
+	SenderName string      `json:"senderName"`
+	Kind       Kind        `json:"kind"`
+	Text       string      `json:"text"`
+	To         []string    `json:"to,omitempty"` // private: destination identities
+	ReplyTo    string      `json:"replyTo,omitempty"`
+	ClientID   string      `json:"-"` // the sender's idempotency key
+	Attachment *Attachment `json:"attachment,omitempty"`
+	CreatedAt  time.Time   `json:"createdAt"`
+	EditedAt   *time.Time  `json:"editedAt,omitempty"`
+	Deleted    bool        `json:"deleted,omitempty"`
+	Pinned     bool        `json:"pinned,omitempty"`
+	Reactions  []Reaction  `json:"reactions,omitempty"`
+}
+
+// Private reports whether the message has destination identities.
+func (m *Message) Private() bool { return len(m.To) > 0 }
+
+// VisibleTo reports whether identity may see the message or anything about
+// it: everyone for a group message, the sender and destinations otherwise.
+func (m *Message) VisibleTo(identity string) bool {
+	if !m.Private() || identity == m.Sender {
+		return true
+	}
+	for _, t := range m.To {
+		if t == identity {
+			return true
+		}
+	}
+	return false
+}
+
+// ChangeKind says what a Change records.
+type ChangeKind int
+
+const (
+	ChangeMessage  ChangeKind = iota + 1 // a new message: Message
+	ChangeEdit                           // MessageID, Text, Identity (author)
+	ChangeDelete                         // MessageID, Identity (who deleted)
+	ChangeReaction                       // MessageID, Identity, Emoji, On (add/remove)
+	ChangePin                            // MessageID, Identity, On (pin/unpin)
+	ChangeRead                           // Identity, Seq (read horizon)
+	ChangeJoin                           // Identity, Name: a participant's chat opened
+	ChangeLeave                          // Identity: its chat closed
+)
+
+// Change is one state change of a room, in the order chat decided it. The
+// recorder persists changes of one room in the order they were written.
+type Change struct {
+	Kind      ChangeKind
+	Room      string
+	At        time.Time
+	Message   *Message
+	MessageID string
+	Identity  string
+	Name      string
+	Text      string
+	Emoji     string
+	On        bool
+	Seq       int64
+}
+
+// ErrNotFound is returned by a Store for an unknown message or attachment.
+var ErrNotFound = errors.New("not found")
+
+// Store is where chat keeps what it decided; the recorder implements it on a
+// database, MemoryStore in memory. Writes are asynchronous so the real-time
+// path never waits on a database; reads see every change whose done
+// callback has run.
+type Store interface {
+	// LastSeq is the highest seq assigned in room (0 if none), so that a
+	// restarted server continues the order.
+	LastSeq(ctx context.Context, room string) (int64, error)
+	// Write queues a change. done, if not nil, runs once the change is
+	// durable, or with the error that stopped it; it must not block.
+	Write(c Change, done func(error))
+	// History returns up to limit messages of room with seq < before
+	// (before <= 0: the latest), that viewer may see (viewer "": all),
+	// oldest first, current state applied.
+	History(ctx context.Context, room, viewer string, before int64, limit int) ([]Message, error)
+	// Pinned returns the pinned messages of room that viewer may see, oldest
+	// first.
+	Pinned(ctx context.Context, room, viewer string) ([]Message, error)
+	// Message returns one message of room by id, or ErrNotFound.
+	Message(ctx context.Context, room, id string) (*Message, error)
+	// ByClientID returns the message sender created with clientID in room,
+	// or ErrNotFound: a retry after a reconnect or restart must not create a
+	// second one.
+	ByClientID(ctx context.Context, room, sender, clientID string) (*Message, error)
+	// Attachment returns an uploaded attachment of room by id, or
+	// ErrNotFound.
+	Attachment(ctx context.Context, room, id string) (*Attachment, error)
+}
