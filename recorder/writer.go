@@ -1,0 +1,351 @@
+package recorder
+
+// The writer keeps the real-time path free of database waits. Write only
+// enqueues; one goroutine takes everything queued (up to BatchSize changes)
+// and writes it in one transaction (group commit), then runs each change's
+// done callback in order. A single goroutine and a FIFO queue keep every
+// room's changes in the order chat wrote them.
+//
+// Durability rules:
+//   - done(nil) runs only after the transaction holding the change commits.
+//   - Transient errors (connection lost, database restarting, SQLite busy,
+//     disk full) are retried forever with capped exponential back-off: the
+//     batch and everything behind it stay queued in memory, in order.
+//   - Any other error is retried a few times, then the batch is split in
+//     halves and retried, so one bad change fails alone with done(err).
+//   - Every statement is idempotent (inserts ignore rows already present,
+//     updates set final values), so replaying a batch whose commit outcome
+//     was unknown does not duplicate anything.
+//   - The queue is bounded (Config.QueueSize) but never drops: when it is
+//     full Write waits for room (back-pressure), logging while it waits.
+//   - Close waits up to Config.CloseTimeout, then fails what is left with
+//     ErrClosed.
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/backchannel-rtc/backchannel/chat"
+)
+
+type item struct {
+	c    chat.Change
+	done func(error)
+}
+
+func (it item) finish(err error) {
+	if it.done != nil {
+		it.done(err)
+	}
+}
+
+// WriterStats are the writer's counters since Open.
+type WriterStats struct {
+	Batches       int64         // committed transactions
+	Changes       int64         // changes made durable
+	Failed        int64         // changes finished with an error
+	Retries       int64         // failed attempts that were retried
+	BlockedWrites int64         // Write calls that found the queue full
+	Queued        int           // changes waiting now
+	LastBatch     time.Duration // duration of the last commit
+	MaxBatch      time.Duration
+	TotalBatch    time.Duration // sum over all commits
+}
+
+type statsBox struct {
+	mu sync.Mutex
+	s  WriterStats
+}
+
+func (b *statsBox) update(f func(s *WriterStats)) {
+	b.mu.Lock()
+	f(&b.s)
+	b.mu.Unlock()
+}
+
+func (b *statsBox) get() WriterStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.s
+}
+
+type writer struct {
+	r         *Recorder
+	q         chan item
+	closing   chan struct{} // closed first by close: blocked Writes give up
+	inputDone chan struct{} // closed once no Write can enqueue any more
+	finished  chan struct{} // closed when the goroutine has exited
+	ctx       context.Context
+	cancel    context.CancelFunc
+	stats     statsBox
+
+	closeOnce sync.Once
+	mu        sync.RWMutex // Write holds it shared while enqueuing
+	closed    bool
+
+	// Owned by the writer goroutine.
+	rooms map[string]*roomState
+}
+
+func newWriter(r *Recorder) *writer {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &writer{
+		r:         r,
+		q:         make(chan item, r.cfg.QueueSize),
+		closing:   make(chan struct{}),
+		inputDone: make(chan struct{}),
+		finished:  make(chan struct{}),
+		ctx:       ctx,
+		cancel:    cancel,
+		rooms:     map[string]*roomState{},
+	}
+}
+
+// Write queues a change; done runs once it is durable or has failed. It
+// never drops a change: with a full queue it waits for room.
+func (r *Recorder) Write(c chat.Change, done func(error)) {
+	if r.cfg.ReadOnly {
+		item{c, done}.finish(ErrReadOnly)
+		return
+	}
+	r.w.enqueue(item{c, done})
+}
+
+// WriterStats returns the writer's counters.
+func (r *Recorder) WriterStats() WriterStats {
+	s := r.w.stats.get()
+	s.Queued = len(r.w.q)
+	return s
+}
+
+// Flush waits until every change written before the call is durable (or
+// failed), or ctx ends.
+func (r *Recorder) Flush(ctx context.Context) error {
+	ch := make(chan error, 1)
+	r.Write(chat.Change{}, func(err error) { ch <- err })
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (w *writer) enqueue(it item) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		it.finish(ErrClosed)
+		return
+	}
+	select {
+	case w.q <- it:
+		return
+	default:
+	}
+	w.stats.update(func(s *WriterStats) { s.BlockedWrites++ })
+	start := time.Now()
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case w.q <- it:
+			return
+		case <-w.closing:
+			it.finish(ErrClosed)
+			return
+		case <-t.C:
+			w.r.log.Warn("recorder: write queue full, Write is waiting for the database",
+				"waited", time.Since(start).Round(time.Millisecond), "queue", cap(w.q))
+			t.Reset(time.Second)
+		}
+	}
+}
+
+func (w *writer) close(timeout time.Duration) {
+	w.closeOnce.Do(func() {
+		close(w.closing) // blocked Writes give up (they hold mu shared)
+		w.mu.Lock()
+		w.closed = true
+		w.mu.Unlock()
+		close(w.inputDone) // no Write is enqueuing any more
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		select {
+		case <-w.finished:
+		case <-t.C:
+			w.r.log.Error("recorder: close timed out, failing queued changes", "queued", len(w.q))
+			w.cancel()
+		}
+	})
+	<-w.finished
+	w.cancel()
+}
+
+func (w *writer) run() {
+	defer close(w.finished)
+	buf := make([]item, 0, w.r.cfg.BatchSize)
+	for {
+		batch := w.next(buf[:0])
+		if batch == nil {
+			return
+		}
+		w.process(batch)
+		clear(batch) // drop references to delivered changes
+	}
+}
+
+// next blocks for the first queued change, then takes whatever else is
+// queued up to BatchSize. It returns nil once closed and drained.
+func (w *writer) next(batch []item) []item {
+	var first item
+	select {
+	case first = <-w.q:
+	case <-w.inputDone:
+		select {
+		case first = <-w.q:
+		default:
+			return nil
+		}
+	}
+	batch = append(batch, first)
+	for len(batch) < w.r.cfg.BatchSize {
+		select {
+		case it := <-w.q:
+			batch = append(batch, it)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// process makes items durable, splitting the batch on permanent errors.
+func (w *writer) process(items []item) {
+	err := w.commit(items)
+	if err == nil {
+		w.stats.update(func(s *WriterStats) { s.Changes += int64(len(items)) })
+		for _, it := range items {
+			it.finish(nil)
+		}
+		return
+	}
+	if errors.Is(err, ErrClosed) || len(items) == 1 {
+		w.r.log.Error("recorder: change not recorded", "changes", len(items), "err", err)
+		w.stats.update(func(s *WriterStats) { s.Failed += int64(len(items)) })
+		for _, it := range items {
+			it.finish(err)
+		}
+		return
+	}
+	mid := len(items) / 2
+	w.process(items[:mid])
+	w.process(items[mid:])
+}
+
+const permanentTries = 3
+
+// commit plans items once and applies the plan in one transaction,
+// retrying as the package comment says.
+func (w *writer) commit(items []item) error {
+	var p *plan
+	backoff := 20 * time.Millisecond
+	fails := 0
+	for {
+		var err error
+		if p == nil {
+			p, err = w.plan(items)
+		}
+		if err == nil {
+			start := time.Now()
+			err = w.apply(p)
+			if err == nil {
+				d := time.Since(start)
+				w.stats.update(func(s *WriterStats) {
+					s.Batches++
+					s.LastBatch = d
+					s.TotalBatch += d
+					s.MaxBatch = max(s.MaxBatch, d)
+				})
+				w.adopt(p)
+				return nil
+			}
+		}
+		if w.ctx.Err() != nil {
+			return fmt.Errorf("%w: %v", ErrClosed, err)
+		}
+		transient := isTransient(err)
+		if !transient {
+			fails++
+			if fails >= permanentTries {
+				return err
+			}
+		}
+		w.stats.update(func(s *WriterStats) { s.Retries++ })
+		w.r.log.Warn("recorder: write failed, retrying", "changes", len(items),
+			"transient", transient, "backoff", backoff, "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-w.ctx.Done():
+			return fmt.Errorf("%w: %v", ErrClosed, err)
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// isTransient reports whether err means "the database is unavailable now"
+// rather than "this change is wrong".
+func isTransient(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ENOSPC) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		c := pe.Code
+		return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "53") || strings.HasPrefix(c, "57P") ||
+			c == "40001" || c == "40P01" || c == "55P03" || c == "58030"
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		return true
+	}
+	var se interface{ Code() int }
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case 5, 6, 10, 13, 14: // BUSY, LOCKED, IOERR, FULL, CANTOPEN
+			return true
+		}
+	}
+	msg := strings.ToLower(err.Error())
+	for _, s := range []string{"conn closed", "connection reset", "broken pipe", "database is locked",
+		"bad connection", "terminating connection", "the database system is", "connection refused",
+		"unexpected eof", "closed network connection"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
