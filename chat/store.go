@@ -39,7 +39,7 @@ type Reaction struct {
 // reactions and pin applied). A deleted message is a tombstone: Text and
 // Attachment are empty, its id and seq are kept.
 type Message struct {
-	ID         string      `json:"id"`  // sortable unique id (ULID)
+	ID         string      `json:"id"` // sortable unique id (ULID)
 	Room       string      `json:"-"`
 	Seq        int64       `json:"seq"` // per-room total order, from 1
 	Sender     string      `json:"sender"`

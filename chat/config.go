@@ -1,0 +1,124 @@
+package chat
+
+import "time"
+
+// Config holds the chat limits. Start from DefaultConfig and change what you
+// need: a zero rate means "no limit", so the zero Config is not the default.
+type Config struct {
+	// MaxTextRunes bounds a message's text after trimming (default 2000).
+	MaxTextRunes int
+	// MaxPacketBytes bounds one incoming data-channel message (default 64 KiB).
+	MaxPacketBytes int
+	// Rate and Burst are the per-connection token bucket for everything
+	// that changes state or reads the store (chat, reaction, edit, delete,
+	// pin, unpin, mute, unmute, kick, history). Rate 0 turns it off.
+	Rate  float64
+	Burst int
+	// TypingRate/TypingBurst and ReadRate/ReadBurst throttle typing and read
+	// packets separately, so a chatty typing indicator cannot eat the
+	// message budget. Rate 0 turns them off.
+	TypingRate  float64
+	TypingBurst int
+	ReadRate    float64
+	ReadBurst   int
+	// TypingTimeout ends a typing indicator the client never stopped
+	// (default 5 s).
+	TypingTimeout time.Duration
+	// ReplayMessages is how many of the latest messages a participant gets
+	// on attach (default 50).
+	ReplayMessages int
+	// HistoryMax is the largest history page; larger requests are clamped
+	// and the reply says the limit used (default 100). HistoryDefault is
+	// the page size when the request names none (default 50).
+	HistoryMax     int
+	HistoryDefault int
+	// Window is how many recent messages each room keeps in memory, so that
+	// join replay, history and edit/delete/reaction checks do not touch the
+	// store (default 1000). Messages leave the window only once durable.
+	Window int
+	// AnyonePins lets every participant with the chat grant pin and unpin;
+	// otherwise only the roomAdmin grant may.
+	AnyonePins bool
+	// MaxRecipients bounds the destinations of a private message or typing
+	// indicator (default 100).
+	MaxRecipients int
+	// MaxPinned bounds pinned messages per room (default 100).
+	MaxPinned int
+	// MaxReactions bounds distinct emoji per message (default 64).
+	MaxReactions int
+	// MaxViolations closes a connection after this many consecutive protocol
+	// violations (bad_packet, packet_too_large) with no valid packet between
+	// them (default 20). Negative: never close.
+	MaxViolations int
+	// StoreTimeout bounds each store read (default 5 s).
+	StoreTimeout time.Duration
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{
+		MaxTextRunes:   2000,
+		MaxPacketBytes: 64 << 10,
+		Rate:           10,
+		Burst:          20,
+		TypingRate:     2,
+		TypingBurst:    6,
+		ReadRate:       4,
+		ReadBurst:      10,
+		TypingTimeout:  5 * time.Second,
+		ReplayMessages: 50,
+		HistoryMax:     100,
+		HistoryDefault: 50,
+		Window:         1000,
+		MaxRecipients:  100,
+		MaxPinned:      100,
+		MaxReactions:   64,
+		MaxViolations:  20,
+		StoreTimeout:   5 * time.Second,
+	}
+}
+
+// normalized fills sizes left at zero with defaults; rates stay as given
+// (0 = off).
+func (c Config) normalized() Config {
+	d := DefaultConfig()
+	pos := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	pos(&c.MaxTextRunes, d.MaxTextRunes)
+	pos(&c.MaxPacketBytes, d.MaxPacketBytes)
+	pos(&c.ReplayMessages, d.ReplayMessages)
+	pos(&c.HistoryMax, d.HistoryMax)
+	pos(&c.HistoryDefault, d.HistoryDefault)
+	pos(&c.Window, d.Window)
+	pos(&c.MaxRecipients, d.MaxRecipients)
+	pos(&c.MaxPinned, d.MaxPinned)
+	pos(&c.MaxReactions, d.MaxReactions)
+	if c.MaxViolations == 0 {
+		c.MaxViolations = d.MaxViolations
+	}
+	if c.HistoryDefault > c.HistoryMax {
+		c.HistoryDefault = c.HistoryMax
+	}
+	if c.ReplayMessages > c.Window {
+		c.ReplayMessages = c.Window
+	}
+	if c.TypingTimeout <= 0 {
+		c.TypingTimeout = d.TypingTimeout
+	}
+	if c.StoreTimeout <= 0 {
+		c.StoreTimeout = d.StoreTimeout
+	}
+	if c.Burst <= 0 {
+		c.Burst = 1
+	}
+	if c.TypingBurst <= 0 {
+		c.TypingBurst = 1
+	}
+	if c.ReadBurst <= 0 {
+		c.ReadBurst = 1
+	}
+	return c
+}

@@ -1,0 +1,597 @@
+package chat
+
+import (
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// handleChat creates a message. Store reads it may need (idempotency after a
+// restart, the attachment, an old reply target) happen before the room lock
+// is taken; the id, seq, fan-out and store write then happen under it, so
+// that seq order, delivery order and write order are the same.
+func (s *session) handleChat(a *action) *Error {
+	if !s.who.Grant.PublishData() {
+		return errNoChat
+	}
+	r := s.r
+	srv := r.srv
+	key := clientKey{s.who.Identity, a.clientID}
+
+	r.mu.Lock()
+	if e := s.liveLocked(); e != nil {
+		r.mu.Unlock()
+		return e
+	}
+	if ref, ok := r.byClient[key]; ok {
+		s.repeatAckLocked(ref, a.clientID)
+		r.mu.Unlock()
+		return nil
+	}
+	checkStore := r.checkStore
+	r.mu.Unlock()
+
+	ctx, cancel := srv.storeCtx()
+	defer cancel()
+	if checkStore {
+		m, err := srv.store.ByClientID(ctx, r.name, s.who.Identity, a.clientID)
+		if err == nil {
+			s.send(ackPacket(a.clientID, m.ID, m.Seq, m.CreatedAt))
+			return nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return s.storeFailed("ByClientID", err)
+		}
+	}
+	var att *Attachment
+	if a.kind != KindText {
+		at, err := srv.store.Attachment(ctx, r.name, a.attachmentID)
+		switch {
+		case errors.Is(err, ErrNotFound) || (err == nil && at.Room != r.name):
+			return errorf(CodeNotFound, "no such attachment")
+		case err != nil:
+			return s.storeFailed("Attachment", err)
+		case at.Uploader != s.who.Identity:
+			return errorf(CodeForbidden, "you did not upload this attachment")
+		case a.kind == KindImage && !at.Image:
+			return badPacket("attachment is not an image")
+		}
+		c := *at
+		att = &c
+	}
+	if a.replyTo != "" {
+		// lockMessage returns with r.mu held.
+		target, e := s.lockMessage(a.replyTo)
+		if e != nil {
+			return e
+		}
+		if target.msg.Private() {
+			// A reply to a private message stays among its participants,
+			// or its id would tell others the conversation exists.
+			if len(a.to) == 0 {
+				r.mu.Unlock()
+				return errorf(CodeForbidden, "a reply to a private message must be private")
+			}
+			for _, id := range a.to {
+				if !target.msg.VisibleTo(id) {
+					r.mu.Unlock()
+					return errorf(CodeForbidden, "a reply to a private message must stay among its participants")
+				}
+			}
+		}
+	} else {
+		r.mu.Lock()
+	}
+	defer r.mu.Unlock()
+	// State may have changed while the lock was released.
+	if e := s.liveLocked(); e != nil {
+		return e
+	}
+	if ref, ok := r.byClient[key]; ok {
+		s.repeatAckLocked(ref, a.clientID)
+		return nil
+	}
+
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	r.lastSeq++
+	e := &entry{msg: Message{
+		ID:         ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String(),
+		Room:       r.name,
+		Seq:        r.lastSeq,
+		Sender:     s.who.Identity,
+		SenderName: s.who.DisplayName(),
+		Kind:       a.kind,
+		Text:       a.text,
+		To:         a.to,
+		ReplyTo:    a.replyTo,
+		ClientID:   a.clientID,
+		Attachment: att,
+		CreatedAt:  now,
+	}}
+	e.ack = ackPacket(a.clientID, e.msg.ID, e.msg.Seq, now)
+	e.waiters = []Conn{s.c}
+	srv.stats.messages.Add(1)
+
+	if s.typing && sameSet(s.typingTo, a.to) {
+		s.stopTypingLocked(true) // sending ends typing, without a second packet from the client
+	}
+	// Fan out first (the sender sees its message before its ack), then
+	// queue the write; the ack waits for the write to be durable.
+	r.sendVisibleLocked(marshal(&evMessage{Type: "message", Message: &e.msg}), &e.msg)
+	r.appendLocked(e, key)
+	s.writeMessageLocked(e)
+	return nil
+}
+
+// writeMessageLocked queues the message's write; its done acks every
+// waiting connection, or tells them to retry.
+func (s *session) writeMessageLocked(e *entry) {
+	m := e.msg.clone()
+	clientID := m.ClientID
+	s.r.writeLocked(Change{Kind: ChangeMessage, At: m.CreatedAt, Message: &m}, e, func(err error) {
+		e.mu.Lock()
+		waiters := e.waiters
+		e.waiters = nil
+		if err == nil {
+			e.state = writeDurable
+		} else {
+			e.state = writeFailed
+		}
+		e.mu.Unlock()
+		b := e.ack
+		if err != nil {
+			b = errorPacket(errUnavailable.withClientID(clientID))
+		}
+		for _, c := range waiters {
+			c.Send(b)
+		}
+	})
+}
+
+// repeatAckLocked answers a retried clientId: the same ack if the message is
+// durable, the ack later if its write is still pending, and a new write
+// attempt of the same message (same id and seq, current state) if the
+// previous one failed. Nothing is created or fanned out again.
+func (s *session) repeatAckLocked(ref ackRef, clientID string) {
+	e := ref.e
+	if e == nil {
+		s.send(ackPacket(clientID, ref.id, ref.seq, ref.at))
+		return
+	}
+	e.mu.Lock()
+	st := e.state
+	switch st {
+	case writeDurable:
+	case writePending:
+		e.waiters = append(e.waiters, s.c)
+	case writeFailed:
+		e.state = writePending
+		e.waiters = append(e.waiters, s.c)
+	}
+	e.mu.Unlock()
+	switch st {
+	case writeDurable:
+		s.send(e.ack)
+	case writeFailed:
+		s.writeMessageLocked(e)
+	}
+}
+
+// liveLocked refuses work on a detached session, a closed service or a
+// muted participant.
+func (s *session) liveLocked() *Error {
+	if s.detached || s.r.closed {
+		return errUnavailable
+	}
+	if s.r.muted[s.who.Identity] {
+		return errMuted
+	}
+	return nil
+}
+
+func (s *session) storeFailed(what string, err error) *Error {
+	s.r.srv.stats.storeErrors.Add(1)
+	s.log.Warn("chat: store read failed", "op", what, "err", err)
+	return errUnavailable
+}
+
+// lockMessage finds a message s may see and returns with r.mu held; on
+// error r.mu is not held. A message older than the window is read from the
+// store (outside the lock) and kept as a cold entry while it is in use, so
+// that later changes apply to one in-memory copy.
+func (s *session) lockMessage(id string) (*entry, *Error) {
+	r := s.r
+	r.mu.Lock()
+	e := r.byID[id]
+	if e == nil && r.floor > 0 {
+		r.mu.Unlock()
+		ctx, cancel := r.srv.storeCtx()
+		m, err := r.srv.store.Message(ctx, r.name, id)
+		cancel()
+		if errors.Is(err, ErrNotFound) {
+			return nil, errNotFound
+		}
+		if err != nil {
+			return nil, s.storeFailed("Message", err)
+		}
+		r.mu.Lock()
+		e = r.byID[id]
+		if e == nil && m.Seq <= r.floor {
+			e = durableEntry(m)
+			r.byID[id] = e
+			r.cold[id] = e
+		}
+	}
+	if e == nil || !e.msg.VisibleTo(s.who.Identity) {
+		r.mu.Unlock()
+		return nil, errNotFound // never tell a private message exists
+	}
+	return e, nil
+}
+
+func (s *session) handleReaction(a *action) *Error {
+	if !s.who.Grant.PublishData() {
+		return errNoChat
+	}
+	r := s.r
+	e, perr := s.lockMessage(a.id)
+	if perr != nil {
+		return perr
+	}
+	defer r.mu.Unlock()
+	if perr := s.liveLocked(); perr != nil {
+		return perr
+	}
+	m := &e.msg
+	if m.Deleted {
+		return errNotFound
+	}
+	me := s.who.Identity
+	i := sort.Search(len(m.Reactions), func(i int) bool { return m.Reactions[i].Emoji >= a.emoji })
+	has := i < len(m.Reactions) && m.Reactions[i].Emoji == a.emoji
+	if a.on {
+		if has && contains(m.Reactions[i].Identities, me) {
+			return nil // one per user per emoji: adding twice is a no-op
+		}
+		if !has {
+			if len(m.Reactions) >= r.srv.cfg.MaxReactions {
+				return errorf(CodeTooMany, "at most %d different reactions on a message", r.srv.cfg.MaxReactions)
+			}
+			m.Reactions = append(m.Reactions, Reaction{})
+			copy(m.Reactions[i+1:], m.Reactions[i:])
+			m.Reactions[i] = Reaction{Emoji: a.emoji}
+		}
+		m.Reactions[i].Identities = append(m.Reactions[i].Identities, me)
+	} else {
+		if !has {
+			return nil
+		}
+		ids := m.Reactions[i].Identities
+		j := indexOf(ids, me)
+		if j < 0 {
+			return nil
+		}
+		ids = append(ids[:j], ids[j+1:]...)
+		if len(ids) == 0 {
+			m.Reactions = append(m.Reactions[:i], m.Reactions[i+1:]...)
+		} else {
+			m.Reactions[i].Identities = ids
+		}
+	}
+	r.sendVisibleLocked(marshal(&evReaction{Type: "reaction", ID: m.ID, Seq: m.Seq, Emoji: a.emoji, Identity: me, On: a.on}), m)
+	r.writeLocked(Change{Kind: ChangeReaction, MessageID: m.ID, Identity: me, Emoji: a.emoji, On: a.on}, e, s.failNotice(a.clientID))
+	return nil
+}
+
+// failNotice tells this connection when a change it made could not be
+// stored. The event was already fanned out (the real-time path does not wait
+// for the database); the client may retry.
+func (s *session) failNotice(clientID string) func(error) {
+	return func(err error) {
+		if err != nil {
+			s.c.Send(errorPacket(errUnavailable.withClientID(clientID)))
+		}
+	}
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *session) handleEdit(a *action) *Error {
+	if !s.who.Grant.PublishData() {
+		return errNoChat
+	}
+	r := s.r
+	e, perr := s.lockMessage(a.id)
+	if perr != nil {
+		return perr
+	}
+	defer r.mu.Unlock()
+	if perr := s.liveLocked(); perr != nil {
+		return perr
+	}
+	m := &e.msg
+	if m.Deleted {
+		return errNotFound
+	}
+	if m.Sender != s.who.Identity {
+		return errorf(CodeForbidden, "you can only edit your own messages")
+	}
+	if a.text == "" && m.Kind == KindText {
+		return errorf(CodeEmpty, "text is empty")
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	m.Text = a.text
+	m.EditedAt = &now
+	r.sendVisibleLocked(marshal(&evEdited{Type: "edited", ID: m.ID, Seq: m.Seq, Text: m.Text, EditedAt: now}), m)
+	r.writeLocked(Change{Kind: ChangeEdit, At: now, MessageID: m.ID, Identity: s.who.Identity, Text: m.Text}, e, s.failNotice(a.clientID))
+	return nil
+}
+
+// handleDelete turns a message into a tombstone: text, attachment and
+// reactions are gone for everyone, id and seq stay so the order is kept.
+// Deleting a tombstone again is a no-op, so a retry is harmless. A muted
+// participant may still delete its own messages.
+func (s *session) handleDelete(a *action) *Error {
+	if !s.who.Grant.PublishData() {
+		return errNoChat
+	}
+	r := s.r
+	e, perr := s.lockMessage(a.id)
+	if perr != nil {
+		return perr
+	}
+	defer r.mu.Unlock()
+	if s.detached || r.closed {
+		return errUnavailable
+	}
+	m := &e.msg
+	if m.Sender != s.who.Identity && !s.who.Grant.RoomAdmin {
+		return errorf(CodeForbidden, "you can only delete your own messages")
+	}
+	if m.Deleted {
+		return nil
+	}
+	me := s.who.Identity
+	if m.Pinned {
+		m.Pinned = false
+		delete(r.pins, m.ID)
+		r.sendVisibleLocked(marshal(&evPin{Type: "unpinned", ID: m.ID, Seq: m.Seq, By: me}), m)
+		r.writeLocked(Change{Kind: ChangePin, MessageID: m.ID, Identity: me, On: false}, e, nil)
+	}
+	m.Deleted = true
+	m.Text = ""
+	m.Attachment = nil
+	m.Reactions = nil
+	r.sendVisibleLocked(marshal(&evDeleted{Type: "deleted", ID: m.ID, Seq: m.Seq, By: me}), m)
+	r.writeLocked(Change{Kind: ChangeDelete, MessageID: m.ID, Identity: me}, e, s.failNotice(a.clientID))
+	return nil
+}
+
+func (s *session) handlePin(a *action) *Error {
+	if !s.who.Grant.PublishData() {
+		return errNoChat
+	}
+	if !s.canPin() {
+		return errNotAdmin
+	}
+	r := s.r
+	e, perr := s.lockMessage(a.id)
+	if perr != nil {
+		return perr
+	}
+	defer r.mu.Unlock()
+	if perr := s.liveLocked(); perr != nil {
+		return perr
+	}
+	m := &e.msg
+	on := a.op == opPin
+	if m.Deleted {
+		return errNotFound
+	}
+	if m.Pinned == on {
+		return nil
+	}
+	if on && len(r.pins) >= r.srv.cfg.MaxPinned {
+		return errorf(CodeTooMany, "at most %d pinned messages", r.srv.cfg.MaxPinned)
+	}
+	m.Pinned = on
+	ev := evPin{Type: "unpinned", ID: m.ID, Seq: m.Seq, By: s.who.Identity}
+	if on {
+		r.pins[m.ID] = e
+		ev.Type = "pinned"
+		ev.Message = m
+	} else {
+		delete(r.pins, m.ID)
+	}
+	r.sendVisibleLocked(marshal(&ev), m)
+	r.writeLocked(Change{Kind: ChangePin, MessageID: m.ID, Identity: s.who.Identity, On: on}, e, s.failNotice(a.clientID))
+	return nil
+}
+
+// handleMute takes away or gives back another participant's right to chat.
+// The state is per room and identity, outlives reconnects, and is announced
+// to everyone (the target included) with muted/unmuted. The target need not
+// be present: a moderator may mute someone before they come back.
+func (s *session) handleMute(a *action) *Error {
+	if !s.who.Grant.RoomAdmin {
+		return errNotAdmin
+	}
+	if a.target == s.who.Identity {
+		return errorf(CodeForbidden, "you cannot mute yourself")
+	}
+	r := s.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s.detached || r.closed {
+		return errUnavailable
+	}
+	on := a.op == opMute
+	if r.muted[a.target] == on {
+		return nil
+	}
+	ev := evMuted{Type: "unmuted", Identity: a.target, By: s.who.Identity}
+	if on {
+		r.muted[a.target] = true
+		ev.Type = "muted"
+		for _, o := range r.sessions {
+			if o.who.Identity == a.target {
+				o.stopTypingLocked(true)
+			}
+		}
+	} else {
+		delete(r.muted, a.target)
+	}
+	s.log.Info("chat: "+ev.Type, "target", a.target)
+	r.sendAllLocked(marshal(&ev))
+	return nil
+}
+
+// handleKick removes a participant from the room: its connections are told
+// why (kicked), detached from chat at once (everyone sees left with
+// removed=true) and closed through the transport. Chat does not ban: a
+// token that is still valid may join again unless signaling refuses it.
+func (s *session) handleKick(a *action) *Error {
+	if !s.who.Grant.RoomAdmin {
+		return errNotAdmin
+	}
+	if a.target == s.who.Identity {
+		return errorf(CodeForbidden, "you cannot remove yourself")
+	}
+	reason := a.reason
+	if reason == "" {
+		reason = "removed by a moderator"
+	}
+	r := s.r
+	r.mu.Lock()
+	if s.detached || r.closed {
+		r.mu.Unlock()
+		return errUnavailable
+	}
+	var victims []*session
+	for _, o := range r.sessions {
+		if o.who.Identity == a.target {
+			victims = append(victims, o)
+		}
+	}
+	if len(victims) == 0 {
+		r.mu.Unlock()
+		return errorf(CodeNotFound, "no such participant")
+	}
+	b := marshal(&evKicked{Type: "kicked", By: s.who.Identity, Reason: reason})
+	for _, v := range victims {
+		v.send(b)
+		r.detachLocked(v, true)
+	}
+	r.mu.Unlock()
+	s.log.Info("chat: participant removed", "target", a.target, "reason", reason)
+	// Close outside the lock: a transport may call Detach from Close.
+	for _, v := range victims {
+		v.c.Close(reason)
+	}
+	return nil
+}
+
+// handleRead records a read horizon. Horizons only move forward; a read
+// event carries only identity and seq and goes to everyone in the room.
+// That reveals no content: seq numbers are room-wide, and a participant
+// already sees gaps where private messages not meant for it sit.
+func (s *session) handleRead(a *action) *Error {
+	r := s.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s.detached || r.closed {
+		return errUnavailable
+	}
+	if a.seq > r.lastSeq {
+		return errorf(CodeNotFound, "seq %d is after the room's last message", a.seq)
+	}
+	me := s.who.Identity
+	if a.seq <= r.reads[me] {
+		return nil
+	}
+	r.reads[me] = a.seq
+	if p := r.people[me]; p == nil || !p.hidden {
+		r.sendAllLocked(marshal(&evRead{Type: "read", Identity: me, Seq: a.seq}))
+	}
+	r.writeLocked(Change{Kind: ChangeRead, Identity: me, Seq: a.seq}, nil, nil)
+	return nil
+}
+
+// handleHistory answers a page of messages before a seq, from the window
+// when it covers the page and from the store for what is older (the store
+// has everything older than the window: messages leave it only durable).
+func (s *session) handleHistory(a *action) *Error {
+	r := s.r
+	me := s.who.Identity
+	page := evHistory{Type: "history", ClientID: a.clientID, Before: a.before, Limit: a.limit}
+	r.mu.Lock()
+	if s.detached || r.closed {
+		r.mu.Unlock()
+		return errUnavailable
+	}
+	before := a.before
+	if before > r.lastSeq {
+		before = 0
+	}
+	msgs, complete, more := r.recentLocked(me, before, a.limit)
+	page.LastSeq = r.lastSeq
+	if complete {
+		page.Messages, page.More = nonNil(msgs), more
+		b := marshal(&page)
+		r.mu.Unlock()
+		s.send(b)
+		return nil
+	}
+	// Copy what the window gave before releasing the lock.
+	recent := make([]Message, len(msgs))
+	for i, m := range msgs {
+		recent[i] = m.clone()
+	}
+	storeBefore := r.floor + 1
+	if before > 0 && before < storeBefore {
+		storeBefore = before
+	}
+	need := a.limit - len(recent)
+	r.mu.Unlock()
+
+	ctx, cancel := r.srv.storeCtx()
+	older, err := r.srv.store.History(ctx, r.name, me, storeBefore, need)
+	cancel()
+	if err != nil {
+		return s.storeFailed("History", err)
+	}
+	// A cold entry may have changes the store has not confirmed yet.
+	r.mu.Lock()
+	for i := range older {
+		if e := r.byID[older[i].ID]; e != nil {
+			older[i] = e.msg.clone()
+		}
+	}
+	r.mu.Unlock()
+	out := make([]*Message, 0, len(older)+len(recent))
+	for i := range older {
+		if older[i].VisibleTo(me) { // belt and braces: never trust a filter we did not apply
+			out = append(out, &older[i])
+		}
+	}
+	for i := range recent {
+		out = append(out, &recent[i])
+	}
+	page.Messages = out
+	page.More = len(older) == need && storeBefore > 1
+	s.send(marshal(&page))
+	return nil
+}
+
+func sortParticipants(p []Participant) {
+	sort.Slice(p, func(i, j int) bool { return p[i].Identity < p[j].Identity })
+}
