@@ -49,7 +49,7 @@ type Participant struct {
 // row); MessageRecipient rows make "viewer is a recipient" a query.
 // Deleting blanks Text and AttachmentID: a tombstone keeps id and seq only.
 type MessageRow struct {
-	ID           string     `gorm:"primaryKey;size:26"`
+	ID           string     `gorm:"primaryKey;size:64"`
 	Room         string     `gorm:"size:255;not null;uniqueIndex:idx_messages_room_seq,priority:1"`
 	Seq          int64      `gorm:"not null;uniqueIndex:idx_messages_room_seq,priority:2;index:idx_messages_session_seq,priority:2;index:idx_messages_meeting_seq,priority:2"`
 	SessionID    string     `gorm:"size:26;not null;index:idx_messages_session_seq,priority:1"`
@@ -60,9 +60,9 @@ type MessageRow struct {
 	Text         string     `gorm:"type:text;not null;default:''"`
 	Private      bool       `gorm:"not null;default:false"`
 	Recipients   string     `gorm:"type:text;not null;default:''"`
-	ReplyTo      string     `gorm:"size:26;not null;default:''"`
+	ReplyTo      string     `gorm:"size:64;not null;default:''"`
 	ClientID     string     `gorm:"size:128;not null;default:''"`
-	AttachmentID string     `gorm:"size:26;not null;default:''"`
+	AttachmentID string     `gorm:"size:64;not null;default:''"`
 	CreatedAt    time.Time  `gorm:"not null"`
 	EditedAt     *time.Time ``
 	Deleted      bool       `gorm:"not null;default:false"`
@@ -75,13 +75,13 @@ func (MessageRow) TableName() string { return "messages" }
 
 // MessageRecipient is one destination identity of a private message.
 type MessageRecipient struct {
-	MessageID string `gorm:"primaryKey;size:26"`
+	MessageID string `gorm:"primaryKey;size:64"`
 	Identity  string `gorm:"primaryKey;size:255"`
 }
 
 // Reaction is one identity's emoji on a message.
 type Reaction struct {
-	MessageID string    `gorm:"primaryKey;size:26"`
+	MessageID string    `gorm:"primaryKey;size:64"`
 	Emoji     string    `gorm:"primaryKey;size:64"`
 	Identity  string    `gorm:"primaryKey;size:255"`
 	CreatedAt time.Time `gorm:"not null"`
@@ -89,7 +89,7 @@ type Reaction struct {
 
 // Pin marks a pinned message.
 type Pin struct {
-	MessageID string    `gorm:"primaryKey;size:26"`
+	MessageID string    `gorm:"primaryKey;size:64"`
 	Room      string    `gorm:"size:255;not null;index:idx_pins_room"`
 	PinnedBy  string    `gorm:"size:255;not null;default:''"`
 	PinnedAt  time.Time `gorm:"not null"`

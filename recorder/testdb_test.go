@@ -1,0 +1,158 @@
+package recorder
+
+// The test harness: every suite test is written once as a function of a
+// backend and runs under TestSQLite_Suite and TestPostgres_Suite.
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/recorder/recordertest"
+)
+
+// quiet drops the recorder's logs in tests (retries are expected there).
+var quiet = slog.New(slog.DiscardHandler)
+
+type backend struct {
+	name string
+	// config returns a fresh, empty database's config.
+	config func(t testing.TB) Config
+	// disrupt breaks the database connections of r once, as a crashing
+	// or restarting database would.
+	disrupt func(t testing.TB, r *Recorder, cfg Config)
+}
+
+var sqliteBackend = backend{
+	name:   "sqlite",
+	config: func(t testing.TB) Config { return Config{DataDir: t.TempDir(), Logger: quiet} },
+	disrupt: func(t testing.TB, r *Recorder, cfg Config) {
+		// SQLite has no server to kill: fail the next few statements with
+		// a lost-connection error, in the middle of transactions.
+		injectFaults(r, 3)
+	},
+}
+
+var postgresBackend = backend{
+	name: "postgres",
+	config: func(t testing.TB) Config {
+		return Config{DSN: recordertest.Postgres(t), DataDir: t.TempDir(), Logger: quiet}
+	},
+	disrupt: func(t testing.TB, r *Recorder, cfg Config) {
+		recordertest.Terminate(t, cfg.DSN)
+	},
+}
+
+// faults counts the statements left to fail, per recorder.
+type faultBox struct {
+	mu   sync.Mutex
+	left map[*gorm.DB]int
+}
+
+var faults = faultBox{left: map[*gorm.DB]int{}}
+
+func injectFaults(r *Recorder, n int) {
+	faults.mu.Lock()
+	defer faults.mu.Unlock()
+	if _, ok := faults.left[r.db]; !ok {
+		fail := func(tx *gorm.DB) {
+			faults.mu.Lock()
+			defer faults.mu.Unlock()
+			if faults.left[r.db] > 0 && rand.IntN(2) == 0 {
+				faults.left[r.db]--
+				_ = tx.AddError(fmt.Errorf("injected: %w", driver.ErrBadConn))
+			}
+		}
+		_ = r.db.Callback().Create().After("gorm:create").Register("test:fault", fail)
+		_ = r.db.Callback().Update().After("gorm:update").Register("test:fault", fail)
+	}
+	faults.left[r.db] += n
+}
+
+func openT(t testing.TB, cfg Config) *Recorder {
+	t.Helper()
+	r, err := Open(cfg)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// writeAll writes changes and waits until every done has run, failing on
+// errors.
+func writeAll(t testing.TB, r *Recorder, changes ...chat.Change) {
+	t.Helper()
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	for _, c := range changes {
+		wg.Add(1)
+		r.Write(c, func(err error) {
+			if err != nil {
+				failed.Store(err)
+			}
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	if err := failed.Load(); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+}
+
+var t0 = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+
+func at(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+
+func join(room, id, name string, sec int) chat.Change {
+	return chat.Change{Kind: chat.ChangeJoin, Room: room, Identity: id, Name: name, At: at(sec)}
+}
+
+func leave(room, id string, sec int) chat.Change {
+	return chat.Change{Kind: chat.ChangeLeave, Room: room, Identity: id, At: at(sec)}
+}
+
+func msg(room string, seq int64, from, text string, sec int, to ...string) chat.Change {
+	m := &chat.Message{ID: fmt.Sprintf("m%s%06d", room, seq), Seq: seq, Sender: from, SenderName: from,
+		Kind: chat.KindText, Text: text, To: to, ClientID: fmt.Sprintf("c%d", seq), CreatedAt: at(sec)}
+	return chat.Change{Kind: chat.ChangeMessage, Room: room, Message: m, At: m.CreatedAt}
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+var suite = []struct {
+	name string
+	fn   func(t *testing.T, b backend)
+}{
+	{"Migrations", testMigrations},
+	{"Sessions", testSessions},
+	{"History", testHistory},
+	{"MessageState", testMessageState},
+	{"ClientID", testClientID},
+	{"Recovery", testRecovery},
+	{"WriterOrder", testWriterOrder},
+	{"WriterTransient", testWriterTransient},
+	{"OutboxHook", testOutboxHook},
+}
+
+func runSuite(t *testing.T, b backend) {
+	for _, s := range suite {
+		t.Run(s.name, func(t *testing.T) { s.fn(t, b) })
+	}
+}
+
+func TestSQLite_Suite(t *testing.T)   { runSuite(t, sqliteBackend) }
+func TestPostgres_Suite(t *testing.T) { runSuite(t, postgresBackend) }
