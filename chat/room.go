@@ -152,6 +152,9 @@ func (r *room) load() error {
 
 func durableEntry(m *Message) *entry {
 	e := &entry{msg: *m, state: writeDurable}
+	if m.ClientID != "" {
+		e.ack = ackPacket(m.ClientID, m.ID, m.Seq, m.CreatedAt)
+	}
 	return e
 }
 
