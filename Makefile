@@ -1,0 +1,40 @@
+# Backchannel: `make run` starts the server, `make test` runs the whole suite.
+GO      ?= go
+BIN     := bin/backchannel
+PKGS    := ./...
+# Each fuzz target runs briefly in `make test`; `make fuzz FUZZTIME=10m` for long runs.
+FUZZTIME ?= 5s
+FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/null | xargs -r grep -h -o '^func Fuzz[A-Za-z0-9_]*' | sed 's/^func //' | sort -u)
+
+.PHONY: build run test unit fuzz lint bench clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/backchannel
+
+run: build
+	./$(BIN) serve --dev --data ./data
+
+# The whole suite: environment check (says what will be skipped, fails under
+# CI=true if anything would be), race-enabled tests, a brief run of every
+# fuzz target, and lint.
+test: lint
+	@bash scripts/check-env.sh
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$$(grep -rl --include='*_test.go' "^func $$t(" . | head -1 | xargs dirname); \
+		echo "fuzz $$t in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	done
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,429 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/datachannel"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/backchannel-rtc/backchannel/sfu"
+	"github.com/backchannel-rtc/backchannel/signaling"
+)
+
+// Options of a client.
+type Options struct {
+	// LoopbackOnly gathers loopback candidates only (tests, benchmarks).
+	LoopbackOnly bool
+	// OnChat receives every chat data-channel message, in order, from one
+	// goroutine. The slice is the callee's.
+	OnChat func([]byte)
+	// OnEvent receives signaling events (participantJoined/Left,
+	// trackPublished/Unpublished, leave, error).
+	OnEvent func(signaling.Message)
+	// OnTrack receives each remote track of the subscriber connection.
+	OnTrack func(*webrtc.TrackRemote, *webrtc.RTPReceiver)
+	// HighWater: SendChat waits while the channel holds more than this
+	// unsent (default 256 KiB), so SCTP's queue never grows without bound.
+	HighWater int
+	// Header is sent with the WebSocket handshake (e.g. Origin).
+	Header http.Header
+	Logger *slog.Logger
+}
+
+// ErrClosed is returned after Close or once the server ended the session.
+var ErrClosed = errors.New("client closed")
+
+// Client is one participant.
+type Client struct {
+	opts   Options
+	ws     *websocket.Conn
+	api    *webrtc.API
+	pub    *webrtc.PeerConnection
+	sub    *webrtc.PeerConnection
+	dc     *webrtc.DataChannel
+	raw    datachannel.ReadWriteCloser
+	Joined signaling.Message
+
+	mu      sync.Mutex // guards raw and closed, and wg.Add after Close
+	closed  bool
+	wmu     sync.Mutex // serialises socket writes
+	pubMu   sync.Mutex // one publisher negotiation at a time
+	answers chan signaling.Message
+	low     chan struct{}
+	opened  chan struct{}
+	done    chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup
+	reason  string
+}
+
+// Join connects to url (ws://host:port, with or without /v1/rtc) with the
+// token and returns once the chat channel is open.
+func Join(ctx context.Context, rawURL, token string, opts Options) (*Client, error) {
+	if opts.HighWater <= 0 {
+		opts.HighWater = 256 << 10
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	api, err := newAPI(opts.LoopbackOnly)
+	if err != nil {
+		return nil, err
+	}
+	u, err := rtcURL(rawURL, token)
+	if err != nil {
+		return nil, err
+	}
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	ws, resp, err := d.DialContext(ctx, u, opts.Header)
+	if err != nil {
+		if resp != nil {
+			var body struct{ Error, Reason string }
+			_ = json.NewDecoder(resp.Body).Decode(&body)
+			return nil, &RefusedError{Status: resp.StatusCode, Reason: body.Reason}
+		}
+		return nil, err
+	}
+	c := &Client{
+		opts: opts, ws: ws, api: api,
+		answers: make(chan signaling.Message, 1), low: make(chan struct{}, 1),
+		opened: make(chan struct{}), done: make(chan struct{}),
+	}
+	if err := c.start(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// RefusedError is the server's refusal of the WebSocket (bad token...).
+type RefusedError struct {
+	Status int
+	Reason string
+}
+
+func (e *RefusedError) Error() string { return fmt.Sprintf("refused (%d): %s", e.Status, e.Reason) }
+
+func rtcURL(raw, token string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	switch u.Scheme {
+	case "http":
+		u.Scheme = "ws"
+	case "https":
+		u.Scheme = "wss"
+	}
+	if !strings.HasSuffix(u.Path, "/v1/rtc") {
+		u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/rtc"
+	}
+	q := u.Query()
+	q.Set("access_token", token)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+func newAPI(loopback bool) (*webrtc.API, error) {
+	se := webrtc.SettingEngine{}
+	se.DetachDataChannels()
+	n, err := sfu.BufferedNet(sfu.SocketBuffer)
+	if err != nil {
+		return nil, err
+	}
+	se.SetNet(n)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if loopback {
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetInterfaceFilter(func(name string) bool { return strings.HasPrefix(name, "lo") })
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	}
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, err
+	}
+	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir)), nil
+}
+
+func (c *Client) write(m signaling.Message) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	return c.ws.WriteJSON(m)
+}
+
+func (c *Client) start(ctx context.Context) error {
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.ws.SetReadDeadline(dl)
+	}
+	if err := c.write(signaling.Message{Type: signaling.TypeJoin}); err != nil {
+		return err
+	}
+	if err := c.ws.ReadJSON(&c.Joined); err != nil {
+		return err
+	}
+	if c.Joined.Type != signaling.TypeJoined {
+		return fmt.Errorf("join: %s %s", c.Joined.Code, c.Joined.Message)
+	}
+	_ = c.ws.SetReadDeadline(time.Time{})
+	cfg := webrtc.Configuration{ICEServers: c.Joined.ICEServers}
+	var err error
+	if c.pub, err = c.api.NewPeerConnection(cfg); err != nil {
+		return err
+	}
+	if c.sub, err = c.api.NewPeerConnection(cfg); err != nil {
+		return err
+	}
+	c.sub.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		if c.opts.OnTrack != nil {
+			c.opts.OnTrack(t, r)
+			return
+		}
+		// Nobody wants it: drain so the interceptors keep working.
+		go func() {
+			buf := make([]byte, 1500)
+			for {
+				if _, _, err := t.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
+	})
+	ordered := true
+	if c.dc, err = c.pub.CreateDataChannel(sfu.ChatLabel, &webrtc.DataChannelInit{Ordered: &ordered}); err != nil {
+		return err
+	}
+	c.dc.SetBufferedAmountLowThreshold(uint64(c.opts.HighWater / 2))
+	c.dc.OnBufferedAmountLow(func() {
+		select {
+		case c.low <- struct{}{}:
+		default:
+		}
+	})
+	c.dc.OnOpen(func() {
+		raw, err := c.dc.Detach()
+		if err != nil {
+			return
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.closed {
+			_ = raw.Close()
+			return
+		}
+		c.raw = raw
+		close(c.opened)
+		c.wg.Add(1)
+		go c.readChat()
+	})
+	c.wg.Add(1)
+	go c.readSignals()
+	if err := c.negotiatePublisher(ctx); err != nil {
+		return err
+	}
+	select {
+	case <-c.opened:
+		return nil
+	case <-c.done:
+		return fmt.Errorf("%w: %s", ErrClosed, c.reason)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// negotiatePublisher offers the publisher connection's current state and
+// applies the answer. The offer carries every candidate (no trickle).
+func (c *Client) negotiatePublisher(ctx context.Context) error {
+	c.pubMu.Lock()
+	defer c.pubMu.Unlock()
+	offer, err := c.pub.CreateOffer(nil)
+	if err != nil {
+		return err
+	}
+	gathered := webrtc.GatheringCompletePromise(c.pub)
+	if err := c.pub.SetLocalDescription(offer); err != nil {
+		return err
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := c.write(signaling.Message{Type: signaling.TypeOffer, Target: sfu.Publisher, SDP: c.pub.LocalDescription().SDP}); err != nil {
+		return err
+	}
+	select {
+	case m := <-c.answers:
+		if m.Type == signaling.TypeError {
+			return fmt.Errorf("publish refused: %s: %s", m.Code, m.Message)
+		}
+		return c.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
+	case <-c.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Client) readSignals() {
+	defer c.wg.Done()
+	defer c.finish("signaling closed")
+	for {
+		var m signaling.Message
+		if err := c.ws.ReadJSON(&m); err != nil {
+			return
+		}
+		switch m.Type {
+		case signaling.TypeAnswer:
+			select {
+			case c.answers <- m:
+			default:
+			}
+		case signaling.TypeOffer:
+			if err := c.answerSubscriber(m.SDP); err != nil {
+				c.opts.Logger.Warn("subscriber answer", "err", err)
+			}
+		case signaling.TypeError:
+			if m.Code == "forbidden" || m.Code == "bad_offer" {
+				select {
+				case c.answers <- m:
+				default:
+				}
+			}
+			c.event(m)
+		case signaling.TypeLeave:
+			c.reason = m.Reason
+			c.event(m)
+			return
+		case signaling.TypePong:
+		default:
+			c.event(m)
+		}
+	}
+}
+
+func (c *Client) event(m signaling.Message) {
+	if c.opts.OnEvent != nil {
+		c.opts.OnEvent(m)
+	}
+}
+
+func (c *Client) answerSubscriber(sdp string) error {
+	if err := c.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		return err
+	}
+	answer, err := c.sub.CreateAnswer(nil)
+	if err != nil {
+		return err
+	}
+	gathered := webrtc.GatheringCompletePromise(c.sub)
+	if err := c.sub.SetLocalDescription(answer); err != nil {
+		return err
+	}
+	select {
+	case <-gathered:
+	case <-time.After(5 * time.Second):
+	}
+	return c.write(signaling.Message{Type: signaling.TypeAnswer, Target: sfu.Subscriber, SDP: c.sub.LocalDescription().SDP})
+}
+
+func (c *Client) readChat() {
+	defer c.wg.Done()
+	buf := make([]byte, sfu.MaxMessage)
+	for {
+		n, err := c.raw.Read(buf)
+		if err != nil {
+			return
+		}
+		if c.opts.OnChat != nil {
+			msg := make([]byte, n)
+			copy(msg, buf[:n])
+			c.opts.OnChat(msg)
+		}
+	}
+}
+
+// SendChat writes one chat message, waiting while the channel has more
+// than HighWater bytes unsent (flow control: SCTP never queues without
+// bound, and the server is never flooded faster than it drains).
+func (c *Client) SendChat(b []byte) error {
+	for c.dc.BufferedAmount() > uint64(c.opts.HighWater) {
+		select {
+		case <-c.low:
+		case <-time.After(50 * time.Millisecond):
+		case <-c.done:
+			return ErrClosed
+		}
+	}
+	select {
+	case <-c.done:
+		return ErrClosed
+	default:
+	}
+	_, err := c.raw.Write(b)
+	return err
+}
+
+// Buffered is how many chat bytes wait to be sent.
+func (c *Client) Buffered() uint64 { return c.dc.BufferedAmount() }
+
+// Identity is this participant's identity, as the server knows it.
+func (c *Client) Identity() string {
+	if c.Joined.Participant == nil {
+		return ""
+	}
+	return c.Joined.Participant.Identity
+}
+
+// Done is closed when the session ends (Close, or the server ended it).
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Reason is why the server ended the session, if it did.
+func (c *Client) Reason() string { return c.reason }
+
+func (c *Client) finish(reason string) {
+	c.once.Do(func() {
+		if c.reason == "" {
+			c.reason = reason
+		}
+		close(c.done)
+	})
+}
+
+// Close leaves the room and releases everything.
+func (c *Client) Close() error {
+	_ = c.write(signaling.Message{Type: signaling.TypeLeave})
+	c.finish("closed")
+	_ = c.ws.Close()
+	c.mu.Lock()
+	c.closed = true
+	raw := c.raw
+	c.mu.Unlock()
+	if raw != nil {
+		_ = raw.Close()
+	}
+	if c.pub != nil {
+		_ = c.pub.Close()
+	}
+	if c.sub != nil {
+		_ = c.sub.Close()
+	}
+	c.wg.Wait()
+	return nil
+}

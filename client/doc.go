@@ -1,0 +1,6 @@
+// Package client is the Go client of Backchannel: it joins a room with an
+// access token like a browser does (WebSocket signaling, a publisher and a
+// subscriber PeerConnection), publishes tracks, receives remote tracks and
+// sends and receives bytes on the reliable `chat` data channel with flow
+// control. Tests, `backchannel bench` and bots use it.
+package client

@@ -1,0 +1,119 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+)
+
+// Publish adds a local track to the publisher connection and renegotiates.
+// It reads the sender's RTCP so that NACKs are answered and keyframe
+// requests reach onKeyframe (may be nil).
+func (c *Client) Publish(ctx context.Context, t webrtc.TrackLocal, onKeyframe func()) error {
+	sender, err := c.pub.AddTrack(t)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	c.wg.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer c.wg.Done()
+		for {
+			pkts, _, err := sender.ReadRTCP()
+			if err != nil {
+				return
+			}
+			if onKeyframe != nil {
+				for _, p := range pkts {
+					if isKeyframeRequest(p) {
+						onKeyframe()
+					}
+				}
+			}
+		}
+	}()
+	return c.negotiatePublisher(ctx)
+}
+
+// SyntheticMedia publishes a VP8 video track and an Opus audio track fed
+// with generated frames (30 fps, 20 ms audio) until ctx ends. The SFU
+// forwards RTP without decoding, so the payload bytes are arbitrary; video
+// frames begin with a VP8 keyframe header whenever a keyframe is asked for.
+func (c *Client) SyntheticMedia(ctx context.Context) error {
+	video, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", c.Identity())
+	if err != nil {
+		return err
+	}
+	audio, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", c.Identity())
+	if err != nil {
+		return err
+	}
+	keyframe := make(chan struct{}, 1)
+	if err := c.Publish(ctx, video, func() {
+		select {
+		case keyframe <- struct{}{}:
+		default:
+		}
+	}); err != nil {
+		return err
+	}
+	if err := c.Publish(ctx, audio, nil); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.wg.Add(2)
+	c.mu.Unlock()
+	go func() {
+		defer c.wg.Done()
+		tick := time.NewTicker(33 * time.Millisecond)
+		defer tick.Stop()
+		frame := make([]byte, 1200)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-c.done:
+				return
+			case <-tick.C:
+			}
+			_, _ = rand.Read(frame)
+			frame[0] = 0x10 // VP8 payload descriptor-free frame tag: inter frame
+			select {
+			case <-keyframe:
+				frame[0] = 0x00 // key frame bit clear = keyframe
+			default:
+			}
+			if err := video.WriteSample(media.Sample{Data: frame, Duration: 33 * time.Millisecond}); err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		defer c.wg.Done()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		pkt := make([]byte, 80)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-c.done:
+				return
+			case <-tick.C:
+			}
+			_, _ = rand.Read(pkt)
+			if err := audio.WriteSample(media.Sample{Data: pkt, Duration: 20 * time.Millisecond}); err != nil {
+				return
+			}
+		}
+	}()
+	return nil
+}

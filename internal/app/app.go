@@ -1,0 +1,131 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/backchannel-rtc/backchannel/auth"
+	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/sfu"
+	"github.com/backchannel-rtc/backchannel/signaling"
+	"github.com/backchannel-rtc/backchannel/web"
+)
+
+// Config is everything `backchannel serve` can be told.
+type Config struct {
+	Addr      string // HTTP listener, e.g. ":7880"
+	DataDir   string
+	APIKey    string
+	APISecret string
+	Dev       bool
+
+	RTC            sfu.Config
+	AllowedOrigins []string
+
+	// Chat is the chat service; nil uses the default protocol service.
+	Chat   chat.Service
+	Logger *slog.Logger
+}
+
+// App is a running server.
+type App struct {
+	cfg  Config
+	log  *slog.Logger
+	SFU  *sfu.Server
+	Keys auth.KeyProvider
+	ln   net.Listener
+	http *http.Server
+	done chan error
+}
+
+// New builds the server and binds its sockets; Serve starts it.
+func New(cfg Config) (*App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.APIKey == "" || cfg.APISecret == "" {
+		return nil, errors.New("an API key and secret are required (or --dev)")
+	}
+	if cfg.Chat == nil {
+		return nil, errors.New("no chat service")
+	}
+	cfg.RTC.Logger = cfg.Logger
+	a := &App{cfg: cfg, log: cfg.Logger, Keys: auth.KeyProvider{APIKey: cfg.APIKey, APISecret: cfg.APISecret, Leeway: 5 * time.Second}}
+	var err error
+	if a.SFU, err = sfu.NewServer(cfg.RTC, cfg.Chat); err != nil {
+		return nil, err
+	}
+	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		a.SFU.Close()
+		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v1/rtc", signaling.NewHandler(signaling.Config{
+		Keys: a.Keys, AllowedOrigins: cfg.AllowedOrigins, Logger: cfg.Logger,
+	}, a.SFU))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		rooms, ps := a.SFU.Counts()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"ok","rooms":%d,"participants":%d}`+"\n", rooms, ps)
+	})
+	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.Handle("/", web.Handler())
+	a.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return a, nil
+}
+
+// Mux lets later parts (recorder API, attachments) add their routes.
+func (a *App) Mux() *http.ServeMux { return a.http.Handler.(*http.ServeMux) }
+
+// Serve runs the HTTP listener in the background.
+func (a *App) Serve() {
+	a.done = make(chan error, 1)
+	go func() { a.done <- a.http.Serve(a.ln) }()
+}
+
+// Addr is the HTTP listener's address.
+func (a *App) Addr() net.Addr { return a.ln.Addr() }
+
+// URL is the server's base URL (http://host:port).
+func (a *App) URL() string { return "http://" + a.ln.Addr().String() }
+
+// Token mints a token for tests and --dev.
+func (a *App) Token(room, identity, name string, admin bool) (string, error) {
+	return a.Keys.Mint(auth.TokenOptions{Identity: identity, Name: name, TTL: 6 * time.Hour,
+		Grant: auth.VideoGrant{Room: room, RoomJoin: true, RoomAdmin: admin}})
+}
+
+// Close shuts down gracefully: new requests stop, participants are told
+// and their peers closed.
+func (a *App) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a.SFU.Close() // tells participants, closes peers and sockets
+	err := a.http.Shutdown(ctx)
+	if a.done != nil {
+		if e := <-a.done; e != nil && !errors.Is(e, http.ErrServerClosed) {
+			err = e
+		}
+	}
+	return err
+}
+
+// ICEServers builds the STUN/TURN list handed to clients.
+func ICEServers(stun []string, turn []string, user, credential string) []webrtc.ICEServer {
+	var out []webrtc.ICEServer
+	if len(stun) > 0 {
+		out = append(out, webrtc.ICEServer{URLs: stun})
+	}
+	if len(turn) > 0 {
+		out = append(out, webrtc.ICEServer{URLs: turn, Username: user, Credential: credential})
+	}
+	return out
+}

@@ -1,0 +1,145 @@
+package sfu
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// Config describes the media transport of a server.
+type Config struct {
+	// UDPAddr is the one UDP address every peer shares through Pion's ICE
+	// UDP mux, e.g. ":7882" (tests: "127.0.0.1:0").
+	UDPAddr string
+	// TCPAddr is the ICE-TCP fallback for networks that block UDP, e.g.
+	// ":7881"; empty turns it off.
+	TCPAddr string
+	// NAT1To1IPs are public addresses announced instead of the host's (a
+	// server behind 1:1 NAT, such as a cloud VM).
+	NAT1To1IPs []string
+	// ICEServers (STUN/TURN) are handed to clients in `joined`.
+	ICEServers []webrtc.ICEServer
+	// LoopbackOnly gathers candidates on the loopback interface only: tests
+	// and benchmarks that must not touch any other network.
+	LoopbackOnly bool
+	// QueueLen bounds each recipient's chat send queue, in messages;
+	// QueueBytes in bytes. When either is full, further messages for that
+	// recipient are dropped and counted, and the chat module is told once
+	// the queue drains so it can tell the client to catch up from history.
+	QueueLen   int
+	QueueBytes int
+	// HighWater is how much may sit unsent in a data channel's SCTP buffer
+	// before its writer waits for it to drain.
+	HighWater int
+	Logger    *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.UDPAddr == "" {
+		c.UDPAddr = ":7882"
+	}
+	if c.QueueLen <= 0 {
+		c.QueueLen = 4096
+	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = 8 << 20
+	}
+	if c.HighWater <= 0 {
+		c.HighWater = 1 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// rtcTransport is the Pion API shared by every PeerConnection of a server,
+// with the sockets it owns.
+type rtcTransport struct {
+	api     *webrtc.API
+	udpConn *net.UDPConn
+	tcpLn   net.Listener
+	udpMux  ice.UDPMux
+	tcpMux  ice.TCPMux
+}
+
+func newTransport(cfg Config) (*rtcTransport, error) {
+	t := &rtcTransport{}
+	udpAddr, err := net.ResolveUDPAddr("udp", cfg.UDPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("rtc udp address: %w", err)
+	}
+	if t.udpConn, err = net.ListenUDP("udp", udpAddr); err != nil {
+		return nil, fmt.Errorf("rtc udp port: %w", err)
+	}
+	SetBuffers(t.udpConn, SocketBuffer)
+	t.udpMux = webrtc.NewICEUDPMux(nil, t.udpConn)
+
+	se := webrtc.SettingEngine{}
+	se.DetachDataChannels()
+	se.SetICEUDPMux(t.udpMux)
+	types := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+	if cfg.TCPAddr != "" {
+		ln, err := net.Listen("tcp", cfg.TCPAddr)
+		if err != nil {
+			t.udpConn.Close()
+			return nil, fmt.Errorf("rtc tcp port: %w", err)
+		}
+		t.tcpLn = ln
+		t.tcpMux = webrtc.NewICETCPMux(nil, ln, 32)
+		se.SetICETCPMux(t.tcpMux)
+		types = append(types, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
+	}
+	se.SetNetworkTypes(types)
+	if len(cfg.NAT1To1IPs) > 0 {
+		se.SetNAT1To1IPs(cfg.NAT1To1IPs, webrtc.ICECandidateTypeHost)
+	}
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if cfg.LoopbackOnly || isLoopback(cfg.UDPAddr) {
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetInterfaceFilter(func(name string) bool { return strings.HasPrefix(name, "lo") })
+	}
+	// A dead client is noticed within seconds rather than the 30 s default.
+	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
+
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	// NACK generator and responder, RTCP sender/receiver reports, TWCC.
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, err
+	}
+	t.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir))
+	return t, nil
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (t *rtcTransport) close() {
+	if t.udpMux != nil {
+		t.udpMux.Close()
+	}
+	if t.tcpMux != nil {
+		t.tcpMux.Close()
+	}
+	if t.udpConn != nil {
+		t.udpConn.Close()
+	}
+	if t.tcpLn != nil {
+		t.tcpLn.Close()
+	}
+}

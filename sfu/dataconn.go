@@ -1,0 +1,204 @@
+package sfu
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/datachannel"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/backchannel-rtc/backchannel/auth"
+	"github.com/backchannel-rtc/backchannel/chat"
+)
+
+// ChatLabel is the label of the reliable, ordered data channel that carries
+// chat. Any other channel a client opens is closed.
+const ChatLabel = "chat"
+
+// MaxMessage is the largest data-channel message the server accepts and
+// advertises; chat applies its own, smaller, packet limit and answers with
+// an error packet.
+const MaxMessage = 256 << 10
+
+// dataConn is a participant's chat channel: it implements chat.Conn. Sends
+// go into a bounded queue that one writer goroutine drains, waiting while
+// SCTP holds more than HighWater unsent bytes, so a slow receiver only ever
+// fills its own queue. When the queue is full the message is dropped for
+// this recipient only and counted; once the queue has drained the chat
+// session is told (Session.Overflowed) so that the client is asked to catch
+// up from history. Nothing is lost for good: every message is in the
+// recorder.
+type dataConn struct {
+	p       *Participant
+	dc      *webrtc.DataChannel
+	raw     datachannel.ReadWriteCloser
+	session chat.Session
+
+	queue     chan []byte
+	queued    atomic.Int64 // bytes in queue
+	maxBytes  int64
+	highWater uint64
+	dropped   atomic.Int64
+	low       chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+func (p *Participant) onDataChannel(dc *webrtc.DataChannel) {
+	if dc.Label() != ChatLabel || !dc.Ordered() || dc.MaxRetransmits() != nil || dc.MaxPacketLifeTime() != nil {
+		// Chat must be reliable and ordered; nothing else is carried.
+		_ = dc.Close()
+		return
+	}
+	dc.OnOpen(func() {
+		raw, err := dc.Detach()
+		if err != nil {
+			p.s.log.Warn("detach data channel", "err", err)
+			return
+		}
+		d := &dataConn{
+			p: p, dc: dc, raw: raw,
+			queue:     make(chan []byte, p.s.cfg.QueueLen),
+			maxBytes:  int64(p.s.cfg.QueueBytes),
+			highWater: uint64(p.s.cfg.HighWater),
+			low:       make(chan struct{}, 1),
+			done:      make(chan struct{}),
+		}
+		dc.SetBufferedAmountLowThreshold(d.highWater / 2)
+		dc.OnBufferedAmountLow(func() {
+			select {
+			case d.low <- struct{}{}:
+			default:
+			}
+		})
+		p.mu.Lock()
+		if p.closed || p.data != nil {
+			p.mu.Unlock()
+			_ = raw.Close()
+			return
+		}
+		p.data = d
+		p.mu.Unlock()
+		d.session = p.s.chat.Attach(p.room.name, d)
+		d.wg.Add(2)
+		go d.readLoop()
+		go d.writeLoop()
+	})
+}
+
+// ID implements chat.Conn.
+func (d *dataConn) ID() string { return d.p.id }
+
+// Who implements chat.Conn.
+func (d *dataConn) Who() auth.Identity { return d.p.who }
+
+// Close implements chat.Conn: the participant is removed from the room.
+func (d *dataConn) Close(reason string) { d.p.Remove(reason) }
+
+// Send implements chat.Conn. It never blocks.
+func (d *dataConn) Send(b []byte) bool {
+	select {
+	case <-d.done:
+		return false
+	default:
+	}
+	if d.queued.Add(int64(len(b))) > d.maxBytes {
+		d.queued.Add(-int64(len(b)))
+		d.drop()
+		return false
+	}
+	select {
+	case d.queue <- b:
+		return true
+	default:
+		d.queued.Add(-int64(len(b)))
+		d.drop()
+		return false
+	}
+}
+
+func (d *dataConn) drop() {
+	d.dropped.Add(1)
+	metricDataDropped.Inc()
+}
+
+func (d *dataConn) readLoop() {
+	defer d.wg.Done()
+	defer d.p.Remove("chat channel closed")
+	buf := make([]byte, 64<<10+1)
+	for {
+		n, err := d.raw.Read(buf)
+		if errors.Is(err, io.ErrShortBuffer) && n <= MaxMessage {
+			// Larger than our usual buffer: read it whole so that chat can
+			// answer with a proper error instead of the stream stalling.
+			big := make([]byte, n)
+			n, err = d.raw.Read(big)
+			if err == nil {
+				metricDataIn.Inc()
+				metricDataBytesIn.Add(float64(n))
+				d.session.Receive(big[:n])
+				continue
+			}
+		}
+		if err != nil {
+			return
+		}
+		metricDataIn.Inc()
+		metricDataBytesIn.Add(float64(n))
+		// chat may keep the slice; hand it a copy it owns.
+		msg := make([]byte, n)
+		copy(msg, buf[:n])
+		d.session.Receive(msg)
+	}
+}
+
+func (d *dataConn) writeLoop() {
+	defer d.wg.Done()
+	for {
+		select {
+		case <-d.done:
+			return
+		case b := <-d.queue:
+			d.queued.Add(-int64(len(b)))
+			if !d.waitDrained() {
+				return
+			}
+			if _, err := d.raw.Write(b); err != nil {
+				return
+			}
+			metricDataOut.Inc()
+			metricDataBytesOut.Add(float64(len(b)))
+			if len(d.queue) == 0 {
+				if n := d.dropped.Swap(0); n > 0 {
+					d.session.Overflowed(int(n))
+				}
+			}
+		}
+	}
+}
+
+// waitDrained waits while SCTP holds more than the high-water mark.
+func (d *dataConn) waitDrained() bool {
+	for d.dc.BufferedAmount() > d.highWater {
+		select {
+		case <-d.low:
+		case <-time.After(50 * time.Millisecond):
+		case <-d.done:
+			return false
+		}
+	}
+	return true
+}
+
+func (d *dataConn) close() {
+	d.closeOnce.Do(func() {
+		close(d.done)
+		_ = d.raw.Close()
+		d.wg.Wait()
+		d.session.Detach()
+	})
+}

@@ -1,0 +1,318 @@
+package sfu
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/backchannel-rtc/backchannel/auth"
+)
+
+// ErrForbidden is returned when a participant's grants do not allow what it
+// asked for (e.g. publishing media without canPublish).
+var ErrForbidden = errors.New("forbidden")
+
+// Participant is one connection of an identity to a room.
+type Participant struct {
+	id   string
+	s    *Server
+	room *Room
+	who  auth.Identity
+	sig  Signaler
+	pub  *webrtc.PeerConnection // client offers: its media and the chat channel
+	sub  *webrtc.PeerConnection // server offers: everyone else's media
+
+	mu          sync.Mutex
+	closed      bool
+	negotiating bool // a subscriber offer awaits its answer
+	again       bool // something changed while negotiating
+	senders     map[string]*webrtc.RTPSender
+	subscribed  map[string]*publishedTrack
+	needPLI     []*publishedTrack // keyframes to ask for once the answer lands
+	published   []*publishedTrack
+	data        *dataConn
+
+	wg   sync.WaitGroup // goroutines this participant owns
+	done chan struct{}
+}
+
+func newID(prefix string) string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+func newParticipant(s *Server, r *Room, who auth.Identity, sig Signaler) (*Participant, error) {
+	p := &Participant{
+		id: newID("PA_"), s: s, room: r, who: who, sig: sig,
+		senders: map[string]*webrtc.RTPSender{}, subscribed: map[string]*publishedTrack{}, done: make(chan struct{}),
+	}
+	var err error
+	if p.pub, err = s.rtc.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		return nil, err
+	}
+	if p.sub, err = s.rtc.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		p.pub.Close()
+		return nil, err
+	}
+	p.pub.OnTrack(p.onTrack)
+	p.pub.OnDataChannel(p.onDataChannel)
+	onState := func(st webrtc.PeerConnectionState) {
+		if st == webrtc.PeerConnectionStateFailed {
+			go p.close("connection failed", true)
+		}
+	}
+	p.pub.OnConnectionStateChange(onState)
+	p.sub.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		onState(st)
+		if st == webrtc.PeerConnectionStateConnected {
+			// Media can flow now: start every video with a keyframe.
+			p.mu.Lock()
+			var ts []*publishedTrack
+			for _, t := range p.subscribed {
+				ts = append(ts, t)
+			}
+			p.mu.Unlock()
+			for _, t := range ts {
+				t.requestKeyframe()
+			}
+		}
+	})
+	return p, nil
+}
+
+// ID is unique per connection.
+func (p *Participant) ID() string { return p.id }
+
+// Who is the participant's verified identity.
+func (p *Participant) Who() auth.Identity { return p.who }
+
+// Room is the room's name.
+func (p *Participant) Room() string { return p.room.name }
+
+func (p *Participant) infoLocked() ParticipantInfo {
+	return ParticipantInfo{Identity: p.who.Identity, Name: p.who.DisplayName(), Tracks: p.room.tracksOfLocked(p)}
+}
+
+// HandleOffer answers the client's offer for its publisher connection. The
+// answer carries every server candidate: with one shared UDP port gathering
+// is immediate, so the server does not trickle.
+func (p *Participant) HandleOffer(offer webrtc.SessionDescription) (webrtc.SessionDescription, error) {
+	if !p.who.Grant.Publish() && sendsMedia(offer.SDP) {
+		return webrtc.SessionDescription{}, fmt.Errorf("%w: the token does not allow publishing media", ErrForbidden)
+	}
+	if err := p.pub.SetRemoteDescription(offer); err != nil {
+		return webrtc.SessionDescription{}, err
+	}
+	answer, err := p.pub.CreateAnswer(nil)
+	if err != nil {
+		return webrtc.SessionDescription{}, err
+	}
+	if err := p.setLocal(p.pub, answer); err != nil {
+		return webrtc.SessionDescription{}, err
+	}
+	return *p.pub.LocalDescription(), nil
+}
+
+// sendsMedia reports whether an offer wants to send audio or video.
+func sendsMedia(raw string) bool {
+	var d sdp.SessionDescription
+	if err := d.UnmarshalString(raw); err != nil {
+		return true
+	}
+	for _, m := range d.MediaDescriptions {
+		if m.MediaName.Media != "audio" && m.MediaName.Media != "video" {
+			continue
+		}
+		dir := "sendrecv"
+		for _, a := range m.Attributes {
+			switch a.Key {
+			case "sendrecv", "sendonly", "recvonly", "inactive":
+				dir = a.Key
+			}
+		}
+		if dir == "sendrecv" || dir == "sendonly" {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Participant) setLocal(pc *webrtc.PeerConnection, d webrtc.SessionDescription) error {
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(d); err != nil {
+		return err
+	}
+	select {
+	case <-gathered:
+	case <-time.After(3 * time.Second):
+	}
+	return nil
+}
+
+// HandleAnswer applies the client's answer to a subscriber offer.
+func (p *Participant) HandleAnswer(answer webrtc.SessionDescription) error {
+	if err := p.sub.SetRemoteDescription(answer); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.negotiating = false
+	again := p.again
+	p.again = false
+	plis := p.needPLI
+	p.needPLI = nil
+	p.mu.Unlock()
+	// A new subscriber needs a keyframe to start decoding.
+	for _, t := range plis {
+		t.requestKeyframe()
+	}
+	if again {
+		p.negotiate()
+	}
+	return nil
+}
+
+// AddCandidate adds a client's trickled ICE candidate.
+func (p *Participant) AddCandidate(target Target, c webrtc.ICECandidateInit) error {
+	switch target {
+	case Publisher:
+		return p.pub.AddICECandidate(c)
+	case Subscriber:
+		return p.sub.AddICECandidate(c)
+	}
+	return fmt.Errorf("unknown target %q", target)
+}
+
+// negotiate sends a subscriber offer, or marks that one is needed once the
+// pending one is answered.
+func (p *Participant) negotiate() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	if p.negotiating {
+		p.again = true
+		p.mu.Unlock()
+		return
+	}
+	p.negotiating = true
+	p.mu.Unlock()
+
+	offer, err := p.sub.CreateOffer(nil)
+	if err == nil {
+		err = p.setLocal(p.sub, offer)
+	}
+	if err != nil {
+		p.s.log.Warn("subscriber offer", "identity", p.who.Identity, "err", err)
+		p.mu.Lock()
+		p.negotiating = false
+		p.mu.Unlock()
+		return
+	}
+	p.sig.SubscriberOffer(*p.sub.LocalDescription())
+}
+
+// subscribe adds t to p's subscriber connection; with renegotiate it also
+// sends the new offer.
+func (p *Participant) subscribe(t *publishedTrack, renegotiate bool) {
+	p.mu.Lock()
+	if p.closed || p.senders[t.info.ID] != nil {
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	sender, err := p.sub.AddTrack(t.local)
+	if err != nil {
+		p.s.log.Warn("subscribe", "identity", p.who.Identity, "track", t.info.ID, "err", err)
+		return
+	}
+	p.mu.Lock()
+	p.senders[t.info.ID] = sender
+	p.subscribed[t.info.ID] = t
+	p.needPLI = append(p.needPLI, t)
+	p.mu.Unlock()
+	// Read RTCP so the interceptors (NACK responder, reports) run, and pass
+	// the subscriber's keyframe requests to the publisher.
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			pkts, _, err := sender.ReadRTCP()
+			if err != nil {
+				return
+			}
+			for _, pkt := range pkts {
+				switch pkt.(type) {
+				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+					t.requestKeyframe()
+				}
+			}
+		}
+	}()
+	if renegotiate {
+		p.negotiate()
+	}
+}
+
+func (p *Participant) unsubscribe(t *publishedTrack) {
+	p.mu.Lock()
+	sender := p.senders[t.info.ID]
+	delete(p.senders, t.info.ID)
+	delete(p.subscribed, t.info.ID)
+	closed := p.closed
+	p.mu.Unlock()
+	if sender == nil || closed {
+		return
+	}
+	if err := p.sub.RemoveTrack(sender); err == nil {
+		p.negotiate()
+	}
+}
+
+// Leave ends the participant at its own request (or when its socket went
+// away): nothing is sent to it.
+func (p *Participant) Leave() { p.close("left", false) }
+
+// Remove ends the participant from the server side (moderation) and tells
+// its client why.
+func (p *Participant) Remove(reason string) { go p.close(reason, true) }
+
+// close releases everything the participant holds, once.
+func (p *Participant) close(reason string, tell bool) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	published := p.published
+	p.published = nil
+	data := p.data
+	p.mu.Unlock()
+	close(p.done)
+
+	p.room.remove(p)
+	for _, t := range published {
+		p.room.unpublish(t)
+	}
+	if tell {
+		p.sig.Closed(reason)
+	}
+	if data != nil {
+		data.close()
+	}
+	_ = p.pub.Close()
+	_ = p.sub.Close()
+	p.wg.Wait()
+}
+
+// Done is closed once the participant is closed.
+func (p *Participant) Done() <-chan struct{} { return p.done }

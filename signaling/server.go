@@ -1,0 +1,324 @@
+package signaling
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/backchannel-rtc/backchannel/auth"
+	"github.com/backchannel-rtc/backchannel/sfu"
+)
+
+// Config of the endpoint.
+type Config struct {
+	Keys auth.KeyProvider
+	// AllowedOrigins lists the Origin values a browser may connect from
+	// (scheme://host[:port]); "*" allows any. Empty allows same-host
+	// origins only. Requests without an Origin (non-browser clients) pass.
+	AllowedOrigins []string
+	// PingInterval is how often the server pings; a socket silent for
+	// three intervals is closed.
+	PingInterval time.Duration
+	// JoinTimeout is how long a socket may wait before sending join.
+	JoinTimeout time.Duration
+	Logger      *slog.Logger
+}
+
+// Handler serves /v1/rtc.
+type Handler struct {
+	cfg      Config
+	sfu      *sfu.Server
+	upgrader websocket.Upgrader
+	log      *slog.Logger
+}
+
+// NewHandler returns the WebSocket endpoint.
+func NewHandler(cfg Config, s *sfu.Server) *Handler {
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = 15 * time.Second
+	}
+	if cfg.JoinTimeout <= 0 {
+		cfg.JoinTimeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	h := &Handler{cfg: cfg, sfu: s, log: cfg.Logger}
+	h.upgrader = websocket.Upgrader{
+		ReadBufferSize:  4096,
+		WriteBufferSize: 4096,
+		CheckOrigin:     h.checkOrigin,
+	}
+	return h
+}
+
+func (h *Handler) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	if slices.Contains(h.cfg.AllowedOrigins, "*") || slices.Contains(h.cfg.AllowedOrigins, origin) {
+		return true
+	}
+	if len(h.cfg.AllowedOrigins) == 0 {
+		u, err := url.Parse(origin)
+		return err == nil && u.Host == r.Host
+	}
+	return false
+}
+
+// refuse answers before the upgrade with a JSON reason.
+func refuse(w http.ResponseWriter, status int, code, reason string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "reason": reason})
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	who, err := h.cfg.Keys.Verify(auth.FromRequest(r))
+	if err != nil {
+		refuse(w, http.StatusUnauthorized, "unauthorized", err.Error())
+		return
+	}
+	if !who.Grant.RoomJoin || who.Grant.Room == "" {
+		refuse(w, http.StatusForbidden, "forbidden", "the token does not grant joining a room")
+		return
+	}
+	if room := r.URL.Query().Get("room"); room != "" && room != who.Grant.Room {
+		refuse(w, http.StatusForbidden, "forbidden", "the token is for another room")
+		return
+	}
+	if !h.checkOrigin(r) {
+		refuse(w, http.StatusForbidden, "forbidden", "origin not allowed")
+		return
+	}
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	ws.SetReadLimit(MaxMessageSize)
+	c := &conn{h: h, ws: ws, who: who, out: make(chan Message, 256), done: make(chan struct{})}
+	go c.writeLoop()
+	c.readLoop()
+}
+
+// conn is one socket. It implements sfu.Signaler.
+type conn struct {
+	h   *Handler
+	ws  *websocket.Conn
+	who auth.Identity
+
+	mu      sync.Mutex
+	ready   bool      // joined has been queued
+	pending []Message // signals that came before joined
+	closing bool
+
+	out       chan Message
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// send queues m without blocking. A client too slow to read its own
+// signaling is disconnected: it will reconnect and resynchronise.
+func (c *conn) send(m Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sendLocked(m)
+}
+
+func (c *conn) sendLocked(m Message) {
+	if c.closing {
+		return
+	}
+	if !c.ready && m.Type != TypeJoined && m.Type != TypeError && m.Type != TypeLeave {
+		c.pending = append(c.pending, m)
+		return
+	}
+	select {
+	case c.out <- m:
+	default:
+		c.closing = true
+		c.shutdown()
+	}
+}
+
+// start queues joined, then whatever the SFU said meanwhile.
+func (c *conn) start(joined Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sendLocked(joined)
+	c.ready = true
+	for _, m := range c.pending {
+		c.sendLocked(m)
+	}
+	c.pending = nil
+}
+
+func (c *conn) shutdown() { c.closeOnce.Do(func() { close(c.done) }) }
+
+func (c *conn) SubscriberOffer(d webrtc.SessionDescription) {
+	c.send(Message{Type: TypeOffer, Target: sfu.Subscriber, SDP: d.SDP})
+}
+func (c *conn) ParticipantJoined(p sfu.ParticipantInfo) {
+	c.send(Message{Type: TypeParticipantJoined, Participant: &p})
+}
+func (c *conn) ParticipantLeft(identity string) {
+	c.send(Message{Type: TypeParticipantLeft, Identity: identity})
+}
+func (c *conn) TrackPublished(t sfu.TrackInfo) {
+	c.send(Message{Type: TypeTrackPublished, Track: &t})
+}
+func (c *conn) TrackUnpublished(t sfu.TrackInfo) {
+	c.send(Message{Type: TypeTrackUnpublished, Track: &t})
+}
+
+// Closed: the server ended the participant; say why, then close.
+func (c *conn) Closed(reason string) {
+	c.mu.Lock()
+	c.sendLocked(Message{Type: TypeLeave, Reason: reason})
+	c.closing = true
+	c.mu.Unlock()
+	c.shutdown()
+}
+
+func (c *conn) writeLoop() {
+	ping := time.NewTicker(c.h.cfg.PingInterval)
+	defer ping.Stop()
+	defer c.ws.Close()
+	write := func(m Message) bool {
+		_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		return c.ws.WriteJSON(m) == nil
+	}
+	for {
+		select {
+		case m := <-c.out:
+			if !write(m) {
+				c.shutdown()
+				return
+			}
+		case <-ping.C:
+			if c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(5*time.Second)) != nil {
+				c.shutdown()
+				return
+			}
+		case <-c.done:
+			// Flush what is queued (a final leave), then close politely.
+			for {
+				select {
+				case m := <-c.out:
+					if !write(m) {
+						return
+					}
+					continue
+				default:
+				}
+				break
+			}
+			_ = c.ws.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+			return
+		}
+	}
+}
+
+func (c *conn) readLoop() {
+	defer c.shutdown()
+	deadline := func(d time.Duration) { _ = c.ws.SetReadDeadline(time.Now().Add(d)) }
+	alive := 3 * c.h.cfg.PingInterval
+	c.ws.SetPongHandler(func(string) error { deadline(alive); return nil })
+
+	// The first message must be join.
+	deadline(c.h.cfg.JoinTimeout)
+	m, ok := c.next()
+	if !ok {
+		return
+	}
+	if m.Type != TypeJoin {
+		c.send(Message{Type: TypeError, Code: "join_first", Message: "the first message must be join"})
+		return
+	}
+	p, info, err := c.h.sfu.Join(c.who.Grant.Room, c.who, c)
+	if err != nil {
+		c.send(Message{Type: TypeError, Code: "join_failed", Message: err.Error()})
+		return
+	}
+	defer p.Leave()
+	c.start(Message{
+		Type: TypeJoined, Protocol: ProtocolVersion, Room: c.who.Grant.Room,
+		Participant: &info.Self, Participants: info.Others, ICEServers: c.h.sfu.ICEServers(),
+	})
+	for {
+		deadline(alive)
+		m, ok := c.next()
+		if !ok {
+			return
+		}
+		switch m.Type {
+		case TypeOffer:
+			if m.Target != "" && m.Target != sfu.Publisher {
+				c.send(Message{Type: TypeError, Code: "bad_target", Message: "offers are for the publisher connection"})
+				continue
+			}
+			answer, err := p.HandleOffer(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
+			if err != nil {
+				c.send(Message{Type: TypeError, Code: codeOf(err), Message: err.Error()})
+				continue
+			}
+			c.send(Message{Type: TypeAnswer, Target: sfu.Publisher, SDP: answer.SDP})
+		case TypeAnswer:
+			if err := p.HandleAnswer(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
+				c.send(Message{Type: TypeError, Code: "bad_answer", Message: err.Error()})
+			}
+		case TypeCandidate:
+			if err := p.AddCandidate(m.Target, *m.Candidate); err != nil {
+				c.send(Message{Type: TypeError, Code: "bad_candidate", Message: err.Error()})
+			}
+		case TypePing:
+			c.send(Message{Type: TypePong, Timestamp: m.Timestamp})
+		case TypeLeave:
+			return
+		case TypeJoin:
+			c.send(Message{Type: TypeError, Code: "already_joined", Message: "join was already sent"})
+		}
+	}
+}
+
+func codeOf(err error) string {
+	if errors.Is(err, sfu.ErrForbidden) {
+		return "forbidden"
+	}
+	return "bad_offer"
+}
+
+// next reads one message; a bad one is answered with an error and skipped.
+func (c *conn) next() (Message, bool) {
+	for {
+		typ, b, err := c.ws.ReadMessage()
+		if err != nil {
+			return Message{}, false
+		}
+		select {
+		case <-c.done:
+			return Message{}, false
+		default:
+		}
+		if typ != websocket.TextMessage {
+			c.send(Message{Type: TypeError, Code: "bad_message", Message: "messages are JSON text frames"})
+			continue
+		}
+		m, err := Decode(b)
+		if err != nil {
+			c.send(Message{Type: TypeError, Code: "bad_message", Message: err.Error()})
+			continue
+		}
+		return m, true
+	}
+}
