@@ -26,10 +26,11 @@ type MemoryStore struct {
 }
 
 type memRoom struct {
-	msgs    []*Message // by seq
-	byID    map[string]*Message
-	reads   map[string]int64
-	present map[string]bool
+	msgs     []*Message // by seq
+	byID     map[string]*Message
+	byClient map[string]*Message // sender + "\x00" + clientId
+	reads    map[string]int64
+	present  map[string]bool
 }
 
 type memWrite struct {
@@ -86,7 +87,7 @@ func (s *MemoryStore) ReadHorizon(room, identity string) int64 {
 func (s *MemoryStore) roomLocked(name string) *memRoom {
 	r := s.rooms[name]
 	if r == nil {
-		r = &memRoom{byID: make(map[string]*Message), reads: make(map[string]int64), present: make(map[string]bool)}
+		r = &memRoom{byID: make(map[string]*Message), byClient: make(map[string]*Message), reads: make(map[string]int64), present: make(map[string]bool)}
 		s.rooms[name] = r
 	}
 	return r
@@ -142,6 +143,9 @@ func (s *MemoryStore) apply(c Change) error {
 		i := sort.Search(len(r.msgs), func(i int) bool { return r.msgs[i].Seq >= m.Seq })
 		r.msgs = slices.Insert(r.msgs, i, m)
 		r.byID[m.ID] = m
+		if m.ClientID != "" {
+			r.byClient[m.Sender+"\x00"+m.ClientID] = m
+		}
 		return nil
 	}
 	switch c.Kind {
@@ -258,11 +262,9 @@ func (s *MemoryStore) ByClientID(_ context.Context, room, sender, clientID strin
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r := s.rooms[room]; r != nil {
-		for i := len(r.msgs) - 1; i >= 0; i-- {
-			if m := r.msgs[i]; m.Sender == sender && m.ClientID == clientID {
-				c := m.clone()
-				return &c, nil
-			}
+		if m := r.byClient[sender+"\x00"+clientID]; m != nil {
+			c := m.clone()
+			return &c, nil
 		}
 	}
 	return nil, ErrNotFound
