@@ -146,6 +146,8 @@ var suite = []struct {
 	{"WriterOrder", testWriterOrder},
 	{"WriterTransient", testWriterTransient},
 	{"OutboxHook", testOutboxHook},
+	{"CSV", testCSV},
+	{"AdminAPI", testAdminAPI},
 }
 
 func runSuite(t *testing.T, b backend) {
