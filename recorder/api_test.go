@@ -288,8 +288,18 @@ func testCSV(t *testing.T, b backend) {
 	// Tampered and expired links are refused with a reason.
 	u, _ := url.Parse(link)
 	for name, mod := range map[string]func(u url.URL) string{
-		"sig":  func(u url.URL) string { q := u.Query(); q.Set("sig", "A"+q.Get("sig")[1:]); u.RawQuery = q.Encode(); return u.String() },
-		"exp":  func(u url.URL) string { q := u.Query(); q.Set("exp", q.Get("exp")+"0"); u.RawQuery = q.Encode(); return u.String() },
+		"sig": func(u url.URL) string {
+			q := u.Query()
+			q.Set("sig", "A"+q.Get("sig")[1:])
+			u.RawQuery = q.Encode()
+			return u.String()
+		},
+		"exp": func(u url.URL) string {
+			q := u.Query()
+			q.Set("exp", q.Get("exp")+"0")
+			u.RawQuery = q.Encode()
+			return u.String()
+		},
 		"path": func(u url.URL) string { u.Path = "/v1/chat-replay/meetings/" + mid; return u.String() },
 		"none": func(u url.URL) string { u.RawQuery = ""; return u.String() },
 	} {

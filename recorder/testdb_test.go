@@ -148,6 +148,7 @@ var suite = []struct {
 	{"OutboxHook", testOutboxHook},
 	{"CSV", testCSV},
 	{"AdminAPI", testAdminAPI},
+	{"Attachments", testAttachments},
 }
 
 func runSuite(t *testing.T, b backend) {
