@@ -63,6 +63,7 @@ type Client struct {
 	answers chan signaling.Message
 	low     chan struct{}
 	opened  chan struct{}
+	chatEnd chan struct{} // closed when the chat channel stops reading
 	done    chan struct{}
 	once    sync.Once
 	wg      sync.WaitGroup
@@ -99,7 +100,7 @@ func Join(ctx context.Context, rawURL, token string, opts Options) (*Client, err
 	c := &Client{
 		opts: opts, ws: ws, api: api,
 		answers: make(chan signaling.Message, 1), low: make(chan struct{}, 1),
-		opened: make(chan struct{}), done: make(chan struct{}),
+		opened: make(chan struct{}), chatEnd: make(chan struct{}), done: make(chan struct{}),
 	}
 	if err := c.start(ctx); err != nil {
 		c.Close()
@@ -241,7 +242,7 @@ func (c *Client) start(ctx context.Context) error {
 	case <-c.opened:
 		return nil
 	case <-c.done:
-		return fmt.Errorf("%w: %s", ErrClosed, c.reason)
+		return fmt.Errorf("%w: %s", ErrClosed, c.Reason())
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -308,7 +309,9 @@ func (c *Client) readSignals() {
 			}
 			c.event(m)
 		case signaling.TypeLeave:
+			c.mu.Lock()
 			c.reason = m.Reason
+			c.mu.Unlock()
 			c.event(m)
 			return
 		case signaling.TypePong:
@@ -345,6 +348,7 @@ func (c *Client) answerSubscriber(sdp string) error {
 
 func (c *Client) readChat() {
 	defer c.wg.Done()
+	defer close(c.chatEnd)
 	buf := make([]byte, sfu.MaxMessage)
 	for {
 		n, err := c.raw.Read(buf)
@@ -394,14 +398,25 @@ func (c *Client) Identity() string {
 // Done is closed when the session ends (Close, or the server ended it).
 func (c *Client) Done() <-chan struct{} { return c.done }
 
+// ChatClosed is closed once the chat channel has ended and every message
+// it carried has been handed to OnChat: after a server-side `leave`, the
+// last chat packets (e.g. why you were removed) may still be arriving.
+func (c *Client) ChatClosed() <-chan struct{} { return c.chatEnd }
+
 // Reason is why the server ended the session, if it did.
-func (c *Client) Reason() string { return c.reason }
+func (c *Client) Reason() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reason
+}
 
 func (c *Client) finish(reason string) {
 	c.once.Do(func() {
+		c.mu.Lock()
 		if c.reason == "" {
 			c.reason = reason
 		}
+		c.mu.Unlock()
 		close(c.done)
 	})
 }

@@ -82,6 +82,9 @@ func newTransport(cfg Config) (*rtcTransport, error) {
 
 	se := webrtc.SettingEngine{}
 	se.DetachDataChannels()
+	// Accept messages up to MaxMessage, so an oversized chat packet gets
+	// the chat protocol's error instead of failing in SCTP.
+	se.SetSCTPMaxMessageSize(MaxMessage)
 	se.SetICEUDPMux(t.udpMux)
 	types := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 	if cfg.TCPAddr != "" {

@@ -39,6 +39,7 @@ type dataConn struct {
 
 	queue     chan []byte
 	queued    atomic.Int64 // bytes in queue
+	unsent    atomic.Int64 // messages accepted by Send and not yet written
 	maxBytes  int64
 	highWater uint64
 	dropped   atomic.Int64
@@ -111,10 +112,12 @@ func (d *dataConn) Send(b []byte) bool {
 		d.drop()
 		return false
 	}
+	d.unsent.Add(1)
 	select {
 	case d.queue <- b:
 		return true
 	default:
+		d.unsent.Add(-1)
 		d.queued.Add(-int64(len(b)))
 		d.drop()
 		return false
@@ -132,12 +135,12 @@ func (d *dataConn) readLoop() {
 	buf := make([]byte, 64<<10+1)
 	for {
 		n, err := d.raw.Read(buf)
-		if errors.Is(err, io.ErrShortBuffer) && n <= MaxMessage {
-			// Larger than our usual buffer: read it whole so that chat can
+		if errors.Is(err, io.ErrShortBuffer) {
+			// Larger than the usual buffer (the message stays queued in
+			// SCTP): read it whole into a one-off buffer so that chat can
 			// answer with a proper error instead of the stream stalling.
-			big := make([]byte, n)
-			n, err = d.raw.Read(big)
-			if err == nil {
+			big := make([]byte, MaxMessage)
+			if n, err = d.raw.Read(big); err == nil {
 				metricDataIn.Inc()
 				metricDataBytesIn.Add(float64(n))
 				d.session.Receive(big[:n])
@@ -167,7 +170,9 @@ func (d *dataConn) writeLoop() {
 			if !d.waitDrained() {
 				return
 			}
-			if _, err := d.raw.Write(b); err != nil {
+			_, err := d.raw.Write(b)
+			d.unsent.Add(-1)
+			if err != nil {
 				return
 			}
 			metricDataOut.Inc()
@@ -192,6 +197,20 @@ func (d *dataConn) waitDrained() bool {
 		}
 	}
 	return true
+}
+
+// flush gives the writer up to timeout to send what is queued, so that a
+// final notice (you were removed, the server is going away) arrives before
+// the channel closes.
+func (d *dataConn) flush(timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for (d.unsent.Load() > 0 || d.dc.BufferedAmount() > 0) && time.Now().Before(deadline) {
+		select {
+		case <-d.done:
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 func (d *dataConn) close() {

@@ -305,6 +305,9 @@ func (p *Participant) close(reason string, tell bool) {
 	}
 	if tell {
 		p.sig.Closed(reason)
+		if data != nil {
+			data.flush(time.Second)
+		}
 	}
 	if data != nil {
 		data.close()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/backchannel-rtc/backchannel/chat"
 	"github.com/backchannel-rtc/backchannel/internal/app"
@@ -103,12 +101,9 @@ func runServe(args []string) error {
 	}
 	chatCfg := chat.DefaultConfig()
 	chatCfg.Rate, chatCfg.Burst = *chatRate, *chatBurst
-	store := chat.NewMemoryStore()
-	chatSrv := chat.NewServer(store, chatCfg, log)
-
 	a, err := app.New(app.Config{
 		Addr: *addr, DataDir: *data, APIKey: *key, APISecret: *secret, Dev: *dev,
-		RTC: rtc, AllowedOrigins: allowed, Chat: chatSrv, Logger: log,
+		RTC: rtc, AllowedOrigins: allowed, ChatConfig: &chatCfg, Logger: log,
 	})
 	if err != nil {
 		return err
@@ -124,13 +119,7 @@ func runServe(args []string) error {
 	s := <-sigs
 	log.Info("shutting down", "signal", s.String())
 	signal.Stop(sigs)
-	err = a.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if cerr := chatSrv.Close(ctx); cerr != nil && err == nil {
-		err = cerr
-	}
-	return err
+	return a.Close()
 }
 
 func portOf(hostport string) int {

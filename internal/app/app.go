@@ -30,7 +30,10 @@ type Config struct {
 	RTC            sfu.Config
 	AllowedOrigins []string
 
-	// Chat is the chat service; nil uses the default protocol service.
+	// ChatConfig configures the chat protocol (nil: chat.DefaultConfig()).
+	ChatConfig *chat.Config
+	// Chat replaces the chat service altogether (transport tests use a
+	// bare relay); nil builds the real one on the configured store.
 	Chat   chat.Service
 	Logger *slog.Logger
 }
@@ -41,9 +44,13 @@ type App struct {
 	log  *slog.Logger
 	SFU  *sfu.Server
 	Keys auth.KeyProvider
-	ln   net.Listener
-	http *http.Server
-	done chan error
+	// Chat and Store are the chat service and its store, when the app built
+	// them (Config.Chat nil).
+	Chat  *chat.Server
+	Store chat.Store
+	ln    net.Listener
+	http  *http.Server
+	done  chan error
 }
 
 // New builds the server and binds its sockets; Serve starts it.
@@ -54,12 +61,18 @@ func New(cfg Config) (*App, error) {
 	if cfg.APIKey == "" || cfg.APISecret == "" {
 		return nil, errors.New("an API key and secret are required (or --dev)")
 	}
-	if cfg.Chat == nil {
-		return nil, errors.New("no chat service")
-	}
 	cfg.RTC.Logger = cfg.Logger
 	a := &App{cfg: cfg, log: cfg.Logger, Keys: auth.KeyProvider{APIKey: cfg.APIKey, APISecret: cfg.APISecret, Leeway: 5 * time.Second}}
 	var err error
+	if cfg.Chat == nil {
+		ccfg := chat.DefaultConfig()
+		if cfg.ChatConfig != nil {
+			ccfg = *cfg.ChatConfig
+		}
+		a.Store = chat.NewMemoryStore()
+		a.Chat = chat.NewServer(a.Store, ccfg, cfg.Logger)
+		cfg.Chat = a.Chat
+	}
 	if a.SFU, err = sfu.NewServer(cfg.RTC, cfg.Chat); err != nil {
 		return nil, err
 	}
@@ -77,6 +90,9 @@ func New(cfg Config) (*App, error) {
 		fmt.Fprintf(w, `{"status":"ok","rooms":%d,"participants":%d}`+"\n", rooms, ps)
 	})
 	mux.Handle("GET /metrics", promhttp.Handler())
+	if cfg.Dev {
+		mux.HandleFunc("GET /v1/dev/token", a.devToken)
+	}
 	mux.Handle("/", web.Handler())
 	a.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return a, nil
@@ -112,6 +128,12 @@ func (a *App) Close() error {
 	err := a.http.Shutdown(ctx)
 	if a.done != nil {
 		if e := <-a.done; e != nil && !errors.Is(e, http.ErrServerClosed) {
+			err = e
+		}
+	}
+	if a.Chat != nil {
+		// Every participant is detached: wait for their writes to land.
+		if e := a.Chat.Close(ctx); e != nil && err == nil {
 			err = e
 		}
 	}

@@ -19,8 +19,10 @@ func startServer(t testing.TB, svc chat.Service, tweak func(*app.Config)) *app.A
 	cfg := app.Config{
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(), APIKey: "testkey", APISecret: "testsecret-0123456789",
 		RTC:    sfu.Config{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
-		Chat:   svc,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if svc != nil {
+		cfg.Chat = svc
 	}
 	if tweak != nil {
 		tweak(&cfg)
