@@ -163,3 +163,8 @@ func (e *fakeEnv) Leave(t testing.TB, p chattest.Participant) {
 }
 
 var errBoom = errors.New("disk on fire")
+
+var (
+	grantsAdmin = chattest.Grants{Admin: true}
+	grantsPlain = chattest.Grants{}
+)
