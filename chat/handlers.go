@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"errors"
 	"sort"
 	"time"
@@ -33,8 +34,21 @@ func (s *session) handleChat(a *action) *Error {
 	checkStore := r.checkStore
 	r.mu.Unlock()
 
-	ctx, cancel := srv.storeCtx()
-	defer cancel()
+	// A context (and its timer) only when the store is read: most messages
+	// never touch it.
+	if checkStore || a.kind != KindText {
+		ctx, cancel := srv.storeCtx()
+		defer cancel()
+		return s.createChecked(ctx, a, key, checkStore)
+	}
+	return s.create(nil, a, key)
+}
+
+// createChecked does the store reads a message may need before create:
+// idempotency after a restart, and the attachment.
+func (s *session) createChecked(ctx context.Context, a *action, key clientKey, checkStore bool) *Error {
+	r := s.r
+	srv := r.srv
 	if checkStore {
 		m, err := srv.store.ByClientID(ctx, r.name, s.who.Identity, a.clientID)
 		if err == nil {
@@ -61,6 +75,14 @@ func (s *session) handleChat(a *action) *Error {
 		c := *at
 		att = &c
 	}
+	return s.create(att, a, key)
+}
+
+// create assigns id, seq and time, fans the message out and queues its
+// write.
+func (s *session) create(att *Attachment, a *action, key clientKey) *Error {
+	r := s.r
+	srv := r.srv
 	if a.replyTo != "" {
 		// lockMessage returns with r.mu held.
 		target, e := s.lockMessage(a.replyTo)

@@ -222,12 +222,12 @@ func (s *session) handleTyping(a *action) *Error {
 	}
 	s.typingGen++
 	gen := s.typingGen
-	if s.typingTimer == nil {
-		s.typingTimer = time.AfterFunc(r.srv.cfg.TypingTimeout, func() { s.typingExpired(gen) })
-	} else {
+	// A new timer per refresh, tagged with its generation, so that a timer
+	// that fired while we held the lock cannot end a newer indicator.
+	if s.typingTimer != nil {
 		s.typingTimer.Stop()
-		s.typingTimer = time.AfterFunc(r.srv.cfg.TypingTimeout, func() { s.typingExpired(gen) })
 	}
+	s.typingTimer = time.AfterFunc(r.srv.cfg.TypingTimeout, func() { s.typingExpired(gen) })
 	if !s.typing {
 		s.typing = true
 		s.typingTo = a.to
