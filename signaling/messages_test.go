@@ -1,0 +1,68 @@
+package signaling
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestDecode(t *testing.T) {
+	ok := []string{
+		`{"type":"join"}`,
+		`{"type":"ping","timestamp":5}`,
+		`{"type":"offer","target":"publisher","sdp":"v=0"}`,
+		`{"type":"candidate","target":"subscriber","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host"}}`,
+		`{"type":"leave"}`,
+	}
+	for _, s := range ok {
+		if _, err := Decode([]byte(s)); err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+	bad := []string{
+		``, `{`, `[]`, `null`, `{"type":""}`, `{"type":"joined"}`, `{"type":"fly"}`,
+		`{"type":"join","identity":"x","extra":1}`, `{"type":"join"} {"type":"join"}`,
+		`{"type":"offer"}`, `{"type":"candidate"}`, `{"type":1}`,
+	}
+	for _, s := range bad {
+		if _, err := Decode([]byte(s)); !errors.Is(err, ErrBadMessage) {
+			t.Errorf("%q: got %v, want ErrBadMessage", s, err)
+		}
+	}
+}
+
+// FuzzDecode: any input is either a valid client message, which then
+// survives a marshal/decode round trip, or ErrBadMessage; never a panic.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"join"}`, `{"type":"offer","target":"publisher","sdp":"v=0\r\n"}`,
+		`{"type":"candidate","target":"publisher","candidate":{"candidate":"c","sdpMid":"0","sdpMLineIndex":0}}`,
+		`{"type":"ping","timestamp":-1}`, `{"type":"join","x":1}`, `{"type":"\u0000"}`, `{"type":"leave"}{}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Decode(b)
+		if err != nil {
+			if !errors.Is(err, ErrBadMessage) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		if m.Type == "" {
+			t.Fatal("accepted a message without type")
+		}
+		again, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m2, err := Decode(again)
+		if err != nil && utf8.Valid(b) {
+			t.Fatalf("round trip of %s: %v", again, err)
+		}
+		if err == nil && m2.Type != m.Type {
+			t.Fatalf("type changed: %q → %q", m.Type, m2.Type)
+		}
+	})
+}
