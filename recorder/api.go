@@ -371,8 +371,8 @@ func (a *api) search(w http.ResponseWriter, req *http.Request, who auth.Identity
 	after, _ := strconv.ParseInt(q.Get("cursor"), 10, 64)
 	var rows []MessageRow
 	if err := a.r.db.WithContext(req.Context()).
-		Where(`meeting_id = ? AND seq > ? AND deleted = ? AND LOWER(text) LIKE ? ESCAPE '\'`,
-			m.ID, after, false, "%"+likeEscape(strings.ToLower(text))+"%").
+		Where(`room = ? AND seq > ? AND deleted = ? AND LOWER(text) LIKE ? ESCAPE '\'`,
+			m.Room, after, false, "%"+likeEscape(strings.ToLower(text))+"%").
 		Order("seq").Limit(limit).Find(&rows).Error; err != nil {
 		a.fail(w, req, err)
 		return

@@ -3,7 +3,7 @@ package recorder
 // The chat-replay CSV: RealtimeKit's ten columns first, ours after. The
 // export streams from the database in keyset-paginated chunks (seq > last,
 // ordered by seq, using the (session_id, seq) or (meeting_id, seq) index)
-// with one buffer of csvChunk rows reused throughout, so memory stays
+// (a meeting's rows by room) with one buffer of csvChunk rows reused throughout, so memory stays
 // constant however long the meeting; the output is flushed after every
 // chunk.
 //
@@ -103,7 +103,12 @@ func (r *Recorder) WriteCSV(ctx context.Context, w io.Writer, scope CSVScope, o 
 	}
 	col, val := "session_id", scope.SessionID
 	if scope.SessionID == "" {
-		col, val = "meeting_id", scope.MeetingID
+		// A meeting is its room: use the (room, seq) index.
+		var m Meeting
+		if err := r.db.WithContext(ctx).Where("id = ?", scope.MeetingID).Take(&m).Error; err != nil {
+			return 0, err
+		}
+		col, val = "room", m.Room
 	}
 	rows := make([]MessageRow, 0, csvChunk)
 	rec := make([]string, len(CSVHeader))

@@ -54,6 +54,9 @@ var migrations = []migration{
 		return tx.Exec(`CREATE INDEX IF NOT EXISTS idx_messages_attachment
 			ON messages (attachment_id) WHERE attachment_id <> ''`).Error
 	}},
+	{5, "drop meeting index (messages are found by room)", func(tx *gorm.DB) error {
+		return tx.Exec(`DROP INDEX IF EXISTS idx_messages_meeting_seq`).Error
+	}},
 }
 
 // SchemaVersion is the schema version this build migrates to.

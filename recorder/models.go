@@ -44,16 +44,18 @@ type Participant struct {
 	LeftAt    *time.Time ``
 }
 
-// MessageRow is a chat message and its current state. Recipients repeats
+// MessageRow is a chat message and its current state. A meeting is one
+// room, so a meeting's messages are found by room (the (room, seq) index);
+// meeting_id has no index of its own, to keep inserts cheap. Recipients repeats
 // the private destinations as a JSON array (for reading them back in one
 // row); MessageRecipient rows make "viewer is a recipient" a query.
 // Deleting blanks Text and AttachmentID: a tombstone keeps id and seq only.
 type MessageRow struct {
 	ID           string     `gorm:"primaryKey;size:64"`
 	Room         string     `gorm:"size:255;not null;uniqueIndex:idx_messages_room_seq,priority:1"`
-	Seq          int64      `gorm:"not null;uniqueIndex:idx_messages_room_seq,priority:2;index:idx_messages_session_seq,priority:2;index:idx_messages_meeting_seq,priority:2"`
+	Seq          int64      `gorm:"not null;uniqueIndex:idx_messages_room_seq,priority:2;index:idx_messages_session_seq,priority:2"`
 	SessionID    string     `gorm:"size:26;not null;index:idx_messages_session_seq,priority:1"`
-	MeetingID    string     `gorm:"size:26;not null;index:idx_messages_meeting_seq,priority:1"`
+	MeetingID    string     `gorm:"size:26;not null"`
 	Sender       string     `gorm:"size:255;not null"`
 	SenderName   string     `gorm:"size:255;not null;default:''"`
 	Kind         string     `gorm:"size:16;not null"`

@@ -338,12 +338,12 @@ func (w *writer) apply(p *plan) error {
 			}
 		}
 		if len(p.messages) > 0 {
-			if err := tx.Clauses(nothing).CreateInBatches(&p.messages, chunk).Error; err != nil {
+			if err := insertMessages(tx, p.messages); err != nil {
 				return err
 			}
 		}
 		if len(p.recipients) > 0 {
-			if err := tx.Clauses(nothing).CreateInBatches(&p.recipients, chunk).Error; err != nil {
+			if err := insertRecipients(tx, p.recipients); err != nil {
 				return err
 			}
 		}

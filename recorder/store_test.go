@@ -3,6 +3,7 @@ package recorder
 import (
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -265,6 +266,24 @@ func testClientID(t *testing.T, b backend) {
 	r.db.Model(&MessageRow{}).Where("room = ?", "c").Count(&n)
 	if n != 1 {
 		t.Fatalf("%d rows after replay", n)
+	}
+	// Another message with the same client id fails alone; the rest of
+	// its batch is recorded.
+	dup := msg("c", 2, "alice", "dup", 2)
+	dup.Message.ClientID = "c1"
+	var errs [3]error
+	var wg sync.WaitGroup
+	for i, c := range []chat.Change{msg("c", 3, "bob", "before", 3), dup, msg("c", 4, "bob", "after", 4)} {
+		wg.Add(1)
+		r.Write(c, func(err error) { errs[i] = err; wg.Done() })
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] == nil || errs[2] != nil {
+		t.Fatalf("errors %v", errs)
+	}
+	r.db.Model(&MessageRow{}).Where("room = ?", "c").Count(&n)
+	if n != 3 {
+		t.Fatalf("%d rows", n)
 	}
 }
 

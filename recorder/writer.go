@@ -287,7 +287,7 @@ func (w *writer) commit(items []item) error {
 		transient := isTransient(err)
 		if !transient {
 			fails++
-			if fails >= permanentTries {
+			if fails >= permanentTries || isConstraint(err) {
 				return err
 			}
 		}
@@ -301,6 +301,20 @@ func (w *writer) commit(items []item) error {
 		}
 		backoff = min(backoff*2, 5*time.Second)
 	}
+}
+
+// isConstraint reports a constraint violation: retrying cannot help, the
+// batch is split at once to isolate the change.
+func isConstraint(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "23")
+	}
+	var se interface{ Code() int }
+	if errors.As(err, &se) {
+		return se.Code()&0xff == 19 // SQLITE_CONSTRAINT
+	}
+	return false
 }
 
 // isTransient reports whether err means "the database is unavailable now"

@@ -1,0 +1,174 @@
+package recorder
+
+// Performance: the export memory bound (a test) and the writer and export
+// throughput (benchmarks, figures reported in docs/api.md).
+//
+//	go test ./recorder -run ExportMemory -v
+//	go test ./recorder -run '^$' -bench . -benchtime 200000x
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/backchannel-rtc/backchannel/chat"
+)
+
+// seedMessages inserts n messages of one session directly, in big batches.
+func seedMessages(t testing.TB, r *Recorder, room string, n int) (sessionID string) {
+	writeAll(t, r, join(room, "alice", "Alice", 0))
+	var s Session
+	if err := r.db.Where("room = ?", room).Take(&s).Error; err != nil {
+		t.Fatal(err)
+	}
+	rows := make([]MessageRow, 0, 1000)
+	for i := 1; i <= n; i++ {
+		row := MessageRow{ID: fmt.Sprintf("%s-%08d", room, i), Room: room, Seq: int64(i), SessionID: s.ID,
+			MeetingID: s.MeetingID, Sender: "alice", SenderName: "Alice", Kind: "text",
+			Text: fmt.Sprintf("message number %d, with a little padding to look like chat", i), CreatedAt: at(i)}
+		if i%10 == 0 {
+			row.Private, row.Recipients = true, `["bob","carol"]`
+		}
+		rows = append(rows, row)
+		if len(rows) == cap(rows) || i == n {
+			if err := r.db.CreateInBatches(rows, sqliteChunk).Error; err != nil {
+				t.Fatal(err)
+			}
+			rows = rows[:0]
+		}
+	}
+	return s.ID
+}
+
+func TestSQLite_ExportMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 200,000 messages")
+	}
+	r := openT(t, sqliteBackend.config(t))
+	const n = 200000
+	start := time.Now()
+	sid := seedMessages(t, r, "big", n)
+	t.Logf("seeded %d messages in %v", n, time.Since(start).Round(time.Millisecond))
+
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				if m.HeapAlloc > peak.Load() {
+					peak.Store(m.HeapAlloc)
+				}
+			}
+		}
+	}()
+	var out countingWriter
+	start = time.Now()
+	rows, err := r.WriteCSV(ctxT(t), &out, CSVScope{SessionID: sid}, CSVOptions{})
+	d := time.Since(start)
+	close(stop)
+	wg.Wait()
+	if err != nil || rows != n {
+		t.Fatalf("export: %d rows, %v", rows, err)
+	}
+	growth := int64(peak.Load()) - int64(base)
+	t.Logf("exported %d rows (%.1f MB) in %v: %.0f rows/s; heap growth %.1f MB (base %.1f MB)",
+		rows, float64(out.n)/1e6, d.Round(time.Millisecond), float64(rows)/d.Seconds(),
+		float64(growth)/1e6, float64(base)/1e6)
+	if growth > 50<<20 {
+		t.Fatalf("heap grew by %.1f MB during export", float64(growth)/1e6)
+	}
+}
+
+type countingWriter struct{ n int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// benchWriter streams b.N messages through Write and waits for the last
+// done: messages/s and the mean transaction time.
+func benchWriter(b *testing.B, be backend) {
+	cfg := be.config(b)
+	if v, err := strconv.Atoi(os.Getenv("BATCH")); err == nil {
+		cfg.BatchSize = v // BATCH=5000 go test -bench Writer: try other group sizes
+	}
+	r, err := Open(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	done := func(err error) {
+		if err != nil {
+			failed.Add(1)
+		}
+		wg.Done()
+	}
+	wg.Add(b.N)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 1; i <= b.N; i++ {
+		m := &chat.Message{ID: fmt.Sprintf("b%09d", i), Seq: int64(i), Sender: "alice", SenderName: "Alice",
+			Kind: chat.KindText, Text: "a typical chat line of modest length", ClientID: fmt.Sprint(i), CreatedAt: time.Now()}
+		if i%10 == 0 {
+			m.To = []string{"bob"}
+		}
+		r.Write(chat.Change{Kind: chat.ChangeMessage, Room: "bench", Message: m, At: m.CreatedAt}, done)
+	}
+	wg.Wait()
+	d := time.Since(start)
+	b.StopTimer()
+	if failed.Load() > 0 {
+		b.Fatalf("%d failed", failed.Load())
+	}
+	s := r.WriterStats()
+	b.ReportMetric(float64(b.N)/d.Seconds(), "msgs/s")
+	if s.Batches > 0 {
+		b.ReportMetric(float64(s.TotalBatch.Microseconds())/float64(s.Batches)/1000, "ms/batch")
+		b.ReportMetric(float64(s.MaxBatch.Microseconds())/1000, "max-ms/batch")
+		b.ReportMetric(float64(s.Changes)/float64(s.Batches), "msgs/batch")
+	}
+}
+
+func BenchmarkWriter_SQLite(b *testing.B)   { benchWriter(b, sqliteBackend) }
+func BenchmarkWriter_Postgres(b *testing.B) { benchWriter(b, postgresBackend) }
+
+func benchExport(b *testing.B, be backend) {
+	r, err := Open(be.config(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	const n = 50000
+	sid := seedMessages(b, r, "exp", n)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if rows, err := r.WriteCSV(ctxT(b), io.Discard, CSVScope{SessionID: sid}, CSVOptions{}); err != nil || rows != n {
+			b.Fatal(rows, err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/time.Since(start).Seconds(), "rows/s")
+}
+
+func BenchmarkExport_SQLite(b *testing.B)   { benchExport(b, sqliteBackend) }
+func BenchmarkExport_Postgres(b *testing.B) { benchExport(b, postgresBackend) }
