@@ -45,6 +45,8 @@ func runServe(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", envOr("BACKCHANNEL_ADDR", ":7880"), "HTTP listener: signaling, web client, API, /healthz, /metrics")
 	data := fs.String("data", envOr("BACKCHANNEL_DATA", "./data"), "folder for the SQLite database and attachments")
+	database := fs.String("database", envOr("BACKCHANNEL_DATABASE", ""), "postgres://… to use PostgreSQL (default: SQLite under --data)")
+	publicURL := fs.String("public-url", envOr("BACKCHANNEL_PUBLIC_URL", ""), "base URL of download links (default: the request's host)")
 	dev := fs.Bool("dev", false, "development mode: API key devkey, secret secret, any origin")
 	key := fs.String("api-key", envOr("BACKCHANNEL_API_KEY", ""), "API key (env BACKCHANNEL_API_KEY)")
 	secret := fs.String("api-secret", envOr("BACKCHANNEL_API_SECRET", ""), "API secret (env BACKCHANNEL_API_SECRET)")
@@ -102,7 +104,7 @@ func runServe(args []string) error {
 	chatCfg := chat.DefaultConfig()
 	chatCfg.Rate, chatCfg.Burst = *chatRate, *chatBurst
 	a, err := app.New(app.Config{
-		Addr: *addr, DataDir: *data, APIKey: *key, APISecret: *secret, Dev: *dev,
+		Addr: *addr, DataDir: *data, Database: *database, PublicURL: *publicURL, APIKey: *key, APISecret: *secret, Dev: *dev,
 		RTC: rtc, AllowedOrigins: allowed, ChatConfig: &chatCfg, Logger: log,
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/auth"
 	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/recorder"
 	"github.com/backchannel-rtc/backchannel/sfu"
 	"github.com/backchannel-rtc/backchannel/signaling"
 	"github.com/backchannel-rtc/backchannel/web"
@@ -21,8 +22,13 @@ import (
 
 // Config is everything `backchannel serve` can be told.
 type Config struct {
-	Addr      string // HTTP listener, e.g. ":7880"
-	DataDir   string
+	Addr    string // HTTP listener, e.g. ":7880"
+	DataDir string // SQLite file and attachments
+	// Database is a postgres:// URL; empty uses SQLite under DataDir.
+	Database string
+	// PublicURL is the base of absolute URLs the API hands out (download
+	// links); empty uses the request's Host.
+	PublicURL string
 	APIKey    string
 	APISecret string
 	Dev       bool
@@ -44,13 +50,13 @@ type App struct {
 	log  *slog.Logger
 	SFU  *sfu.Server
 	Keys auth.KeyProvider
-	// Chat and Store are the chat service and its store, when the app built
-	// them (Config.Chat nil).
-	Chat  *chat.Server
-	Store chat.Store
-	ln    net.Listener
-	http  *http.Server
-	done  chan error
+	// Chat and Recorder are the chat service and its store, when the app
+	// built them (Config.Chat nil).
+	Chat     *chat.Server
+	Recorder *recorder.Recorder
+	ln       net.Listener
+	http     *http.Server
+	done     chan error
 }
 
 // New builds the server and binds its sockets; Serve starts it.
@@ -69,16 +75,24 @@ func New(cfg Config) (*App, error) {
 		if cfg.ChatConfig != nil {
 			ccfg = *cfg.ChatConfig
 		}
-		a.Store = chat.NewMemoryStore()
-		a.Chat = chat.NewServer(a.Store, ccfg, cfg.Logger)
+		if a.Recorder, err = recorder.Open(recorder.Config{DSN: cfg.Database, DataDir: cfg.DataDir, Logger: cfg.Logger}); err != nil {
+			return nil, err
+		}
+		a.Chat = chat.NewServer(a.Recorder, ccfg, cfg.Logger)
 		cfg.Chat = a.Chat
 	}
-	if a.SFU, err = sfu.NewServer(cfg.RTC, cfg.Chat); err != nil {
+	fail := func(err error) (*App, error) {
+		if a.Recorder != nil {
+			_ = a.Recorder.Close()
+		}
 		return nil, err
+	}
+	if a.SFU, err = sfu.NewServer(cfg.RTC, cfg.Chat); err != nil {
+		return fail(err)
 	}
 	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		a.SFU.Close()
-		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+		return fail(fmt.Errorf("listen %s: %w", cfg.Addr, err))
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/rtc", signaling.NewHandler(signaling.Config{
@@ -92,6 +106,9 @@ func New(cfg Config) (*App, error) {
 	mux.Handle("GET /metrics", promhttp.Handler())
 	if cfg.Dev {
 		mux.HandleFunc("GET /v1/dev/token", a.devToken)
+	}
+	if a.Recorder != nil {
+		a.Recorder.Register(mux, a.Keys, recorder.APIConfig{PublicURL: cfg.PublicURL})
 	}
 	mux.Handle("/", web.Handler())
 	a.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -134,6 +151,11 @@ func (a *App) Close() error {
 	if a.Chat != nil {
 		// Every participant is detached: wait for their writes to land.
 		if e := a.Chat.Close(ctx); e != nil && err == nil {
+			err = e
+		}
+	}
+	if a.Recorder != nil {
+		if e := a.Recorder.Close(); e != nil && err == nil {
 			err = e
 		}
 	}

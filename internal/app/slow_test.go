@@ -65,16 +65,22 @@ func TestSlowReceiverDoesNotStallOthers(t *testing.T) {
 		}
 	}
 	sendTime := time.Since(start)
-	eventually(t, 10*time.Second, "both readers have every message", func() bool {
+	// The stuck receiver is still stuck: if its full buffers held anyone
+	// back (as LiveKit's reliable data does), the others would stop short
+	// of n here, about 2 MiB in.
+	eventually(t, 30*time.Second, "both readers have every message while a peer is stuck", func() bool {
 		return l1.count() == n && l2.count() == n
 	})
-	if sendTime > 2*n*time.Second/rate {
+	t.Logf("sent %d messages in %v", n, sendTime)
+	if sendTime > 4*n*time.Second/rate {
 		t.Errorf("sending %d messages took %v: the sender was held back", n, sendTime)
 	}
 	for i, l := range []*latencies{&l1, &l2} {
 		p50, p99 := l.quantile(0.5), l.quantile(0.99)
 		t.Logf("reader%d: p50 %v p99 %v", i+1, p50, p99)
-		if p99 > 250*time.Millisecond {
+		// Generous, so a loaded CI machine does not fail it; a stall lasts
+		// until the stuck peer is released, far longer than this.
+		if p99 > 2*time.Second {
 			t.Errorf("reader%d p99 latency %v with a stuck peer: chat did not keep flowing", i+1, p99)
 		}
 	}
