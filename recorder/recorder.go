@@ -119,8 +119,10 @@ func Open(cfg Config) (*Recorder, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("recorder: data dir: %w", err)
+	if !cfg.ReadOnly {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("recorder: data dir: %w", err)
+		}
 	}
 	gcfg := &gorm.Config{
 		Logger:                 logger.Discard,
@@ -131,6 +133,9 @@ func Open(cfg Config) (*Recorder, error) {
 	switch {
 	case cfg.DSN == "":
 		path := filepath.Join(cfg.DataDir, "backchannel.db")
+		if _, err := os.Stat(path); err != nil && cfg.ReadOnly {
+			return nil, fmt.Errorf("recorder: no database at %s: %w", path, err)
+		}
 		q := url.Values{}
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "busy_timeout(10000)")
@@ -185,6 +190,33 @@ func Open(cfg Config) (*Recorder, error) {
 	r.w = newWriter(r)
 	go r.w.run()
 	return r, nil
+}
+
+// ErrNoSession is returned when a room has no session (yet).
+var ErrNoSession = errors.New("recorder: no such session")
+
+// LatestSession returns the most recent session of room.
+func (r *Recorder) LatestSession(ctx context.Context, room string) (*Session, error) {
+	var ss []Session
+	if err := r.db.WithContext(ctx).Where("room = ?", room).Order("id DESC").Limit(1).Find(&ss).Error; err != nil {
+		return nil, err
+	}
+	if len(ss) == 0 {
+		return nil, fmt.Errorf("%w in room %q", ErrNoSession, room)
+	}
+	return &ss[0], nil
+}
+
+// SessionByID returns a session, or ErrNoSession.
+func (r *Recorder) SessionByID(ctx context.Context, id string) (*Session, error) {
+	var ss []Session
+	if err := r.db.WithContext(ctx).Where("id = ?", id).Limit(1).Find(&ss).Error; err != nil {
+		return nil, err
+	}
+	if len(ss) == 0 {
+		return nil, fmt.Errorf("%w: %q", ErrNoSession, id)
+	}
+	return &ss[0], nil
 }
 
 // DB is the underlying GORM handle (for the webhook delivery workers and

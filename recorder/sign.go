@@ -16,6 +16,7 @@ import (
 	"errors"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -71,4 +72,12 @@ func (s signer) check(q url.Values, now time.Time, fields ...string) error {
 		return ErrURLExpired
 	}
 	return nil
+}
+
+// AttachmentURL is a signed download URL for attachment id under baseURL
+// (e.g. "https://meet.example.com"), valid until exp, for an
+// administrative viewer (the CSV export). apiSecret is the server's.
+func AttachmentURL(baseURL, apiSecret, id string, exp time.Time) string {
+	q := newSigner(apiSecret).sign(exp, "attachment", id, "")
+	return strings.TrimRight(baseURL, "/") + "/v1/attachments/" + id + "?" + q.Encode()
 }
