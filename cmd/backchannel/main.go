@@ -27,6 +27,10 @@ func main() {
 		err = runServe(args)
 	case "token":
 		err = runToken(args, os.Stdout)
+	case "export":
+		err = runExport(args)
+	case "bench":
+		err = runBench(args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

@@ -1,0 +1,1064 @@
+// Package bench is the chat load generator behind `backchannel bench`: n
+// Go clients (package client) join one room on a server over loopback, some
+// of them send chat messages at a fixed rate or as fast as their data
+// channel drains, and every receipt is checked and timed on one clock.
+//
+// A run has four phases: join (each participant with its own token, one
+// after another unless JoinParallel says otherwise), warm-up (until every
+// receiver has seen every sender), the measured phase, and a drain (until
+// every promised delivery arrived or nothing more arrives). Receivers that
+// were told to resync, or that miss messages, then page `history` for what
+// they lack, and the result says what came in real time, what only through
+// history, and what never.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/backchannel-rtc/backchannel/auth"
+	"github.com/backchannel-rtc/backchannel/client"
+)
+
+// Config describes one run.
+type Config struct {
+	URL       string // server base URL, loopback only (ws://127.0.0.1:7880)
+	APIKey    string
+	APISecret string
+	Room      string
+
+	N       int     // participants
+	Senders int     // how many of them send (the first ones); 0: all
+	Rate    float64 // messages per second per sender (ignored with Burst)
+	Size    int     // text bytes per message (prefix + padding)
+	// Duration of the measured phase.
+	Duration time.Duration
+	// Burst sends as fast as the connection drains: SendChat waits while
+	// the data channel holds more than HighWater unsent.
+	Burst     bool
+	HighWater int
+	// Private sends each message to one random other participant.
+	Private bool
+	// Slow is how many receivers (the last participants) read one message
+	// per second during the measured phase; they read at full speed again
+	// in the drain and recover what they lack through history.
+	Slow int
+	// PID of the server process, for CPU and memory from /proc (0: none).
+	PID int
+	// JoinParallel is how many participants join at once (default 1).
+	JoinParallel int
+	// Warmup bounds the warm-up; Drain the drain (defaults 15 s, 10 s).
+	Warmup time.Duration
+	Drain  time.Duration
+	// Quiet ends the drain early once nothing arrived for this long
+	// (default 1.5 s).
+	Quiet time.Duration
+	Seed  uint64
+	// Logf reports progress (nil: silent).
+	Logf func(format string, args ...any)
+	// AllowNonLoopback lifts the loopback-only check (never set by the CLI).
+	AllowNonLoopback bool
+}
+
+func (c *Config) defaults() error {
+	if c.N < 2 {
+		return errors.New("bench: at least 2 participants")
+	}
+	if c.N > 1000 {
+		return errors.New("bench: at most 1000 participants")
+	}
+	if c.Senders <= 0 || c.Senders > c.N {
+		c.Senders = c.N
+	}
+	if c.Slow < 0 || c.Slow >= c.N {
+		return errors.New("bench: --slow must leave at least one normal receiver")
+	}
+	if !c.Burst && (c.Rate <= 0 || c.Rate > 100000) {
+		return errors.New("bench: --rate must be in (0, 100000] (or use --burst)")
+	}
+	if c.Size <= 0 {
+		c.Size = 200
+	}
+	if c.Size > 64<<10 {
+		return errors.New("bench: --size at most 64 KiB")
+	}
+	if c.Duration <= 0 {
+		c.Duration = 10 * time.Second
+	}
+	if c.Duration > time.Hour {
+		return errors.New("bench: --duration at most 1h")
+	}
+	if c.HighWater <= 0 {
+		c.HighWater = 256 << 10
+	}
+	if c.JoinParallel <= 0 {
+		c.JoinParallel = 1
+	}
+	if c.Warmup <= 0 {
+		c.Warmup = 15 * time.Second
+	}
+	if c.Drain <= 0 {
+		c.Drain = 10 * time.Second
+	}
+	if c.Quiet <= 0 {
+		c.Quiet = 1500 * time.Millisecond
+	}
+	if c.Room == "" {
+		c.Room = "bench"
+	}
+	if c.Seed == 0 {
+		c.Seed = uint64(time.Now().UnixNano())
+	}
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+	if !c.AllowNonLoopback {
+		if err := checkLoopback(c.URL); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkLoopback refuses any server address that is not on loopback: the
+// bench is a load generator and must never be pointed at a real network.
+func checkLoopback(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("bench: --url: %w", err)
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return errors.New("bench: --url must name 127.0.0.1 (not localhost, which may resolve elsewhere)")
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("bench: --url %q is not a loopback address: the bench only targets 127.0.0.1", raw)
+	}
+	return nil
+}
+
+// JoinMS are join times in milliseconds (connect to an open chat channel).
+type JoinMS struct {
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	Max float64 `json:"max"`
+}
+
+// LatencyMS are send-to-receipt times in milliseconds.
+type LatencyMS struct {
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// Group is the delivery account of a set of receivers.
+type Group struct {
+	Receivers  int       `json:"receivers"`
+	Expected   int64     `json:"expected"`
+	Received   int64     `json:"received"`               // in real time, as message events
+	Recovered  int64     `json:"recovered_from_history"` // only through history
+	Lost       int64     `json:"lost"`                   // expected − received − recovered
+	Duplicates int64     `json:"duplicates"`
+	Resyncs    int64     `json:"resyncs"`
+	LatencyMS  LatencyMS `json:"latency_ms"`
+}
+
+// Result is one run's report. The first fields carry the names issue 7
+// fixes; the rest say under which conditions it was measured.
+type Result struct {
+	Participants           int       `json:"participants"`
+	JoinMS                 JoinMS    `json:"join_ms"`
+	Sent                   int64     `json:"sent"`
+	Expected               int64     `json:"expected"`
+	Received               int64     `json:"received"`
+	Lost                   int64     `json:"lost"`
+	Duplicates             int64     `json:"duplicates"`
+	Leaked                 int64     `json:"leaked"`
+	LatencyMS              LatencyMS `json:"latency_ms"`
+	DeliveredPerSec        float64   `json:"delivered_per_sec"`
+	ServerCPUSeconds       float64   `json:"server_cpu_seconds"`
+	ServerCPUUsPerDelivery float64   `json:"server_cpu_us_per_delivery"`
+	ServerPeakRSSBytes     int64     `json:"server_peak_rss_bytes"`
+
+	Recovered int64  `json:"recovered_from_history"`
+	Resyncs   int64  `json:"resyncs"`
+	Slow      *Group `json:"slow,omitempty"`
+
+	Senders       int              `json:"senders"`
+	Rate          float64          `json:"rate_per_sender"` // 0 with burst
+	Burst         bool             `json:"burst"`
+	Private       bool             `json:"private"`
+	SizeBytes     int              `json:"size_bytes"`
+	MeasuredS     float64          `json:"measured_s"`
+	WarmupS       float64          `json:"warmup_s"`
+	DrainS        float64          `json:"drain_s"`
+	SendErrors    int64            `json:"send_errors"`
+	Echoes        int64            `json:"echoes"`         // senders' own copies (not deliveries)
+	EchoesMissing int64            `json:"echoes_missing"` // measured messages whose sender never saw its copy
+	AcksMissing   int64            `json:"acks_missing"`
+	ChatErrors    map[string]int64 `json:"chat_errors,omitempty"` // error packets by code
+	Disconnected  int              `json:"disconnected"`
+	ServerPID     int              `json:"server_pid"`
+	ServerDropped float64          `json:"server_dropped"` // backchannel_data_messages_dropped_total over the run (-1: unknown)
+	ClientCPUSecs float64          `json:"client_cpu_seconds"`
+	UDPErrors     UDPCounters      `json:"udp_errors"` // machine-wide deltas over the run
+	RmemMax       int64            `json:"net_core_rmem_max"`
+	WmemMax       int64            `json:"net_core_wmem_max"`
+	LoadAvg       string           `json:"loadavg"` // at the end of the run
+}
+
+// histPage is a decoded history packet.
+type histPage struct {
+	ClientID string `json:"clientId"`
+	Messages []struct {
+		Seq    int64    `json:"seq"`
+		Sender string   `json:"sender"`
+		Text   string   `json:"text"`
+		To     []string `json:"to"`
+	} `json:"messages"`
+	More    bool  `json:"more"`
+	LastSeq int64 `json:"lastSeq"`
+	Replay  bool  `json:"replay"`
+}
+
+// sentMsg is what a sender remembers of one message.
+type sentMsg struct {
+	dest     int32 // -1: group
+	measured bool
+	seq      int64 // server seq, from the ack
+	echoed   bool
+}
+
+const (
+	gotNone     = 0
+	gotRealtime = 1
+	gotHistory  = 2
+)
+
+// peer is one participant: its client, what it sent and what it received.
+type peer struct {
+	r    *run
+	idx  int
+	id   string
+	slow bool
+	c    *client.Client
+	join time.Duration
+
+	mu sync.Mutex
+	// sender side
+	sent []sentMsg
+	acks int64
+	// receiver side: got[s][k] for sender s's message k
+	got        [][]uint8
+	warmSeen   []bool
+	lat        []int64 // ns, measured real-time receipts
+	received   int64
+	recovered  int64
+	dups       int64
+	leaked     int64
+	echoes     int64
+	resyncs    int64
+	lastRecv   time.Time
+	chatErrors map[string]int64
+	hist       chan histPage
+}
+
+type run struct {
+	cfg    Config
+	peers  []*peer
+	slowOn atomic.Bool
+	fast   chan struct{} // closed when slow receivers go back to full speed
+
+	measuredStart time.Time
+	delivered     atomic.Int64 // measured real-time deliveries, everyone
+	warmPairs     atomic.Int64
+	progress      atomic.Int64 // last receipt, unix ns
+}
+
+// Run performs one run and reports it. It stops by itself: every phase is
+// bounded in time, and ctx ends it early.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	r := &run{cfg: cfg, fast: make(chan struct{})}
+	res := &Result{
+		Participants: cfg.N, Senders: cfg.Senders, Burst: cfg.Burst, Private: cfg.Private,
+		SizeBytes: cfg.Size, ServerPID: cfg.PID, ServerDropped: -1,
+		RmemMax: readSysctl("net.core.rmem_max"), WmemMax: readSysctl("net.core.wmem_max"),
+	}
+	if !cfg.Burst {
+		res.Rate = cfg.Rate
+	}
+	// A hard bound on the whole run, whatever happens.
+	limit := time.Duration(cfg.N)*15*time.Second/time.Duration(cfg.JoinParallel) +
+		cfg.Warmup + cfg.Duration + cfg.Drain + 90*time.Second
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+
+	keys := auth.KeyProvider{APIKey: cfg.APIKey, APISecret: cfg.APISecret}
+	for i := range cfg.N {
+		p := &peer{r: r, idx: i, id: fmt.Sprintf("bench-%03d", i), slow: i >= cfg.N-cfg.Slow,
+			got: make([][]uint8, cfg.Senders), warmSeen: make([]bool, cfg.Senders),
+			chatErrors: map[string]int64{}, hist: make(chan histPage, 4)}
+		r.peers = append(r.peers, p)
+	}
+	defer r.closeAll()
+	droppedBefore := scrapeCounter(httpURL(cfg.URL), "backchannel_data_messages_dropped_total")
+
+	// Join.
+	if err := r.joinAll(ctx, keys); err != nil {
+		return nil, err
+	}
+	joins := make([]float64, 0, cfg.N)
+	for _, p := range r.peers {
+		joins = append(joins, ms(p.join))
+	}
+	res.JoinMS = JoinMS{P50: quantile(joins, 0.5), P95: quantile(joins, 0.95), Max: quantile(joins, 1)}
+	cfg.Logf("joined %d participants: p50 %.1f ms, max %.1f ms", cfg.N, res.JoinMS.P50, res.JoinMS.Max)
+
+	// Warm-up.
+	wstart := time.Now()
+	if err := r.warmup(ctx); err != nil {
+		return nil, err
+	}
+	res.WarmupS = time.Since(wstart).Seconds()
+	cfg.Logf("warm-up done in %.1f s", res.WarmupS)
+
+	// Measured phase, with the server's CPU and memory sampled.
+	udp0, _ := readUDP()
+	selfCPU0, _ := procCPU(selfPID())
+	var cpu0 time.Duration
+	var mon *monitor
+	if cfg.PID > 0 {
+		var err error
+		if cpu0, err = procCPU(cfg.PID); err != nil {
+			return nil, fmt.Errorf("bench: --pid %d: %w", cfg.PID, err)
+		}
+		mon = startMonitor(cfg.PID)
+	}
+	r.measuredStart = time.Now()
+	r.progress.Store(r.measuredStart.UnixNano())
+	if cfg.Slow > 0 {
+		r.slowOn.Store(true)
+	}
+	end := r.measuredStart.Add(cfg.Duration)
+	var wg sync.WaitGroup
+	var sendErrs atomic.Int64
+	rng := rand.New(rand.NewPCG(cfg.Seed, 7))
+	for s := range cfg.Senders {
+		wg.Add(1)
+		seed := rng.Uint64()
+		go func() {
+			defer wg.Done()
+			sendErrs.Add(r.peers[s].sendLoop(ctx, end, seed))
+		}()
+	}
+	wg.Wait()
+	res.SendErrors = sendErrs.Load()
+	measuredEnd := time.Now()
+	res.MeasuredS = measuredEnd.Sub(r.measuredStart).Seconds()
+	r.slowOn.Store(false)
+	close(r.fast)
+	cfg.Logf("measured phase done (%.1f s); draining", res.MeasuredS)
+
+	// Drain: until every promised real-time delivery arrived and every
+	// sender has its acks and echoes, nothing arrived for Quiet, or Drain
+	// passed.
+	expected := r.expectedTotal()
+	dstart := time.Now()
+	deadline := dstart.Add(cfg.Drain)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if r.realtimeTotal() >= expected && r.sendersSettled() {
+			break
+		}
+		if time.Since(time.Unix(0, r.progress.Load())) > cfg.Quiet {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	res.DrainS = time.Since(dstart).Seconds()
+	if cfg.PID > 0 {
+		cpu1, err := procCPU(cfg.PID)
+		if err == nil {
+			res.ServerCPUSeconds = (cpu1 - cpu0).Seconds()
+		}
+		res.ServerPeakRSSBytes = mon.stop()
+	}
+	selfCPU1, _ := procCPU(selfPID())
+	res.ClientCPUSecs = (selfCPU1 - selfCPU0).Seconds()
+	udp1, _ := readUDP()
+	res.UDPErrors = udp1.sub(udp0)
+
+	// Recovery through history, for whoever misses something.
+	r.recover(ctx, time.Now().Add(cfg.Drain))
+
+	r.account(res)
+	if d := r.delivered.Load(); d > 0 && cfg.PID > 0 {
+		res.ServerCPUUsPerDelivery = res.ServerCPUSeconds * 1e6 / float64(d)
+	}
+	if droppedBefore >= 0 {
+		if after := scrapeCounter(httpURL(cfg.URL), "backchannel_data_messages_dropped_total"); after >= 0 {
+			res.ServerDropped = after - droppedBefore
+		}
+	}
+	for _, p := range r.peers {
+		select {
+		case <-p.c.Done():
+			res.Disconnected++
+		default:
+		}
+	}
+	res.LoadAvg = loadAvg()
+	return res, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// httpURL turns the signaling URL into the server's HTTP base.
+func httpURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	switch u.Scheme {
+	case "ws":
+		u.Scheme = "http"
+	case "wss":
+		u.Scheme = "https"
+	}
+	u.Path, u.RawQuery = "", ""
+	return u.String()
+}
+
+func (r *run) joinAll(ctx context.Context, keys auth.KeyProvider) error {
+	sem := make(chan struct{}, r.cfg.JoinParallel)
+	errs := make(chan error, len(r.peers))
+	var wg sync.WaitGroup
+	for _, p := range r.peers {
+		tok, err := keys.Mint(auth.TokenOptions{Identity: p.id, Name: "Bench " + strconv.Itoa(p.idx), TTL: 2 * time.Hour,
+			Grant: auth.VideoGrant{Room: r.cfg.Room, RoomJoin: true}})
+		if err != nil {
+			return err
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			jctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			defer cancel()
+			start := time.Now()
+			c, err := client.Join(jctx, r.cfg.URL, tok, client.Options{
+				LoopbackOnly: true, HighWater: r.cfg.HighWater, OnChat: p.onChat,
+			})
+			if err != nil {
+				errs <- fmt.Errorf("bench: join %s: %w", p.id, err)
+				return
+			}
+			p.join = time.Since(start)
+			p.mu.Lock()
+			p.c = c
+			p.mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs // nil when there was none
+}
+
+func (r *run) closeAll() {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for _, p := range r.peers {
+		p.mu.Lock()
+		c := p.c
+		p.mu.Unlock()
+		if c == nil {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_ = c.Close()
+		}()
+	}
+	wg.Wait()
+}
+
+// warmup has every sender send until every receiver has seen it: one group
+// message a round, or (private) one private message to each other
+// participant a round.
+func (r *run) warmup(ctx context.Context) error {
+	cfg := r.cfg
+	want := int64(cfg.Senders * (cfg.N - 1))
+	deadline := time.Now().Add(cfg.Warmup)
+	for round := 0; ; round++ {
+		for s := range cfg.Senders {
+			p := r.peers[s]
+			if cfg.Private {
+				for d := range cfg.N {
+					if d != s && !r.peers[d].sawWarm(s) {
+						if err := p.send(phaseWarm, d); err != nil {
+							return err
+						}
+					}
+				}
+			} else if !r.allSaw(s) {
+				if err := p.send(phaseWarm, -1); err != nil {
+					return err
+				}
+			}
+		}
+		wait := time.Now().Add(300 * time.Millisecond)
+		for time.Now().Before(wait) {
+			if r.warmPairs.Load() >= want {
+				return nil
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bench: warm-up: after %v only %d of %d receiver/sender pairs saw a message (server rate limit? start it with --chat-rate 0)",
+				cfg.Warmup, r.warmPairs.Load(), want)
+		}
+	}
+}
+
+func (r *run) allSaw(s int) bool {
+	for d, p := range r.peers {
+		if d != s && !p.sawWarm(s) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *peer) sawWarm(s int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.warmSeen[s]
+}
+
+// send sends this sender's next message, of the given phase, to dest (-1:
+// everyone).
+func (p *peer) send(phase byte, dest int) error {
+	p.mu.Lock()
+	k := len(p.sent)
+	p.sent = append(p.sent, sentMsg{dest: int32(dest), measured: phase == phaseMeasured})
+	p.mu.Unlock()
+	var cid [24]byte
+	clientID := strconv.AppendInt(append(cid[:0], phase), int64(k), 10)
+	to := ""
+	if dest >= 0 {
+		to = p.r.peers[dest].id
+	}
+	text := appendText(make([]byte, 0, p.r.cfg.Size+48), phase, p.idx, k, time.Now().UnixNano(), dest, p.r.cfg.Size)
+	pkt := appendChatPacket(make([]byte, 0, len(text)+96), string(clientID), text, to)
+	if err := p.c.SendChat(pkt); err != nil {
+		p.mu.Lock()
+		p.sent = p.sent[:k] // never went out: not sent, not expected
+		p.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// sendLoop sends measured messages until end: at Rate on a fixed schedule
+// (open loop, starting at a random offset so senders do not tick
+// together), or back to back with Burst. It returns the send errors.
+func (p *peer) sendLoop(ctx context.Context, end time.Time, seed uint64) int64 {
+	cfg := p.r.cfg
+	rng := rand.New(rand.NewPCG(seed, uint64(p.idx)))
+	dest := func() int {
+		if !cfg.Private {
+			return -1
+		}
+		d := rng.IntN(cfg.N - 1)
+		if d >= p.idx {
+			d++
+		}
+		return d
+	}
+	var errs int64
+	if cfg.Burst {
+		for time.Now().Before(end) && ctx.Err() == nil {
+			if err := p.send(phaseMeasured, dest()); err != nil {
+				errs++
+				if errors.Is(err, client.ErrClosed) {
+					return errs
+				}
+			}
+		}
+		return errs
+	}
+	interval := time.Duration(float64(time.Second) / cfg.Rate)
+	next := p.r.measuredStart.Add(time.Duration(rng.Int64N(int64(interval))))
+	for next.Before(end) && ctx.Err() == nil {
+		if d := time.Until(next); d > 0 {
+			time.Sleep(d)
+		}
+		if err := p.send(phaseMeasured, dest()); err != nil {
+			errs++
+			if errors.Is(err, client.ErrClosed) {
+				return errs
+			}
+		}
+		next = next.Add(interval)
+	}
+	return errs
+}
+
+// onChat handles every chat packet of this participant, on its client's
+// reading goroutine.
+func (p *peer) onChat(b []byte) {
+	if p.slow && p.r.slowOn.Load() {
+		t := time.NewTimer(time.Second)
+		select {
+		case <-t.C:
+		case <-p.r.fast:
+			t.Stop()
+		}
+	}
+	now := time.Now()
+	if seq, text, ok := fastMessage(b); ok {
+		p.onMessage(seq, text, now)
+		return
+	}
+	if cid, seq, ok := fastAck(b); ok {
+		p.onAck(cid, seq)
+		return
+	}
+	var head struct {
+		Type     string          `json:"type"`
+		Message  json.RawMessage `json:"message"`
+		Code     string          `json:"code"`
+		ClientID string          `json:"clientId"`
+		Seq      int64           `json:"seq"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return
+	}
+	switch head.Type {
+	case "message":
+		var m struct {
+			Seq  int64  `json:"seq"`
+			Text string `json:"text"`
+		}
+		if json.Unmarshal(head.Message, &m) == nil {
+			p.onMessage(m.Seq, []byte(m.Text), now)
+		}
+	case "ack":
+		p.onAck([]byte(head.ClientID), head.Seq)
+	case "history":
+		var h histPage
+		if json.Unmarshal(b, &h) != nil {
+			return
+		}
+		p.onHistory(&h)
+	case "resync":
+		p.mu.Lock()
+		p.resyncs++
+		p.mu.Unlock()
+	case "error":
+		p.mu.Lock()
+		p.chatErrors[head.Code]++
+		p.mu.Unlock()
+		if len(head.ClientID) > 0 && head.ClientID[0] == 'h' {
+			select {
+			case p.hist <- histPage{ClientID: head.ClientID}:
+			default:
+			}
+		}
+	}
+}
+
+func (p *peer) onMessage(seq int64, text []byte, now time.Time) {
+	st, ok := parseText(text)
+	if !ok || st.sender < 0 || st.sender >= len(p.got) {
+		return // not ours
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st.sender == p.idx {
+		p.echoes++
+		if st.k < len(p.sent) {
+			p.sent[st.k].echoed = true
+		}
+		return
+	}
+	if st.dest >= 0 && st.dest != p.idx {
+		p.leaked++
+		return
+	}
+	g := p.got[st.sender]
+	if st.k >= len(g) {
+		g = slices.Grow(g, st.k+1-len(g)+len(g)/2)[:st.k+1]
+		p.got[st.sender] = g
+	}
+	switch g[st.k] {
+	case gotRealtime:
+		p.dups++
+		return
+	case gotHistory:
+		return // already recovered; a late real-time copy is not a delivery
+	}
+	g[st.k] = gotRealtime
+	if st.phase == phaseWarm {
+		if !p.warmSeen[st.sender] {
+			p.warmSeen[st.sender] = true
+			p.r.warmPairs.Add(1)
+		}
+		return
+	}
+	p.received++
+	p.lat = append(p.lat, now.UnixNano()-st.sentNs)
+	p.lastRecv = now
+	p.r.delivered.Add(1)
+	p.r.progress.Store(now.UnixNano())
+}
+
+func (p *peer) onAck(cid []byte, seq int64) {
+	if len(cid) < 2 || (cid[0] != phaseWarm && cid[0] != phaseMeasured) {
+		return
+	}
+	k, err := strconv.Atoi(string(cid[1:]))
+	if err != nil {
+		return
+	}
+	p.mu.Lock()
+	if k < len(p.sent) {
+		if p.sent[k].seq == 0 {
+			p.acks++
+		}
+		p.sent[k].seq = seq
+	}
+	p.mu.Unlock()
+}
+
+// onHistory marks what a history page (a reply to us, or a replay after a
+// resync) gives; a private message that is not ours counts as leaked.
+func (p *peer) onHistory(h *histPage) {
+	p.mu.Lock()
+	for _, m := range h.Messages {
+		st, ok := parseText([]byte(m.Text))
+		if !ok || st.sender < 0 || st.sender >= len(p.got) || st.sender == p.idx {
+			continue
+		}
+		if st.dest >= 0 && st.dest != p.idx {
+			p.leaked++
+			continue
+		}
+		g := p.got[st.sender]
+		if st.k >= len(g) {
+			g = slices.Grow(g, st.k+1-len(g))[:st.k+1]
+			p.got[st.sender] = g
+		}
+		if g[st.k] == gotNone {
+			g[st.k] = gotHistory
+			if st.phase == phaseMeasured {
+				p.recovered++
+			}
+		}
+	}
+	p.mu.Unlock()
+	if len(h.ClientID) > 0 && h.ClientID[0] == 'h' {
+		select {
+		case p.hist <- *h:
+		default:
+		}
+	}
+}
+
+// expectedTotal is every real-time delivery the protocol promises for the
+// measured messages: n−1 per group message, one per destination otherwise.
+func (r *run) expectedTotal() int64 {
+	var n int64
+	for s := range r.cfg.Senders {
+		p := r.peers[s]
+		p.mu.Lock()
+		for _, m := range p.sent {
+			if !m.measured {
+				continue
+			}
+			if m.dest < 0 {
+				n += int64(r.cfg.N - 1)
+			} else {
+				n++
+			}
+		}
+		p.mu.Unlock()
+	}
+	return n
+}
+
+// sendersSettled reports whether every measured message was acked and
+// echoed to its sender.
+func (r *run) sendersSettled() bool {
+	for s := range r.cfg.Senders {
+		p := r.peers[s]
+		p.mu.Lock()
+		for _, m := range p.sent {
+			if m.measured && (m.seq == 0 || !m.echoed) {
+				p.mu.Unlock()
+				return false
+			}
+		}
+		p.mu.Unlock()
+	}
+	return true
+}
+
+func (r *run) realtimeTotal() int64 {
+	var n int64
+	for _, p := range r.peers {
+		p.mu.Lock()
+		n += p.received
+		p.mu.Unlock()
+	}
+	return n
+}
+
+// missing lists the server seqs of the measured messages p should have and
+// has not (0 when the sender never got an ack for one).
+func (r *run) missing(p *peer) (seqs []int64, unknown int) {
+	for s := range r.cfg.Senders {
+		if s == p.idx {
+			continue
+		}
+		sp := r.peers[s]
+		sp.mu.Lock()
+		sent := slices.Clone(sp.sent)
+		sp.mu.Unlock()
+		p.mu.Lock()
+		g := p.got[s]
+		for k, m := range sent {
+			if !m.measured || (m.dest >= 0 && int(m.dest) != p.idx) {
+				continue
+			}
+			if k < len(g) && g[k] != gotNone {
+				continue
+			}
+			if m.seq == 0 {
+				unknown++
+			} else {
+				seqs = append(seqs, m.seq)
+			}
+		}
+		p.mu.Unlock()
+	}
+	slices.Sort(seqs)
+	slices.Reverse(seqs)
+	return seqs, unknown
+}
+
+// recover has every participant that misses measured messages page history
+// for them, newest gap first, until it has them, the server says there is
+// nothing more, or deadline.
+func (r *run) recover(ctx context.Context, deadline time.Time) {
+	var wg sync.WaitGroup
+	for _, p := range r.peers {
+		seqs, unknown := r.missing(p)
+		if len(seqs) == 0 && unknown == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.page(ctx, seqs, unknown > 0, deadline)
+		}()
+	}
+	wg.Wait()
+}
+
+func (p *peer) page(ctx context.Context, seqs []int64, fromTop bool, deadline time.Time) {
+	limit := 100
+	before := int64(0)
+	if !fromTop && len(seqs) > 0 {
+		before = seqs[0] + 1
+	}
+	for n := 0; time.Now().Before(deadline) && ctx.Err() == nil; n++ {
+		cid := "h" + strconv.Itoa(n)
+		pkt := fmt.Sprintf(`{"type":"history","clientId":%q,"before":%d,"limit":%d}`, cid, before, limit)
+		if err := p.c.SendChat([]byte(pkt)); err != nil {
+			return
+		}
+		var page histPage
+		t := time.NewTimer(3 * time.Second)
+		timedOut := false
+	wait:
+		for {
+			select {
+			case page = <-p.hist:
+				if page.ClientID == cid {
+					break wait
+				}
+			case <-t.C:
+				timedOut = true
+				break wait
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+		}
+		t.Stop()
+		if timedOut || (page.Messages == nil && page.LastSeq == 0) {
+			// No answer (dropped by a full queue?) or an error packet:
+			// ask again for a smaller page.
+			if limit == 1 {
+				return
+			}
+			limit = max(1, limit/4)
+			continue
+		}
+		if len(page.Messages) == 0 {
+			return
+		}
+		low := page.Messages[0].Seq
+		for _, m := range page.Messages {
+			low = min(low, m.Seq)
+		}
+		if !page.More || low <= 1 {
+			return
+		}
+		if fromTop {
+			before = low
+			continue
+		}
+		// Whatever is still missing at or above low is not in the store.
+		seqs, _ = p.r.missing(p)
+		i := 0
+		for i < len(seqs) && seqs[i] >= low {
+			i++
+		}
+		seqs = seqs[i:]
+		if len(seqs) == 0 {
+			return
+		}
+		before = min(low, seqs[0]+1)
+	}
+}
+
+// account fills the delivery figures of res.
+func (r *run) account(res *Result) {
+	cfg := r.cfg
+	var mainLat, slowLat []float64
+	slow := &Group{}
+	chatErrs := map[string]int64{}
+	var lastRecv time.Time
+	for s := range cfg.Senders {
+		sp := r.peers[s]
+		sp.mu.Lock()
+		for _, m := range sp.sent {
+			if !m.measured {
+				continue
+			}
+			res.Sent++
+			if m.seq == 0 {
+				res.AcksMissing++
+			}
+			if !m.echoed {
+				res.EchoesMissing++
+			}
+			for d, rp := range r.peers {
+				if d == s || (m.dest >= 0 && int(m.dest) != d) {
+					continue
+				}
+				if rp.slow {
+					slow.Expected++
+				} else {
+					res.Expected++
+				}
+			}
+		}
+		sp.mu.Unlock()
+	}
+	for _, p := range r.peers {
+		p.mu.Lock()
+		g := &Group{}
+		if p.slow {
+			g = slow
+			slow.Receivers++
+			for _, v := range p.lat {
+				slowLat = append(slowLat, float64(v)/1e6)
+			}
+		} else {
+			for _, v := range p.lat {
+				mainLat = append(mainLat, float64(v)/1e6)
+			}
+			if p.lastRecv.After(lastRecv) {
+				lastRecv = p.lastRecv
+			}
+		}
+		g.Received += p.received
+		g.Recovered += p.recovered
+		g.Duplicates += p.dups
+		g.Resyncs += p.resyncs
+		res.Leaked += p.leaked
+		res.Echoes += p.echoes
+		for k, v := range p.chatErrors {
+			chatErrs[k] += v
+		}
+		if !p.slow {
+			res.Received += p.received
+			res.Recovered += p.recovered
+			res.Duplicates += p.dups
+			res.Resyncs += p.resyncs
+		}
+		p.mu.Unlock()
+	}
+	res.Lost = res.Expected - res.Received - res.Recovered
+	res.LatencyMS = latency(mainLat)
+	if len(chatErrs) > 0 {
+		res.ChatErrors = chatErrs
+	}
+	if cfg.Slow > 0 {
+		slow.Lost = slow.Expected - slow.Received - slow.Recovered
+		slow.LatencyMS = latency(slowLat)
+		res.Slow = slow
+	}
+	if d := lastRecv.Sub(r.measuredStart).Seconds(); d > 0 {
+		res.DeliveredPerSec = float64(res.Received) / max(d, res.MeasuredS)
+	}
+}
+
+func latency(v []float64) LatencyMS {
+	slices.Sort(v)
+	return LatencyMS{P50: quantileSorted(v, 0.5), P95: quantileSorted(v, 0.95), P99: quantileSorted(v, 0.99), Max: quantileSorted(v, 1)}
+}
+
+func quantile(v []float64, q float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	return quantileSorted(v, q)
+}
+
+// quantileSorted is the nearest-rank quantile of sorted v (0 if empty).
+func quantileSorted(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(v))+0.999999) - 1
+	i = max(0, min(i, len(v)-1))
+	return v[i]
+}
