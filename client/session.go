@@ -20,11 +20,11 @@ type Session struct {
 
 	mu          sync.Mutex
 	onReconnect func(*Client)
-	cur     *Client
-	pending []pendingPacket // in send order
-	closed  bool
-	done    chan struct{}
-	wg      sync.WaitGroup
+	cur         *Client
+	pending     []pendingPacket // in send order
+	closed      bool
+	done        chan struct{}
+	wg          sync.WaitGroup
 }
 
 type pendingPacket struct {
