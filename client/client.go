@@ -26,6 +26,9 @@ import (
 type Options struct {
 	// LoopbackOnly gathers loopback candidates only (tests, benchmarks).
 	LoopbackOnly bool
+	// TCPOnly uses ICE over TCP only, as a client behind a firewall that
+	// blocks UDP must (the server's ICE-TCP fallback).
+	TCPOnly bool
 	// OnChat receives every chat data-channel message, in order, from one
 	// goroutine. The slice is the callee's.
 	OnChat func([]byte)
@@ -79,7 +82,7 @@ func Join(ctx context.Context, rawURL, token string, opts Options) (*Client, err
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	api, err := newAPI(opts.LoopbackOnly)
+	api, err := newAPI(opts.LoopbackOnly, opts.TCPOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +140,7 @@ func rtcURL(raw, token string) (string, error) {
 	return u.String(), nil
 }
 
-func newAPI(loopback bool) (*webrtc.API, error) {
+func newAPI(loopback, tcpOnly bool) (*webrtc.API, error) {
 	se := webrtc.SettingEngine{}
 	se.DetachDataChannels()
 	n, err := sfu.BufferedNet(sfu.SocketBuffer)
@@ -150,6 +153,9 @@ func newAPI(loopback bool) (*webrtc.API, error) {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetInterfaceFilter(func(name string) bool { return strings.HasPrefix(name, "lo") })
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	}
+	if tcpOnly {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
 	}
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
