@@ -14,6 +14,11 @@ type Config struct {
 	// pin, unpin, mute, unmute, kick, history). Rate 0 turns it off.
 	Rate  float64
 	Burst int
+	// RoomRate and RoomBurst bound the same packets for a whole room, so
+	// that many connections (or one identity reconnecting over and over)
+	// cannot flood everyone else. Rate 0 turns it off.
+	RoomRate  float64
+	RoomBurst int
 	// TypingRate/TypingBurst and ReadRate/ReadBurst throttle typing and read
 	// packets separately, so a chatty typing indicator cannot eat the
 	// message budget. Rate 0 turns them off.
@@ -61,6 +66,8 @@ func DefaultConfig() Config {
 		MaxPacketBytes: 64 << 10,
 		Rate:           10,
 		Burst:          20,
+		RoomRate:       200,
+		RoomBurst:      400,
 		TypingRate:     2,
 		TypingBurst:    6,
 		ReadRate:       4,
@@ -113,6 +120,9 @@ func (c Config) normalized() Config {
 	}
 	if c.Burst <= 0 {
 		c.Burst = 1
+	}
+	if c.RoomBurst <= 0 {
+		c.RoomBurst = 1
 	}
 	if c.TypingBurst <= 0 {
 		c.TypingBurst = 1

@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -534,5 +535,25 @@ func TestCloseRefusesAndWaits(t *testing.T) {
 	srv.Attach("r", d)
 	if d.closedReason() == "" {
 		t.Fatalf("attach after close accepted")
+	}
+}
+
+// TestRoomRateLimit: connections each within their own limit are still held
+// by the room's, so many connections cannot flood a room together.
+func TestRoomRateLimit(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Rate, cfg.Burst = 0, 0 // per-connection off: only the room's bucket
+	cfg.RoomRate, cfg.RoomBurst = 1, 5
+	env := newFakeEnv(t, cfg, nil)
+	a := chattest.Join(t, env, "flood", "alice", chattest.Grants{})
+	b := chattest.Join(t, env, "flood", "bob", chattest.Grants{})
+	for i := range 3 {
+		a.Chat(fmt.Sprintf("a%d", i), nil)
+		b.Chat(fmt.Sprintf("b%d", i), nil)
+	}
+	// 6 packets against a room burst of 5: the last is refused.
+	e := b.Expect("error")
+	if e.Str("code") != "rate_limited" || e.Int("retryAfterMs") <= 0 {
+		t.Fatalf("no retry-after: %v", e)
 	}
 }

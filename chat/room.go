@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"golang.org/x/time/rate"
+
 	"slices"
 	"sort"
 	"sync"
@@ -68,6 +70,8 @@ type room struct {
 	pending   atomic.Int64 // store writes not yet done
 	empty     atomic.Bool  // no session attached: drop when pending reaches 0
 
+	lim *rate.Limiter // RoomRate; safe for concurrent use
+
 	mu       sync.Mutex
 	closed   bool
 	sessions []*session
@@ -95,6 +99,7 @@ func newRoom(srv *Server, name string, muted map[string]bool) *room {
 	}
 	return &room{
 		srv: srv, name: name, ready: make(chan struct{}),
+		lim:    newLimiter(srv.cfg.RoomRate, srv.cfg.RoomBurst),
 		people: make(map[string]*person), muted: muted, reads: make(map[string]int64),
 		byID: make(map[string]*entry), cold: make(map[string]*entry),
 		pins: make(map[string]*entry), byClient: make(map[clientKey]ackRef),

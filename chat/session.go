@@ -104,6 +104,12 @@ func (s *session) handle(a *action) *Error {
 	if e := allow(s.lim, now); e != nil {
 		return e
 	}
+	if a.op != opHistory {
+		if e := allow(s.r.lim, now); e != nil {
+			e.Message = "the room is receiving too many packets; slow down"
+			return e
+		}
+	}
 	switch a.op {
 	case opChat:
 		return s.handleChat(a)

@@ -61,6 +61,7 @@ func runServe(args []string) error {
 	origins := fs.String("allowed-origins", envOr("BACKCHANNEL_ALLOWED_ORIGINS", ""), "Origins browsers may connect from (comma-separated, * for any; default same host)")
 	chatRate := fs.Float64("chat-rate", envFloat("BACKCHANNEL_CHAT_RATE", 10), "chat packets per second per connection (0: no limit)")
 	chatBurst := fs.Int("chat-burst", envInt("BACKCHANNEL_CHAT_BURST", 20), "chat burst per connection")
+	roomRate := fs.Float64("chat-room-rate", envFloat("BACKCHANNEL_CHAT_ROOM_RATE", 200), "chat packets per second per room (0: no limit; off by default when --chat-rate is 0)")
 	logLevel := fs.String("log-level", envOr("BACKCHANNEL_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -103,6 +104,13 @@ func runServe(args []string) error {
 	}
 	chatCfg := chat.DefaultConfig()
 	chatCfg.Rate, chatCfg.Burst = *chatRate, *chatBurst
+	chatCfg.RoomRate, chatCfg.RoomBurst = *roomRate, int(2**roomRate)
+	roomRateSet := false
+	fs.Visit(func(f *flag.Flag) { roomRateSet = roomRateSet || f.Name == "chat-room-rate" })
+	if *chatRate == 0 && !roomRateSet && os.Getenv("BACKCHANNEL_CHAT_ROOM_RATE") == "" {
+		// Benchmarks turn limits off with --chat-rate 0: all of them.
+		chatCfg.RoomRate = 0
+	}
 	a, err := app.New(app.Config{
 		Addr: *addr, DataDir: *data, Database: *database, PublicURL: *publicURL, APIKey: *key, APISecret: *secret, Dev: *dev,
 		RTC: rtc, AllowedOrigins: allowed, ChatConfig: &chatCfg, Logger: log,
