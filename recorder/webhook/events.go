@@ -1,0 +1,224 @@
+package webhook
+
+// From a recorder.Batch to outbox rows. Hook runs inside the recorder's
+// write transaction, after the batch's rows: whatever it enqueues commits
+// or rolls back with them. It must stay cheap and keep no state across
+// calls (a rolled-back batch is replayed through it unchanged).
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"gorm.io/gorm"
+
+	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/recorder"
+)
+
+// Body is what an endpoint receives.
+type Body struct {
+	Type      string    `json:"type"`
+	Timestamp time.Time `json:"timestamp"`
+	Data      any       `json:"data"`
+}
+
+// stored is an outbox row's payload: the webhook-id shared by every
+// endpoint's row and every attempt of the event, and the exact body.
+type stored struct {
+	WebhookID string          `json:"webhookId"`
+	Body      json.RawMessage `json:"body"`
+}
+
+// Participant names a participant in events.
+type Participant struct {
+	Identity string `json:"identity"`
+	Name     string `json:"name,omitempty"`
+}
+
+// MeetingData is the data of meeting.started and meeting.ended.
+type MeetingData struct {
+	MeetingID string     `json:"meetingId"`
+	SessionID string     `json:"sessionId"`
+	Room      string     `json:"room"`
+	StartedAt time.Time  `json:"startedAt"`
+	EndedAt   *time.Time `json:"endedAt,omitempty"`
+	EndReason string     `json:"endReason,omitempty"`
+}
+
+// ChatSyncedData is the data of meeting.chatSynced, with RealtimeKit's
+// field names.
+type ChatSyncedData struct {
+	MeetingID             string    `json:"meetingId"`
+	SessionID             string    `json:"sessionId"`
+	Room                  string    `json:"room"`
+	StartedAt             time.Time `json:"startedAt"`
+	EndedAt               time.Time `json:"endedAt"`
+	ChatDownloadURL       string    `json:"chatDownloadUrl"`
+	ChatDownloadURLExpiry time.Time `json:"chatDownloadUrlExpiry"`
+}
+
+// ParticipantData is the data of participant.joined and participant.left.
+type ParticipantData struct {
+	MeetingID   string      `json:"meetingId"`
+	SessionID   string      `json:"sessionId"`
+	Room        string      `json:"room"`
+	Participant Participant `json:"participant"`
+	JoinedAt    *time.Time  `json:"joinedAt,omitempty"`
+	LeftAt      *time.Time  `json:"leftAt,omitempty"`
+}
+
+// Message is a chat message in chat.message.created.
+type Message struct {
+	ID         string           `json:"id"`
+	Seq        int64            `json:"seq"`
+	Sender     Participant      `json:"sender"`
+	Kind       chat.Kind        `json:"kind"`
+	Text       string           `json:"text"`
+	ReplyTo    string           `json:"replyTo,omitempty"`
+	Attachment *chat.Attachment `json:"attachment,omitempty"`
+	CreatedAt  time.Time        `json:"createdAt"`
+	Private    bool             `json:"private"`
+	Recipients []string         `json:"recipients,omitempty"`
+}
+
+// MessageData is the data of chat.message.created.
+type MessageData struct {
+	MeetingID string  `json:"meetingId"`
+	SessionID string  `json:"sessionId"`
+	Room      string  `json:"room"`
+	Message   Message `json:"message"`
+}
+
+// Hook is the recorder.OutboxHook: it derives the batch's events and
+// writes one outbox row per (event, endpoint that wants it) in tx.
+func (d *Delivery) Hook(tx *gorm.DB, b *recorder.Batch) error {
+	if len(d.eps) == 0 {
+		return nil
+	}
+	e := emitter{d: d, tx: tx, now: time.Now().UTC()}
+	started := map[string]recorder.Session{}
+	for _, s := range b.Started {
+		started[s.ID] = s
+	}
+	ended := map[string]recorder.Session{}
+	last := map[string]int{} // session id -> index of its last change
+	for i, sid := range b.SessionIDs {
+		if sid != "" {
+			last[sid] = i
+		}
+	}
+	// Sessions closed without a change of theirs in the batch (left open by
+	// a crash, closed by the next join) end first.
+	for _, s := range b.Ended {
+		if _, ok := last[s.ID]; !ok {
+			e.ended(s)
+		} else {
+			ended[s.ID] = s
+		}
+	}
+	for i, c := range b.Changes {
+		sid, mid := b.SessionIDs[i], b.MeetingIDs[i]
+		if s, ok := started[sid]; ok {
+			e.started(s)
+			delete(started, sid)
+		}
+		if sid != "" {
+			switch c.Kind {
+			case chat.ChangeJoin:
+				at := c.At.UTC()
+				e.emit(ParticipantJoined, at, false, ParticipantData{MeetingID: mid, SessionID: sid, Room: c.Room,
+					Participant: Participant{c.Identity, c.Name}, JoinedAt: &at})
+			case chat.ChangeLeave:
+				at := c.At.UTC()
+				e.emit(ParticipantLeft, at, false, ParticipantData{MeetingID: mid, SessionID: sid, Room: c.Room,
+					Participant: Participant{c.Identity, c.Name}, LeftAt: &at})
+			case chat.ChangeMessage:
+				if m := c.Message; m != nil {
+					e.emit(ChatMessageCreated, m.CreatedAt.UTC(), m.Private(), MessageData{MeetingID: mid, SessionID: sid,
+						Room: c.Room, Message: message(m)})
+				}
+			}
+		}
+		if s, ok := ended[sid]; ok && last[sid] == i {
+			e.ended(s)
+		}
+	}
+	for _, s := range b.Started { // opened and never touched: not expected
+		if _, ok := started[s.ID]; ok {
+			e.started(s)
+		}
+	}
+	if e.err == nil && e.n > 0 {
+		d.Notify() // the rows are visible once the batch commits
+	}
+	return e.err
+}
+
+func message(m *chat.Message) Message {
+	out := Message{ID: m.ID, Seq: m.Seq, Sender: Participant{m.Sender, m.SenderName}, Kind: m.Kind,
+		Text: m.Text, ReplyTo: m.ReplyTo, Attachment: m.Attachment, CreatedAt: m.CreatedAt.UTC(), Private: m.Private()}
+	if out.Kind == "" {
+		out.Kind = chat.KindText
+	}
+	if m.Private() {
+		out.Recipients = append([]string(nil), m.To...)
+	}
+	return out
+}
+
+type emitter struct {
+	d   *Delivery
+	tx  *gorm.DB
+	now time.Time
+	n   int
+	err error
+}
+
+func (e *emitter) started(s recorder.Session) {
+	e.emit(MeetingStarted, s.StartedAt.UTC(), false, MeetingData{MeetingID: s.MeetingID, SessionID: s.ID,
+		Room: s.Room, StartedAt: s.StartedAt.UTC()})
+}
+
+// ended emits meeting.ended and meeting.chatSynced. The hook runs after
+// every row of the batch and the writer keeps each room's changes in order,
+// so when this transaction commits every message of the session is
+// durable: chatSynced is true at commit.
+func (e *emitter) ended(s recorder.Session) {
+	end := e.now
+	if s.EndedAt != nil {
+		end = s.EndedAt.UTC()
+	}
+	e.emit(MeetingEnded, end, false, MeetingData{MeetingID: s.MeetingID, SessionID: s.ID, Room: s.Room,
+		StartedAt: s.StartedAt.UTC(), EndedAt: &end, EndReason: s.EndReason})
+	link, exp := recorder.SessionChatURL(e.d.baseURL(), e.d.cfg.APISecret, s.ID, e.now.Add(e.d.cfg.ChatURLTTL))
+	e.emit(MeetingChatSynced, e.now, false, ChatSyncedData{MeetingID: s.MeetingID, SessionID: s.ID, Room: s.Room,
+		StartedAt: s.StartedAt.UTC(), EndedAt: end, ChatDownloadURL: link, ChatDownloadURLExpiry: exp})
+}
+
+// emit enqueues one event for every endpoint that wants it (private: only
+// those that asked for private chat).
+func (e *emitter) emit(typ string, at time.Time, private bool, data any) {
+	if e.err != nil {
+		return
+	}
+	var body []byte
+	id := ""
+	for i := range e.d.eps {
+		ep := &e.d.eps[i]
+		if !ep.Wants(typ) || (private && !ep.PrivateChat) || e.d.isDisabled(ep.ID) {
+			continue
+		}
+		if body == nil {
+			if body, e.err = json.Marshal(Body{Type: typ, Timestamp: at, Data: data}); e.err != nil {
+				return
+			}
+			id = "msg_" + ulid.Make().String()
+		}
+		if e.err = recorder.EnqueueOutbox(e.tx, typ, stored{WebhookID: id, Body: body}, ep.ID); e.err != nil {
+			return
+		}
+		e.n++
+		enqueued.WithLabelValues(typ).Inc()
+	}
+}
