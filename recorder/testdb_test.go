@@ -27,14 +27,18 @@ type backend struct {
 	name string
 	// config returns a fresh, empty database's config.
 	config func(t testing.TB) Config
+	// prepare readies r for disrupt before any traffic (GORM callbacks
+	// must not be registered while statements run).
+	prepare func(r *Recorder)
 	// disrupt breaks the database connections of r once, as a crashing
 	// or restarting database would.
 	disrupt func(t testing.TB, r *Recorder, cfg Config)
 }
 
 var sqliteBackend = backend{
-	name:   "sqlite",
-	config: func(t testing.TB) Config { return Config{DataDir: t.TempDir(), Logger: quiet} },
+	name:    "sqlite",
+	config:  func(t testing.TB) Config { return Config{DataDir: t.TempDir(), Logger: quiet} },
+	prepare: func(r *Recorder) { injectFaults(r, 0) },
 	disrupt: func(t testing.TB, r *Recorder, cfg Config) {
 		// SQLite has no server to kill: fail the next few statements with
 		// a lost-connection error, in the middle of transactions.
@@ -47,6 +51,7 @@ var postgresBackend = backend{
 	config: func(t testing.TB) Config {
 		return Config{DSN: recordertest.Postgres(t), DataDir: t.TempDir(), Logger: quiet}
 	},
+	prepare: func(*Recorder) {},
 	disrupt: func(t testing.TB, r *Recorder, cfg Config) {
 		recordertest.Terminate(t, cfg.DSN)
 	},
@@ -60,6 +65,9 @@ type faultBox struct {
 
 var faults = faultBox{left: map[*gorm.DB]int{}}
 
+// injectFaults makes the next n statements of r fail as if the
+// connection broke. The first call registers the callbacks: make it before
+// traffic starts.
 func injectFaults(r *Recorder, n int) {
 	faults.mu.Lock()
 	defer faults.mu.Unlock()

@@ -110,6 +110,7 @@ func testWriterOrder(t *testing.T, b backend) {
 func testWriterTransient(t *testing.T, b backend) {
 	cfg := b.config(t)
 	r := openT(t, cfg)
+	b.prepare(r)
 	rooms := []string{"t0", "t1", "t2"}
 	const per = 5000
 	d := newDoneLog()
