@@ -33,8 +33,13 @@ lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
+# `make bench`: the chat load scenarios of BENCHMARKS.md (a fresh loopback
+# server per run, SQLite and, when reachable, PostgreSQL; RUNS, SCENARIOS and
+# DBS narrow it, see scripts/bench.sh), then the Go micro-benchmarks.
+BENCHTIME ?= 1s
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+	@bash scripts/bench.sh
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) -timeout 30m $(PKGS)
 
 clean:
 	rm -rf bin

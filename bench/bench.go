@@ -178,6 +178,7 @@ type Group struct {
 // Result is one run's report. The first fields carry the names issue 7
 // fixes; the rest say under which conditions it was measured.
 type Result struct {
+	Label                  string    `json:"label,omitempty"` // free text naming the run (scenario, database)
 	Participants           int       `json:"participants"`
 	JoinMS                 JoinMS    `json:"join_ms"`
 	Sent                   int64     `json:"sent"`

@@ -18,6 +18,7 @@ import (
 func runBench(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var cfg bench.Config
+	var label string
 	fs.StringVar(&cfg.URL, "url", "ws://127.0.0.1:7880", "server to load (loopback only)")
 	fs.StringVar(&cfg.APIKey, "api-key", envOr("BACKCHANNEL_API_KEY", "devkey"), "API key the tokens are minted with")
 	fs.StringVar(&cfg.APISecret, "api-secret", envOr("BACKCHANNEL_API_SECRET", "secret"), "API secret the tokens are signed with")
@@ -37,11 +38,21 @@ func runBench(args []string) error {
 	seed := fs.Uint64("seed", 0, "random seed (0: from the clock)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	verbose := fs.Bool("v", false, "progress on stderr")
+	fs.StringVar(&label, "label", "", "name of the run, carried in the JSON (for --summarize)")
+	summarize := fs.String("summarize", "", "print a Markdown table (min / median / max per label) of a file of --json results, and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
+	}
+	if *summarize != "" {
+		f, err := os.Open(*summarize)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return bench.Summarize(f, os.Stdout)
 	}
 	cfg.Seed = *seed
 	if *verbose {
@@ -53,6 +64,7 @@ func runBench(args []string) error {
 	if err != nil {
 		return err
 	}
+	res.Label = label
 	if *asJSON {
 		err = res.WriteJSON(os.Stdout)
 	} else {

@@ -1,0 +1,85 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/internal/app"
+	"github.com/backchannel-rtc/backchannel/sfu"
+)
+
+// TestServeProfiled runs the real server (internal/app, as `serve` wires
+// it, without a chat rate limit) under a CPU profile, so that a scenario
+// driven by `backchannel bench` from another process is profiled on the
+// server side only. It is a harness, not a test: it runs only when
+// BENCH_SERVE_PROFILE names the profile file, e.g.
+//
+//	go test -c -o bin/bench.test ./bench
+//	BENCH_SERVE_PROFILE=cpu.pprof BENCH_SERVE_ADDR=127.0.0.1:7890 \
+//	BENCH_SERVE_UDP=127.0.0.1:7892 ./bin/bench.test -test.run TestServeProfiled &
+//	backchannel bench --url ws://127.0.0.1:7890 --pid $! --burst ...
+//	kill -TERM $!   # writes the profile and exits
+//
+// BENCH_SERVE_DATABASE is an optional postgres:// URL (default: SQLite in a
+// temporary folder). It stops by itself after BENCH_SERVE_MAX (default 3m).
+func TestServeProfiled(t *testing.T) {
+	out := os.Getenv("BENCH_SERVE_PROFILE")
+	if out == "" {
+		t.Skip("a profiling harness: set BENCH_SERVE_PROFILE (see the comment)")
+	}
+	addr := envDefault("BENCH_SERVE_ADDR", "127.0.0.1:7890")
+	udp := envDefault("BENCH_SERVE_UDP", "127.0.0.1:7892")
+	if checkLoopback("ws://"+addr) != nil || checkLoopback("udp://"+udp) != nil {
+		t.Fatal("the profiling server binds loopback only")
+	}
+	maxRun, err := time.ParseDuration(envDefault("BENCH_SERVE_MAX", "3m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ccfg := chat.DefaultConfig()
+	ccfg.Rate = 0
+	a, err := app.New(app.Config{
+		Addr: addr, DataDir: t.TempDir(), Database: os.Getenv("BENCH_SERVE_DATABASE"),
+		APIKey: "devkey", APISecret: "secret",
+		RTC:        sfu.Config{UDPAddr: udp, LoopbackOnly: true},
+		ChatConfig: &ccfg,
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	a.Serve()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(os.Stderr, "profiling server on %s (udp %s), pid %d\n", addr, udp, os.Getpid())
+	select {
+	case <-sigs:
+	case <-time.After(maxRun):
+	}
+	pprof.StopCPUProfile()
+	_ = f.Close()
+	_ = a.Close()
+}
+
+func envDefault(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
