@@ -7,6 +7,7 @@ package recorder
 //	go test ./recorder -run '^$' -bench . -benchtime 200000x
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -83,7 +84,9 @@ func TestSQLite_ExportMemory(t *testing.T) {
 	}()
 	var out countingWriter
 	start = time.Now()
-	rows, err := r.WriteCSV(ctxT(t), &out, CSVScope{SessionID: sid}, CSVOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute) // slow under -race
+	defer cancel()
+	rows, err := r.WriteCSV(ctx, &out, CSVScope{SessionID: sid}, CSVOptions{})
 	d := time.Since(start)
 	close(stop)
 	wg.Wait()
