@@ -76,16 +76,19 @@ func (p *Participant) onDataChannel(dc *webrtc.DataChannel) {
 			default:
 			}
 		})
+		// Attach before publishing d, so close() never sees it half built.
+		d.session = p.s.chat.Attach(p.room.name, d)
+		d.wg.Add(2)
 		p.mu.Lock()
 		if p.closed || p.data != nil {
 			p.mu.Unlock()
+			d.wg.Add(-2)
 			_ = raw.Close()
+			d.session.Detach()
 			return
 		}
 		p.data = d
 		p.mu.Unlock()
-		d.session = p.s.chat.Attach(p.room.name, d)
-		d.wg.Add(2)
 		go d.readLoop()
 		go d.writeLoop()
 	})
