@@ -248,8 +248,14 @@ func (r *Recorder) recoverSessions(ctx context.Context) error {
 	}
 	for i := range open {
 		if err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			_, err := closeStale(tx, &open[i])
-			return err
+			if _, err := closeStale(tx, &open[i]); err != nil {
+				return err
+			}
+			if hook := r.cfg.OutboxHook; hook != nil {
+				// Recovered sessions end for the outbox too (Batch.Ended).
+				return hook(tx, &Batch{Ended: []Session{open[i]}})
+			}
+			return nil
 		}); err != nil {
 			return fmt.Errorf("recorder: recovery: %w", err)
 		}

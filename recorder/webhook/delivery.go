@@ -188,7 +188,23 @@ func (d *Delivery) syncEndpoints() error {
 			return fmt.Errorf("webhook: endpoints: %w", err)
 		}
 	}
-	return d.loadDisabled()
+	if err := d.loadDisabled(); err != nil {
+		return err
+	}
+	// Rows written for a disabled endpoint before its state was known
+	// (recovery at start-up runs the hook before Start) fail as its
+	// pending rows did when it was disabled.
+	var off []string
+	d.mu.Lock()
+	for id := range d.disabled {
+		off = append(off, id)
+	}
+	d.mu.Unlock()
+	if len(off) == 0 {
+		return nil
+	}
+	return d.db.Model(&recorder.OutboxEvent{}).Where("endpoint IN ? AND status = ?", off, recorder.OutboxPending).
+		Updates(map[string]any{"status": recorder.OutboxFailed, "last_error": "endpoint disabled"}).Error
 }
 
 func (d *Delivery) loadDisabled() error {
@@ -289,7 +305,12 @@ func (d *Delivery) nextDue() (time.Time, bool) {
 func (d *Delivery) claim(n int) ([]recorder.OutboxEvent, error) {
 	var rows []recorder.OutboxEvent
 	now := time.Now().UTC()
-	err := d.db.WithContext(d.ctx).Transaction(func(tx *gorm.DB) error {
+	// Not d.ctx: a shutdown cancelling the commit could leave rows
+	// claimed that this worker then believes it did not get (they would
+	// wait for their lease to run out). Claimed rows are handed back.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		q := tx.Where("endpoint IN ? AND status IN ? AND next_attempt_at <= ?", d.ids,
 			[]string{recorder.OutboxPending, OutboxSending}, now).
 			Where("endpoint NOT IN (?)", tx.Model(&EndpointState{}).Select("id").Where("disabled = ?", true)).
@@ -403,9 +424,9 @@ func classify(oc outcome) string {
 	}
 }
 
-// delay is the wait before attempt number next+1 (next attempts made so
-// far), jittered, and at least Retry-After (capped at the schedule's
-// longest delay); false when no attempt is left.
+// delay is the wait before the next attempt when made attempts were made:
+// the schedule's, jittered, or Retry-After when that is longer; false when
+// no attempt is left.
 func (d *Delivery) delay(made int, retryAfter time.Duration) (time.Duration, bool) {
 	s := d.cfg.Schedule
 	if made >= len(s) {
@@ -416,11 +437,13 @@ func (d *Delivery) delay(made int, retryAfter time.Duration) (time.Duration, boo
 		w += time.Duration((rand.Float64()*2 - 1) * j * float64(w))
 	}
 	if retryAfter > w {
-		longest := time.Duration(0)
+		// Honoured up to the schedule's longest delay, or an hour if that
+		// is shorter, so a wild header cannot park a delivery for ever.
+		limit := time.Hour
 		for _, x := range s {
-			longest = max(longest, x)
+			limit = max(limit, x)
 		}
-		w = max(w, min(retryAfter, longest))
+		w = min(retryAfter, limit)
 	}
 	return w, true
 }
