@@ -22,7 +22,7 @@ const (
 func startServer(t testing.TB, tweak func(*app.Config)) *app.App {
 	t.Helper()
 	ccfg := chat.DefaultConfig()
-	ccfg.Rate = 0
+	ccfg.Rate, ccfg.RoomRate = 0, 0 // no per-connection or per-room limit, as `serve --chat-rate 0`
 	cfg := app.Config{
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(), APIKey: testKey, APISecret: testSecret,
 		RTC:        sfu.Config{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},

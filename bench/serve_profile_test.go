@@ -45,7 +45,7 @@ func TestServeProfiled(t *testing.T) {
 		t.Fatal(err)
 	}
 	ccfg := chat.DefaultConfig()
-	ccfg.Rate = 0
+	ccfg.Rate, ccfg.RoomRate = 0, 0 // no per-connection or per-room limit, as `serve --chat-rate 0`
 	a, err := app.New(app.Config{
 		Addr: addr, DataDir: t.TempDir(), Database: os.Getenv("BENCH_SERVE_DATABASE"),
 		APIKey: "devkey", APISecret: "secret",
