@@ -26,6 +26,7 @@ import (
 //	BENCH_SERVE_PROFILE=cpu.pprof BENCH_SERVE_ADDR=127.0.0.1:7890 \
 //	BENCH_SERVE_UDP=127.0.0.1:7892 ./bin/bench.test -test.run TestServeProfiled &
 //	backchannel bench --url ws://127.0.0.1:7890 --pid $! --burst ...
+//	kill -USR1 $!   # optional: writes a heap profile (cpu.pprof.heapN) of this moment
 //	kill -TERM $!   # writes the profile and exits
 //
 // BENCH_SERVE_DATABASE is an optional postgres:// URL (default: SQLite in a
@@ -68,9 +69,24 @@ func TestServeProfiled(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(os.Stderr, "profiling server on %s (udp %s), pid %d\n", addr, udp, os.Getpid())
-	select {
-	case <-sigs:
-	case <-time.After(maxRun):
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
+	timeout := time.After(maxRun)
+wait:
+	for n := 0; ; n++ {
+		select {
+		case <-usr1:
+			// A heap profile of this moment (e.g. mid-run, everyone joined).
+			if h, err := os.Create(fmt.Sprintf("%s.heap%d", out, n)); err == nil {
+				_ = pprof.Lookup("heap").WriteTo(h, 0)
+				_ = h.Close()
+			}
+		case <-sigs:
+			break wait
+		case <-timeout:
+			break wait
+		}
 	}
 	pprof.StopCPUProfile()
 	_ = f.Close()
