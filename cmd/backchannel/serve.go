@@ -10,9 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/backchannel-rtc/backchannel/chat"
 	"github.com/backchannel-rtc/backchannel/internal/app"
+	"github.com/backchannel-rtc/backchannel/recorder/webhook"
 	"github.com/backchannel-rtc/backchannel/sfu"
 )
 
@@ -63,6 +65,14 @@ func runServe(args []string) error {
 	chatBurst := fs.Int("chat-burst", envInt("BACKCHANNEL_CHAT_BURST", 20), "chat burst per connection")
 	roomRate := fs.Float64("chat-room-rate", envFloat("BACKCHANNEL_CHAT_ROOM_RATE", 200), "chat packets per second per room (0: no limit; off by default when --chat-rate is 0)")
 	logLevel := fs.String("log-level", envOr("BACKCHANNEL_LOG_LEVEL", "info"), "debug, info, warn or error")
+	var wh webhook.Flags
+	fs.StringVar(&wh.URL, "webhook-url", envOr("BACKCHANNEL_WEBHOOK_URL", ""), "webhook endpoint URL (id \"default\"; with --webhook-secret)")
+	fs.StringVar(&wh.Secret, "webhook-secret", envOr("BACKCHANNEL_WEBHOOK_SECRET", ""), "its Standard Webhooks secret, whsec_<base64>")
+	fs.StringVar(&wh.Events, "webhook-events", envOr("BACKCHANNEL_WEBHOOK_EVENTS", ""), "event types it wants, comma-separated (default all but chat.message.created)")
+	fs.BoolVar(&wh.PrivateChat, "webhook-private-chat", os.Getenv("BACKCHANNEL_WEBHOOK_PRIVATE_CHAT") == "true", "send it private chat messages too (with chat.message.created)")
+	fs.StringVar(&wh.File, "webhook-config", envOr("BACKCHANNEL_WEBHOOK_CONFIG", ""), "JSON file listing endpoints: [{id,url,secret,events,privateChat}]")
+	fs.DurationVar(&wh.Timeout, "webhook-timeout", 15*time.Second, "timeout of one delivery attempt")
+	fs.StringVar(&wh.Schedule, "webhook-retry-schedule", envOr("BACKCHANNEL_WEBHOOK_RETRY_SCHEDULE", ""), "delay before each attempt, comma-separated (default 0s,5s,5m,30m,2h,5h,10h,10h)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -102,6 +112,10 @@ func runServe(args []string) error {
 	if *tcpPort > 0 {
 		rtc.TCPAddr = fmt.Sprintf("%s:%d", *bindIP, *tcpPort)
 	}
+	whCfg, err := webhook.FromFlags(wh)
+	if err != nil {
+		return err
+	}
 	chatCfg := chat.DefaultConfig()
 	chatCfg.Rate, chatCfg.Burst = *chatRate, *chatBurst
 	chatCfg.RoomRate, chatCfg.RoomBurst = *roomRate, int(2**roomRate)
@@ -113,7 +127,7 @@ func runServe(args []string) error {
 	}
 	a, err := app.New(app.Config{
 		Addr: *addr, DataDir: *data, Database: *database, PublicURL: *publicURL, APIKey: *key, APISecret: *secret, Dev: *dev,
-		RTC: rtc, AllowedOrigins: allowed, ChatConfig: &chatCfg, Logger: log,
+		RTC: rtc, AllowedOrigins: allowed, ChatConfig: &chatCfg, Logger: log, Webhooks: whCfg,
 	})
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"github.com/backchannel-rtc/backchannel/auth"
 	"github.com/backchannel-rtc/backchannel/chat"
 	"github.com/backchannel-rtc/backchannel/recorder"
+	"github.com/backchannel-rtc/backchannel/recorder/webhook"
 	"github.com/backchannel-rtc/backchannel/sfu"
 	"github.com/backchannel-rtc/backchannel/signaling"
 	"github.com/backchannel-rtc/backchannel/web"
@@ -42,6 +43,10 @@ type Config struct {
 	// bare relay); nil builds the real one on the configured store.
 	Chat   chat.Service
 	Logger *slog.Logger
+
+	// Webhooks configures the webhook endpoints and their delivery (the
+	// API secret and public URL are the server's).
+	Webhooks webhook.Config
 }
 
 // App is a running server.
@@ -54,6 +59,8 @@ type App struct {
 	// built them (Config.Chat nil).
 	Chat     *chat.Server
 	Recorder *recorder.Recorder
+	// Webhooks derives, delivers and lists webhook events (with Recorder).
+	Webhooks *webhook.Delivery
 	ln       net.Listener
 	http     *http.Server
 	done     chan error
@@ -75,7 +82,11 @@ func New(cfg Config) (*App, error) {
 		if cfg.ChatConfig != nil {
 			ccfg = *cfg.ChatConfig
 		}
-		if a.Recorder, err = recorder.Open(recorder.Config{DSN: cfg.Database, DataDir: cfg.DataDir, Logger: cfg.Logger}); err != nil {
+		rc := recorder.Config{DSN: cfg.Database, DataDir: cfg.DataDir, Logger: cfg.Logger}
+		if err := a.prepareWebhooks(&rc); err != nil {
+			return nil, err
+		}
+		if a.Recorder, err = recorder.Open(rc); err != nil {
 			return nil, err
 		}
 		a.Chat = chat.NewServer(a.Recorder, ccfg, cfg.Logger)
@@ -109,6 +120,11 @@ func New(cfg Config) (*App, error) {
 	}
 	if a.Recorder != nil {
 		a.Recorder.Register(mux, a.Keys, recorder.APIConfig{PublicURL: cfg.PublicURL})
+		if err := a.startWebhooks(mux); err != nil {
+			a.ln.Close()
+			a.SFU.Close()
+			return fail(err)
+		}
 	}
 	mux.Handle("/", web.Handler())
 	a.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -154,6 +170,7 @@ func (a *App) Close() error {
 			err = e
 		}
 	}
+	a.closeWebhooks()
 	if a.Recorder != nil {
 		if e := a.Recorder.Close(); e != nil && err == nil {
 			err = e
