@@ -1,0 +1,328 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/internal/app"
+	"github.com/backchannel-rtc/backchannel/sfu"
+)
+
+// Every wait in these tests is bounded. The race detector slows the
+// in-process server several times over on a 2-core machine, so the bounds are
+// generous; a healthy run stays far below them.
+const (
+	waitShort = 20 * time.Second
+	waitLong  = 45 * time.Second
+	actionMax = 30 * time.Second
+)
+
+// chromiumPath finds Chromium, or skips (fails under CI=true) when absent.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if p := "/usr/bin/chromium"; fileExists(p) {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium not installed: browser tests cannot be skipped under CI=true")
+	}
+	t.Skip("chromium not installed: browser tests skipped")
+	return ""
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// startServer runs the real server in-process, in --dev, on loopback.
+func startServer(t *testing.T, cfg chat.Config) *app.App {
+	t.Helper()
+	a, err := app.New(app.Config{
+		Addr: "127.0.0.1:0", DataDir: t.TempDir(), APIKey: "k", APISecret: "s-long-secret", Dev: true,
+		RTC:        sfu.Config{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
+		ChatConfig: &cfg,
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Serve()
+	t.Cleanup(func() { _ = a.Close() })
+	return a
+}
+
+// browser is one Chromium process; each participant gets its own browser
+// context (separate cookies and storage) as a tab of it.
+type browser struct {
+	t    *testing.T
+	root context.Context
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	path := chromiumPath(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.Flag("headless", "new"),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+	)
+	// BACKCHANNEL_CHROME_LOG=file writes Chromium's WebRTC log there.
+	if p := os.Getenv("BACKCHANNEL_CHROME_LOG"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		opts = append(opts, chromedp.CombinedOutput(f), chromedp.Flag("enable-logging", "stderr"),
+			chromedp.Flag("vmodule", "*p2p_transport_channel*=1,*peer_connection*=1,*dtls_transport*=1"))
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	root, cancelRoot := chromedp.NewContext(alloc)
+	// The first Run starts the browser; it must not carry a timeout.
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(root) }()
+	select {
+	case err := <-started:
+		if err != nil {
+			cancelRoot()
+			cancelAlloc()
+			t.Fatalf("start chromium: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		cancelRoot()
+		cancelAlloc()
+		t.Fatal("chromium did not start within 60s")
+	}
+	t.Cleanup(func() {
+		cancelRoot()
+		cancelAlloc()
+	})
+	return &browser{t: t, root: root}
+}
+
+// tab is one participant's page.
+type tab struct {
+	t       *testing.T
+	name    string
+	ctx     context.Context
+	dialogs atomic.Int32
+	mu      sync.Mutex
+	logs    []string
+}
+
+// newTab opens an isolated browser context of the given viewport size.
+func (b *browser) newTab(t *testing.T, name string, w, h int64) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b.root, chromedp.WithNewBrowserContext())
+	tb := &tab{t: t, name: name, ctx: ctx}
+	t.Cleanup(cancel)
+	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	console := chromedp.Events(ctx, runtime.ConsoleAPICalled)
+	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
+	tb.do(chromedp.EmulateViewport(w, h))
+	// Any alert, confirm or prompt is a failure (the page never opens one);
+	// dismiss it so that the page does not hang.
+	go func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			tb.dialogs.Add(1)
+			tb.log("DIALOG: " + ev.Message)
+			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		}
+	}()
+	go func() {
+		for ev, err := range console {
+			if err != nil {
+				return
+			}
+			var parts []string
+			for _, a := range ev.Args {
+				if len(a.Value) > 0 {
+					parts = append(parts, string(a.Value))
+				} else {
+					parts = append(parts, a.Description)
+				}
+			}
+			tb.log(fmt.Sprintf("console.%s: %s", ev.Type, strings.Join(parts, " ")))
+		}
+	}()
+	go func() {
+		for ev, err := range exceptions {
+			if err != nil {
+				return
+			}
+			msg := ev.ExceptionDetails.Text
+			if ev.ExceptionDetails.Exception != nil {
+				msg += " " + ev.ExceptionDetails.Exception.Description
+			}
+			tb.log("EXCEPTION: " + msg)
+		}
+	}()
+	t.Cleanup(func() {
+		if t.Failed() {
+			tb.mu.Lock()
+			for _, l := range tb.logs {
+				t.Logf("[%s] %s", name, l)
+			}
+			tb.mu.Unlock()
+		}
+	})
+	return tb
+}
+
+func (tb *tab) log(s string) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	if len(tb.logs) < 500 {
+		tb.logs = append(tb.logs, s)
+	}
+}
+
+// do runs actions with a bound.
+func (tb *tab) do(actions ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, actionMax)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		tb.t.Fatalf("%s: %v", tb.name, err)
+	}
+}
+
+// eval evaluates a JS expression and decodes its value into T.
+func eval[T any](tb *tab, js string) T {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, actionMax)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.t.Fatalf("%s: eval %s: %v", tb.name, short(js), err)
+	}
+	return v
+}
+
+// run evaluates JS for its effect.
+func (tb *tab) run(js string) {
+	tb.t.Helper()
+	eval[chromedp.Void](tb, js)
+}
+
+// waitJS polls a JS boolean expression until it is true.
+func (tb *tab) waitJS(what, js string, d time.Duration) {
+	tb.t.Helper()
+	deadline := time.Now().Add(d)
+	var last error
+	for {
+		ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+js+")"))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if err != nil {
+			last = err
+		}
+		if time.Now().After(deadline) {
+			detail := ""
+			if last != nil {
+				detail = fmt.Sprintf(" (last error: %v)", last)
+			}
+			tb.t.Fatalf("%s: timed out after %v waiting for %s%s", tb.name, d, what, detail)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// screenshot writes the viewport to web/testdata/screenshots/name.png.
+func (tb *tab) screenshot(name string) {
+	tb.t.Helper()
+	// Let animations and image decoding settle.
+	time.Sleep(400 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(tb.ctx, actionMax)
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		tb.t.Fatalf("%s: screenshot: %v", tb.name, err)
+	}
+	dir := filepath.Join("testdata", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
+		tb.t.Fatal(err)
+	}
+}
+
+// js quotes s as a JavaScript string literal.
+func js(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func short(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 120 {
+		return s[:120] + "…"
+	}
+	return s
+}
+
+// pressKey presses a key the way a keyboard does: one keyDown that carries
+// its text (so that preventDefault on keydown cancels the text, as in a real
+// browser; chromedp.KeyEvent sends a separate char event instead), then keyUp.
+func pressKey(key string, code int64, text string, modifiers int64) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		down := input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyDown, Key: key, Code: key, WindowsVirtualKeyCode: code,
+			NativeVirtualKeyCode: code, Text: text, UnmodifiedText: text, Modifiers: modifiers}
+		if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, down); err != nil {
+			return err
+		}
+		up := down
+		up.Type, up.Text, up.UnmodifiedText = input.DispatchKeyEventTypeKeyUp, "", ""
+		_, err := cdp.Call(ctx, t, input.DispatchKeyEvent, up)
+		return err
+	})
+}
+
+func enter(shift bool) chromedp.Action[chromedp.Void] {
+	var m int64
+	if shift {
+		m = 8 // Shift
+	}
+	return pressKey("Enter", 13, "\r", m)
+}
+
+func escape() chromedp.Action[chromedp.Void] { return pressKey("Escape", 27, "", 0) }

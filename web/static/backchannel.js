@@ -1,0 +1,1308 @@
+// Backchannel browser client.
+//
+// A plain ES module (no build step, no dependencies) that joins a Backchannel
+// room the way the bundled meeting page does, so that other web apps can
+// import it:
+//
+//   import { connect } from "/backchannel.js";
+//   const room = await connect(token, { camera: true, microphone: true });
+//   room.addEventListener("message", (e) => console.log(e.detail.message));
+//   await room.sendMessage("hello", { to: ["bob"] });
+//
+// What it does: the signaling WebSocket (/v1/rtc), the two RTCPeerConnections
+// (publisher: camera, microphone and the "chat" data channel; subscriber:
+// everyone else's tracks), every chat packet of docs/protocol.md, attachment
+// upload and signed URLs, history paging, and reconnection after a network
+// drop without gaps or duplicates (seq numbers, history and clientId retries
+// of unacked messages).
+//
+// State lives on the client object (participants, messages, pins, typing,
+// outbox); every change is announced with a CustomEvent whose detail says what
+// changed. See the README comment above Client for the list.
+
+/** The emoji offered by the bundled reaction picker. */
+export const REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "🙏"];
+
+const RECONNECT_DELAYS = [300, 1000, 2000, 4000, 8000];
+const RECONNECT_MAX = 10000;
+const CONNECT_TIMEOUT = 20000;
+const REQUEST_TIMEOUT = 15000;
+const PING_EVERY = 10000;
+const PONG_DEADLINE = 30000;
+const TYPING_EXPIRY = 6500; // the server ends a silent indicator after 5 s
+const RECEIVED_LOG = 5000;
+
+/**
+ * Decodes (without verifying) an access token's claims, for display only.
+ * @returns {{identity:string,name:string,room:string,admin:boolean,exp:number}|null}
+ */
+export function decodeToken(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const json = decodeURIComponent(
+      Array.from(atob(part.padEnd(part.length + ((4 - (part.length % 4)) % 4), "=")))
+        .map((c) => "%" + c.charCodeAt(0).toString(16).padStart(2, "0"))
+        .join(""),
+    );
+    const c = JSON.parse(json);
+    const v = c.video || {};
+    return { identity: c.sub || "", name: c.name || c.sub || "", room: v.room || "", admin: !!v.roomAdmin, exp: c.exp || 0 };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Asks a server started with --dev for a token (GET /v1/dev/token).
+ * Resolves to {token, identity, room}; rejects with err.status 404 when the
+ * server is not in dev mode.
+ */
+export async function devToken({ room, name, identity, admin } = {}, baseURL = location.origin) {
+  const q = new URLSearchParams({ room: room || "", name: name || "" });
+  if (identity) q.set("identity", identity);
+  if (admin) q.set("admin", "1");
+  const res = await fetch(`${baseURL}/v1/dev/token?${q}`, { cache: "no-store" });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const err = new Error(body.reason || body.error || `HTTP ${res.status}`);
+    err.status = res.status;
+    throw err;
+  }
+  return body;
+}
+
+/** Formats a byte count for people: 532 B, 12.4 KB, 3.1 MB. */
+export function formatBytes(n) {
+  if (!(n >= 0)) return "";
+  if (n < 1000) return `${n} B`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let v = n;
+  let i = -1;
+  do {
+    v /= 1000;
+    i++;
+  } while (v >= 1000 && i < units.length - 1);
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+/** A fresh random id for clientId fields. */
+export function newClientId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+/** An error answered by the server (chat error packet or HTTP API). */
+export class BackchannelError extends Error {
+  constructor(code, message, extra = {}) {
+    super(message || code);
+    this.name = "BackchannelError";
+    this.code = code;
+    Object.assign(this, extra);
+  }
+}
+
+/**
+ * Connects and resolves once the chat channel is open.
+ * @param {string} token participant access token
+ * @param {object} [options] see Client
+ */
+export async function connect(token, options = {}) {
+  const c = new Client(token, options);
+  await c.connect();
+  return c;
+}
+
+/**
+ * A connection to one room.
+ *
+ * Options: url (server base, default location.origin), camera, microphone
+ * (booleans: publish on connect, default true), stream (a MediaStream to
+ * publish instead of asking for devices), videoConstraints, reconnect
+ * (default true).
+ *
+ * Events (CustomEvent, details in brackets):
+ *   state        {state: "connecting"|"connected"|"reconnecting"|"closed", reason}
+ *   participants {}                      the participants map changed
+ *   self         {}                      own grants or chat mute changed
+ *   localtrack   {track}                 own stream changed (camera/mic on, off)
+ *   track        {identity, stream, track}
+ *   trackended   {identity, stream, track}
+ *   message      {message}               a new message (live)
+ *   update       {message, change}       edit, delete, reaction, pin, unpin
+ *   messages     {reason}                several messages merged (history, replay, reset)
+ *   outbox       {}                      own unacked messages changed
+ *   pins         {}                      the pinned set changed
+ *   typing       {}                      who is typing changed
+ *   read         {identity, seq}         a read horizon moved
+ *   chaterror    {code, message, clientId, draft, retrying, op}
+ *   kicked       {by, reason}
+ *   resync       {dropped, lastSeq}
+ *   packet       {packet}                every chat packet received (debugging)
+ */
+export class Client extends EventTarget {
+  constructor(token, options = {}) {
+    super();
+    this.token = token;
+    this.options = { camera: true, microphone: true, reconnect: true, ...options };
+    this.baseURL = (options.url || location.origin).replace(/\/$/, "");
+    const claims = decodeToken(token) || {};
+    /** Own identity and grants; chat presence fills canChat, canPin, muted. */
+    this.self = {
+      identity: claims.identity || "",
+      name: claims.name || "",
+      admin: !!claims.admin,
+      canChat: true,
+      canPin: !!claims.admin,
+      muted: false,
+      read: 0,
+    };
+    this.room = claims.room || "";
+    this.state = "idle";
+    this.closeReason = "";
+    /** identity → {identity, name, tracks: [], muted, read, online} */
+    this.participants = new Map();
+    /** identity → MediaStream of that publisher */
+    this.remoteStreams = new Map();
+    this.localStream = null;
+    this.cameraOn = false;
+    this.microphoneOn = false;
+
+    /** id → message (as sent by the server, current state applied) */
+    this.messages = new Map();
+    /** ids in seq order */
+    this.order = [];
+    /** true while older history may exist before the oldest loaded message */
+    this.hasMore = false;
+    /** highest seq known with no gap below it (reconnects page back to it) */
+    this.seenSeq = 0;
+    /** id → pinned message */
+    this.pins = new Map();
+    /** identity → {identity, name, to, until} */
+    this.typing = new Map();
+    /** clientId → own message not acknowledged yet */
+    this.outbox = new Map();
+    /** the last chat packets received, parsed, oldest first (debugging, tests) */
+    this.received = [];
+
+    this._ws = null;
+    this._pub = null;
+    this._sub = null;
+    this._dc = null;
+    this._gen = 0; // bumps on every (re)connect so stale callbacks do nothing
+    this._waiters = new Map(); // clientId → {resolve, reject, timer}
+    this._ops = new Map(); // clientId → op packet awaiting send or error
+    this._attempt = 0;
+    this._reconnectTimer = 0;
+    this._pingTimer = 0;
+    this._lastPong = 0;
+    this._pubChain = Promise.resolve();
+    this._subChain = Promise.resolve();
+    this._readSent = 0;
+    this._readTimer = 0;
+    this._typingTimers = new Map();
+    this._urlCache = new Map();
+    this._blockUntil = 0;
+  }
+
+  // ---- connection ------------------------------------------------------
+
+  /** Gets media (if asked), joins, and resolves once chat is open. */
+  async connect() {
+    if (this.options.stream) {
+      this.localStream = this.options.stream;
+    } else if (this.options.camera || this.options.microphone) {
+      await this._getMedia(!!this.options.camera, !!this.options.microphone);
+    }
+    if (!this.localStream) this.localStream = new MediaStream();
+    this.cameraOn = this.localStream.getVideoTracks().some((t) => t.enabled);
+    this.microphoneOn = this.localStream.getAudioTracks().some((t) => t.enabled);
+    this._emit("localtrack", {});
+    this._setState("connecting");
+    try {
+      await this._connectOnce();
+    } catch (err) {
+      if (this.state === "closed") throw err;
+      if (err.fatal || !this.options.reconnect) {
+        this._teardown();
+        this._setState("closed", err.message);
+        throw err;
+      }
+      this._scheduleReconnect(err.message);
+    }
+    return this;
+  }
+
+  async _getMedia(video, audio) {
+    const constraints = {
+      video: video ? this.options.videoConstraints || { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } } : false,
+      audio: audio ? { echoCancellation: true, noiseSuppression: true } : false,
+    };
+    try {
+      const s = await navigator.mediaDevices.getUserMedia(constraints);
+      if (!this.localStream) {
+        this.localStream = s;
+      } else {
+        for (const t of s.getTracks()) this.localStream.addTrack(t);
+      }
+      return s.getTracks();
+    } catch (err) {
+      // Join without the device rather than not at all; the caller sees
+      // the error through the event and the camera/mic state.
+      this._emit("mediaerror", { error: err, video, audio });
+      if (video && audio) {
+        // One device may work without the other.
+        const tracks = [];
+        for (const [v, a] of [[true, false], [false, true]]) {
+          try {
+            const s = await navigator.mediaDevices.getUserMedia({ video: v && constraints.video, audio: a && constraints.audio });
+            if (!this.localStream) this.localStream = s;
+            else for (const t of s.getTracks()) this.localStream.addTrack(t);
+            tracks.push(...s.getTracks());
+          } catch {
+            /* that one is unavailable too */
+          }
+        }
+        return tracks;
+      }
+      return [];
+    }
+  }
+
+  _wsURL() {
+    const u = new URL(this.baseURL + "/v1/rtc");
+    u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+    u.searchParams.set("access_token", this.token);
+    return u.toString();
+  }
+
+  /** One attempt: socket, join, both peer connections, chat open. */
+  _connectOnce() {
+    const gen = ++this._gen;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (err) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (gen === this._gen) this._teardown();
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(new Error("timed out connecting")), CONNECT_TIMEOUT);
+      let ws;
+      try {
+        ws = new WebSocket(this._wsURL());
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      this._ws = ws;
+      ws.onopen = () => this._sendSignal({ type: "join" });
+      ws.onerror = () => {};
+      ws.onclose = (ev) => {
+        if (gen !== this._gen) return;
+        if (!settled) {
+          const e = new Error(this._leaveReason || "could not connect to the server");
+          e.fatal = !!this._leaveReason && this._leaveReason !== "connection failed";
+          fail(e);
+          return;
+        }
+        this._lost(this._leaveReason || `signaling closed (${ev.code})`);
+      };
+      ws.onmessage = (ev) => {
+        if (gen !== this._gen) return;
+        let m;
+        try {
+          m = JSON.parse(ev.data);
+        } catch {
+          return;
+        }
+        this._onSignal(m, gen, () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve();
+        }, fail);
+      };
+    });
+  }
+
+  _sendSignal(m) {
+    if (this._ws && this._ws.readyState === WebSocket.OPEN) this._ws.send(JSON.stringify(m));
+  }
+
+  _onSignal(m, gen, opened, fail) {
+    switch (m.type) {
+      case "joined":
+        this.room = m.room || this.room;
+        if (m.participant) {
+          this.self.identity = m.participant.identity;
+          this.self.name = m.participant.name || this.self.name;
+        }
+        this._leaveReason = "";
+        // The signaling list is authoritative for who is in the meeting.
+        for (const p of this.participants.values()) p.online = false;
+        for (const p of m.participants || []) this._upsertParticipant(p.identity, { name: p.name, tracks: p.tracks || [], online: true });
+        for (const [id, p] of this.participants) if (!p.online && !p.chat) this.participants.delete(id);
+        this._emit("participants", {});
+        this._setupPeers(m.iceServers || [], gen, opened, fail);
+        break;
+      case "answer":
+        if (m.target === "publisher" && this._answered) this._answered(m.sdp);
+        break;
+      case "offer":
+        if (m.target === "subscriber" && this._sub) this._answerSubscriber(m.sdp);
+        break;
+      case "participantJoined": {
+        const p = m.participant;
+        this._upsertParticipant(p.identity, { name: p.name, tracks: p.tracks || [], online: true });
+        this._emit("participants", {});
+        break;
+      }
+      case "participantLeft":
+        this._removeParticipantMedia(m.identity);
+        this.participants.delete(m.identity);
+        this._emit("participants", {});
+        break;
+      case "trackPublished": {
+        const t = m.track;
+        const p = this._upsertParticipant(t.publisher, { online: true });
+        p.tracks = (p.tracks || []).filter((x) => x.id !== t.id).concat([t]);
+        this._emit("participants", {});
+        break;
+      }
+      case "trackUnpublished": {
+        const t = m.track;
+        const p = this.participants.get(t.publisher);
+        if (p) p.tracks = (p.tracks || []).filter((x) => x.id !== t.id);
+        this._emit("participants", {});
+        break;
+      }
+      case "pong":
+        this._lastPong = Date.now();
+        break;
+      case "leave":
+        this._leaveReason = m.reason || "left";
+        break;
+      case "error":
+        console.warn("backchannel: signaling error", m.code, m.message);
+        if (m.code === "join_failed" || m.code === "forbidden") {
+          const e = new BackchannelError(m.code, m.message);
+          e.fatal = true;
+          if (fail) fail(e);
+        }
+        break;
+    }
+  }
+
+  _setupPeers(iceServers, gen, opened, fail) {
+    const config = { iceServers, bundlePolicy: "max-bundle" };
+    const pub = new RTCPeerConnection(config);
+    const sub = new RTCPeerConnection(config);
+    this._pub = pub;
+    this._sub = sub;
+    pub.onicecandidate = (e) => {
+      if (e.candidate && gen === this._gen) this._sendSignal({ type: "candidate", target: "publisher", candidate: e.candidate.toJSON() });
+    };
+    sub.onicecandidate = (e) => {
+      if (e.candidate && gen === this._gen) this._sendSignal({ type: "candidate", target: "subscriber", candidate: e.candidate.toJSON() });
+    };
+    const watch = (pc, name) => {
+      let timer = 0;
+      pc.onconnectionstatechange = () => {
+        if (gen !== this._gen) return;
+        clearTimeout(timer);
+        if (pc.connectionState === "failed") this._lost(`${name} connection failed`);
+        if (pc.connectionState === "disconnected") {
+          timer = setTimeout(() => {
+            if (gen === this._gen && pc.connectionState === "disconnected") this._lost(`${name} connection lost`);
+          }, 5000);
+        }
+      };
+    };
+    watch(pub, "media");
+    watch(sub, "media");
+    sub.ontrack = (e) => {
+      const stream = e.streams[0];
+      if (!stream) return;
+      const identity = stream.id;
+      this.remoteStreams.set(identity, stream);
+      stream.onremovetrack = (ev) => {
+        if (gen === this._gen) this._emit("trackended", { identity, stream, track: ev.track });
+      };
+      this._emit("track", { identity, stream, track: e.track });
+    };
+
+    const dc = pub.createDataChannel("chat", { ordered: true });
+    this._dc = dc;
+    dc.onopen = () => {
+      if (gen !== this._gen) return;
+      this._attempt = 0;
+      this._setState("connected");
+      this._startPing(gen);
+      opened();
+      this._flush();
+    };
+    dc.onclose = () => {
+      if (gen === this._gen && this.state === "connected") this._lost("chat channel closed");
+    };
+    // The server writes binary messages of UTF-8 JSON.
+    dc.binaryType = "arraybuffer";
+    const utf8 = new TextDecoder();
+    dc.onmessage = (e) => {
+      if (gen !== this._gen) return;
+      let p;
+      try {
+        p = JSON.parse(typeof e.data === "string" ? e.data : utf8.decode(e.data));
+      } catch {
+        return;
+      }
+      this._onChat(p);
+    };
+
+    for (const t of this.localStream ? this.localStream.getTracks() : []) pub.addTrack(t, this.localStream);
+    this._offer().catch((err) => fail && fail(err));
+  }
+
+  /** Offers the publisher connection (first time and after track changes). */
+  _offer() {
+    const pc = this._pub;
+    this._pubChain = this._pubChain.then(async () => {
+      if (!pc || pc !== this._pub || pc.signalingState === "closed") return;
+      let timer = 0;
+      const answered = new Promise((resolve, reject) => {
+        this._answered = resolve;
+        timer = setTimeout(() => reject(new Error("the server did not answer the offer")), REQUEST_TIMEOUT);
+      });
+      try {
+        const offer = await pc.createOffer();
+        await pc.setLocalDescription(offer);
+        this._sendSignal({ type: "offer", target: "publisher", sdp: pc.localDescription.sdp });
+        const sdp = await answered;
+        if (pc === this._pub && pc.signalingState !== "closed") await pc.setRemoteDescription({ type: "answer", sdp });
+      } finally {
+        clearTimeout(timer);
+        this._answered = null;
+      }
+    });
+    const done = this._pubChain;
+    // Keep the chain usable after a failure; the caller sees the error.
+    this._pubChain = done.catch(() => {});
+    return done;
+  }
+
+  _answerSubscriber(sdp) {
+    const pc = this._sub;
+    this._subChain = this._subChain
+      .then(async () => {
+        if (pc !== this._sub || pc.signalingState === "closed") return;
+        await pc.setRemoteDescription({ type: "offer", sdp });
+        const answer = await pc.createAnswer();
+        await pc.setLocalDescription(answer);
+        this._sendSignal({ type: "answer", target: "subscriber", sdp: pc.localDescription.sdp });
+      })
+      .catch((err) => console.warn("backchannel: subscriber offer", err));
+  }
+
+  _startPing(gen) {
+    clearInterval(this._pingTimer);
+    this._lastPong = Date.now();
+    this._pingTimer = setInterval(() => {
+      if (gen !== this._gen) return;
+      if (Date.now() - this._lastPong > PONG_DEADLINE) {
+        this._lost("server stopped answering");
+        return;
+      }
+      this._sendSignal({ type: "ping", timestamp: Date.now() });
+    }, PING_EVERY);
+  }
+
+  /** The connection broke: reconnect unless the server ended the session. */
+  _lost(reason) {
+    if (this.state === "closed" || this.state === "reconnecting") return;
+    const leave = this._leaveReason;
+    this._teardown();
+    if ((leave && leave !== "connection failed") || !this.options.reconnect) {
+      this._setState("closed", leave || reason);
+      return;
+    }
+    this._scheduleReconnect(reason);
+  }
+
+  _scheduleReconnect(reason) {
+    this._setState("reconnecting", reason);
+    clearTimeout(this._reconnectTimer);
+    const base = RECONNECT_DELAYS[this._attempt] ?? RECONNECT_MAX;
+    this._attempt++;
+    const delay = Math.max(base * (0.8 + Math.random() * 0.4), this._blockUntil - Date.now());
+    this._reconnectTimer = setTimeout(async () => {
+      if (this.state !== "reconnecting") return;
+      if (Date.now() < this._blockUntil) {
+        this._scheduleReconnect(reason);
+        return;
+      }
+      try {
+        await this._connectOnce();
+      } catch (err) {
+        if (this.state !== "reconnecting") return;
+        if (err.fatal) {
+          this._setState("closed", err.message);
+          return;
+        }
+        this._scheduleReconnect(err.message);
+      }
+    }, delay);
+  }
+
+  /** Closes sockets and peers without telling the server (it notices). */
+  _teardown() {
+    this._gen++;
+    clearInterval(this._pingTimer);
+    if (this._ws) {
+      this._ws.onclose = this._ws.onmessage = this._ws.onopen = null;
+      try {
+        this._ws.close();
+      } catch {
+        /* already closed */
+      }
+    }
+    for (const pc of [this._pub, this._sub]) {
+      if (!pc) continue;
+      pc.onconnectionstatechange = pc.onicecandidate = pc.ontrack = null;
+      try {
+        pc.close();
+      } catch {
+        /* already closed */
+      }
+    }
+    if (this._dc) this._dc.onclose = this._dc.onmessage = this._dc.onopen = null;
+    this._ws = this._pub = this._sub = this._dc = null;
+    this._pubChain = Promise.resolve();
+    this._subChain = Promise.resolve();
+    this._answered = null;
+    for (const [identity, stream] of this.remoteStreams) {
+      for (const track of stream.getTracks()) this._emit("trackended", { identity, stream, track });
+    }
+    this.remoteStreams.clear();
+    for (const [, w] of this._waiters) {
+      clearTimeout(w.timer);
+      w.reject(new BackchannelError("unavailable", "connection lost"));
+    }
+    this._waiters.clear();
+    // Unacked messages go again with the same clientId once reconnected.
+    // Other operations already sent may or may not have been applied; they
+    // are not repeated (the replay shows their outcome).
+    for (const e of this.outbox.values()) e.sent = false;
+    for (const [cid, op] of this._ops) if (op.sent) this._ops.delete(cid);
+    this._clearTyping();
+  }
+
+  _setState(state, reason = "") {
+    if (this.state === state && this.closeReason === reason) return;
+    this.state = state;
+    this.closeReason = reason;
+    this._emit("state", { state, reason });
+  }
+
+  /** Leaves the meeting for good; media devices are released. */
+  leave() {
+    clearTimeout(this._reconnectTimer);
+    this._sendSignal({ type: "leave" });
+    const ws = this._ws;
+    this._ws = null; // let the leave go out before the socket closes
+    if (ws) setTimeout(() => ws.close(), 200);
+    this._teardown();
+    if (this.localStream) for (const t of this.localStream.getTracks()) t.stop();
+    this._setState("closed", "left");
+  }
+
+  /**
+   * Test and diagnostics hook: drops the connection as a network failure
+   * would (no leave sent) and keeps it down for ms milliseconds.
+   */
+  simulateNetworkDrop(ms = 1000) {
+    this._blockUntil = Date.now() + ms;
+    this._lost("network dropped (simulated)");
+  }
+
+  // ---- media -------------------------------------------------------------
+
+  /** Turns the camera on or off (asking for it the first time). */
+  async setCamera(on) {
+    return this._setDevice("video", on);
+  }
+
+  /** Turns the microphone on or off (asking for it the first time). */
+  async setMicrophone(on) {
+    return this._setDevice("audio", on);
+  }
+
+  async _setDevice(kind, on) {
+    if (!this.localStream) this.localStream = new MediaStream();
+    let tracks = kind === "video" ? this.localStream.getVideoTracks() : this.localStream.getAudioTracks();
+    if (on && tracks.length === 0) {
+      tracks = await this._getMedia(kind === "video", kind === "audio");
+      if (tracks.length && this._pub) {
+        for (const t of tracks) this._pub.addTrack(t, this.localStream);
+        this._offer().catch((err) => console.warn("backchannel: renegotiation", err));
+      }
+    }
+    // Disabled tracks send black frames and silence: no renegotiation, and
+    // the device comes back instantly.
+    for (const t of tracks) t.enabled = on;
+    const now = tracks.length > 0 && on;
+    if (kind === "video") this.cameraOn = now;
+    else this.microphoneOn = now;
+    this._emit("localtrack", { kind });
+    return now;
+  }
+
+  _upsertParticipant(identity, fields) {
+    let p = this.participants.get(identity);
+    if (!p) {
+      p = { identity, name: identity, tracks: [], muted: false, read: 0, online: false, chat: false };
+      this.participants.set(identity, p);
+    }
+    for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== "") p[k] = v;
+    return p;
+  }
+
+  _removeParticipantMedia(identity) {
+    const s = this.remoteStreams.get(identity);
+    if (!s) return;
+    this.remoteStreams.delete(identity);
+    for (const track of s.getTracks()) this._emit("trackended", { identity, stream: s, track });
+  }
+
+  /** The display name of an identity, as best known. */
+  nameOf(identity) {
+    if (identity === this.self.identity) return this.self.name || identity;
+    const p = this.participants.get(identity);
+    if (p && p.name) return p.name;
+    for (let i = this.order.length - 1; i >= 0; i--) {
+      const m = this.messages.get(this.order[i]);
+      if (m.sender === identity && m.senderName) return m.senderName;
+    }
+    return identity;
+  }
+
+  // ---- chat: receiving ---------------------------------------------------
+
+  _onChat(p) {
+    this.received.push(p);
+    if (this.received.length > RECEIVED_LOG) this.received.splice(0, this.received.length - RECEIVED_LOG);
+    this._emit("packet", { packet: p });
+    switch (p.type) {
+      case "presence": {
+        const s = p.self || {};
+        Object.assign(this.self, {
+          identity: s.identity || this.self.identity,
+          name: s.name || this.self.name,
+          admin: !!s.admin,
+          canChat: s.canChat !== false,
+          canPin: !!s.canPin,
+          muted: !!s.muted,
+          read: Math.max(this.self.read, s.read || 0),
+        });
+        for (const q of this.participants.values()) q.chat = false;
+        for (const q of p.participants || []) {
+          if (q.identity === this.self.identity) continue;
+          this._upsertParticipant(q.identity, { name: q.name, muted: !!q.muted, read: q.read || 0, chat: true });
+        }
+        this._emit("self", {});
+        this._emit("participants", {});
+        break;
+      }
+      case "joined": {
+        const q = p.participant || {};
+        if (q.identity && q.identity !== this.self.identity) {
+          this._upsertParticipant(q.identity, { name: q.name, muted: !!q.muted, read: q.read || 0, chat: true });
+          this._emit("participants", {});
+        }
+        break;
+      }
+      case "left": {
+        const q = this.participants.get(p.identity);
+        if (q) {
+          q.chat = false;
+          if (!q.online || p.removed) this.participants.delete(p.identity);
+        }
+        this._dropTyping(p.identity);
+        this._emit("participants", {});
+        break;
+      }
+      case "muted":
+      case "unmuted": {
+        const on = p.type === "muted";
+        if (p.identity === this.self.identity) {
+          this.self.muted = on;
+          this._emit("self", {});
+        } else {
+          const q = this.participants.get(p.identity);
+          if (q) q.muted = on;
+        }
+        this._emit("participants", {});
+        break;
+      }
+      case "kicked":
+        this._leaveReason = p.reason || "removed by a moderator";
+        this._emit("kicked", { by: p.by, reason: p.reason });
+        this.options.reconnect = false;
+        break;
+      case "message":
+        this._onMessage(p.message);
+        break;
+      case "ack":
+        this._onAck(p);
+        break;
+      case "error":
+        this._onError(p);
+        break;
+      case "history":
+        this._onHistory(p);
+        break;
+      case "pins":
+        this.pins.clear();
+        for (const m of p.messages || []) this._pinCopy(m);
+        this._emit("pins", {});
+        break;
+      case "pinned":
+      case "unpinned": {
+        const on = p.type === "pinned";
+        let m = this._known(p.id);
+        if (on && p.message) m = this._pinCopy(p.message);
+        if (m) m.pinned = on;
+        if (!on) this.pins.delete(p.id);
+        if (m) this._emit("update", { message: m, change: p.type, by: p.by });
+        this._emit("pins", {});
+        break;
+      }
+      case "reaction": {
+        const m = this._known(p.id);
+        if (!m) break;
+        const rs = (m.reactions = m.reactions || []);
+        let r = rs.find((x) => x.emoji === p.emoji);
+        if (p.on) {
+          if (!r) {
+            r = { emoji: p.emoji, identities: [] };
+            rs.push(r);
+          }
+          if (!r.identities.includes(p.identity)) r.identities.push(p.identity);
+        } else if (r) {
+          r.identities = r.identities.filter((x) => x !== p.identity);
+          if (r.identities.length === 0) rs.splice(rs.indexOf(r), 1);
+        }
+        this._emit("update", { message: m, change: "reaction", identity: p.identity, emoji: p.emoji, on: p.on });
+        break;
+      }
+      case "edited": {
+        const m = this._known(p.id);
+        if (!m) break;
+        m.text = p.text;
+        m.editedAt = p.editedAt;
+        this._emit("update", { message: m, change: "edited" });
+        break;
+      }
+      case "deleted": {
+        const m = this._known(p.id);
+        if (!m) break;
+        Object.assign(m, { deleted: true, text: "", attachment: undefined, reactions: [], pinned: false });
+        if (this.pins.delete(p.id)) this._emit("pins", {});
+        this._emit("update", { message: m, change: "deleted", by: p.by });
+        break;
+      }
+      case "typing":
+        this._onTyping(p);
+        break;
+      case "read":
+        if (p.identity === this.self.identity) {
+          this.self.read = Math.max(this.self.read, p.seq);
+        } else {
+          const q = this.participants.get(p.identity);
+          if (q) q.read = Math.max(q.read || 0, p.seq);
+        }
+        this._emit("read", { identity: p.identity, seq: p.seq });
+        break;
+      case "resync":
+        // The server dropped packets for us; the replay that follows is
+        // merged and the gap paged back (see _onHistory).
+        this._emit("resync", { dropped: p.dropped, lastSeq: p.lastSeq });
+        break;
+    }
+  }
+
+  /** The loaded (or pinned) copy of a message. */
+  _known(id) {
+    return this.messages.get(id) || this.pins.get(id);
+  }
+
+  /**
+   * Keeps a pinned message: the loaded copy when there is one (so that
+   * later changes apply once), else a copy outside the timeline, which may
+   * not have reached that far back.
+   */
+  _pinCopy(m) {
+    const loaded = this.messages.has(m.id) ? this._merge(m) : m;
+    loaded.pinned = true;
+    this.pins.set(m.id, loaded);
+    return loaded;
+  }
+
+  /** Inserts or replaces a message by id, keeping seq order. */
+  _merge(m) {
+    const old = this.messages.get(m.id);
+    if (old) {
+      Object.keys(old).forEach((k) => delete old[k]);
+      Object.assign(old, m);
+      if (this.pins.has(m.id)) this.pins.set(m.id, old);
+      return old;
+    }
+    this.messages.set(m.id, m);
+    const o = this.order;
+    if (o.length === 0 || this.messages.get(o[o.length - 1]).seq < m.seq) {
+      o.push(m.id);
+    } else {
+      let lo = 0;
+      let hi = o.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.messages.get(o[mid]).seq < m.seq) lo = mid + 1;
+        else hi = mid;
+      }
+      o.splice(lo, 0, m.id);
+    }
+    if (this.pins.has(m.id)) this.pins.set(m.id, m);
+    return m;
+  }
+
+  _onMessage(msg) {
+    const isNew = !this.messages.has(msg.id);
+    const m = this._merge(msg);
+    // Delivery is ordered, so a live message extends what we know without gap.
+    if (m.seq > this.seenSeq) this.seenSeq = m.seq;
+    if (m.sender === this.self.identity) {
+      // Our message arrives before its ack: hide the pending copy now so
+      // that it never shows twice.
+      for (const e of this.outbox.values()) {
+        if (!e.matchedId && e.sent && e.kind === m.kind && (e.text || "").trim() === (m.text || "") &&
+            (!e.attachment || (m.attachment && e.attachment.id === m.attachment.id))) {
+          e.matchedId = m.id;
+          this._emit("outbox", {});
+          break;
+        }
+      }
+    }
+    this._dropTyping(m.sender, false);
+    if (isNew) this._emit("message", { message: m });
+    else this._emit("update", { message: m, change: "message" });
+  }
+
+  _onAck(p) {
+    const e = this.outbox.get(p.clientId);
+    if (!e) return;
+    this.outbox.delete(p.clientId);
+    for (const o of this.outbox.values()) if (o.matchedId === p.id) o.matchedId = "";
+    if (e.resolve) e.resolve({ id: p.id, seq: p.seq, createdAt: p.createdAt });
+    this._emit("outbox", {});
+  }
+
+  _onError(p) {
+    const cid = p.clientId;
+    const w = cid && this._waiters.get(cid);
+    if (w) {
+      this._waiters.delete(cid);
+      clearTimeout(w.timer);
+      w.reject(new BackchannelError(p.code, p.message, { retryAfterMs: p.retryAfterMs }));
+      return;
+    }
+    const e = cid && this.outbox.get(cid);
+    if (e) {
+      const retrying = !!p.retryable && e.tries < 5;
+      if (retrying) {
+        // Rate limited or storage trouble: the same clientId again later
+        // never creates a duplicate.
+        e.tries++;
+        e.sent = false;
+        e.matchedId = "";
+        const wait = p.retryAfterMs || 1000 * e.tries;
+        setTimeout(() => this._flush(), wait);
+      } else {
+        this.outbox.delete(cid);
+        if (e.reject) e.reject(new BackchannelError(p.code, p.message));
+      }
+      this._emit("outbox", {});
+      this._emit("chaterror", {
+        code: p.code, message: p.message, clientId: cid, retrying, retryAfterMs: p.retryAfterMs,
+        draft: retrying ? null : { text: e.text, to: e.to, replyTo: e.replyTo, file: e.file },
+      });
+      return;
+    }
+    const op = cid && this._ops.get(cid);
+    if (op) {
+      this._ops.delete(cid);
+      if (p.retryable && !op.retried) {
+        op.retried = true;
+        setTimeout(() => this._sendOp(op.packet, op), p.retryAfterMs || 1000);
+        return;
+      }
+    }
+    this._emit("chaterror", { code: p.code, message: p.message, clientId: cid, op: op ? op.packet.type : undefined });
+  }
+
+  _onHistory(p) {
+    const cid = p.clientId;
+    const w = cid && this._waiters.get(cid);
+    if (w) {
+      this._waiters.delete(cid);
+      clearTimeout(w.timer);
+      w.resolve(p);
+      return;
+    }
+    if (!p.replay) return;
+    // Replay on attach or after a resync: the latest messages with their
+    // current state. Merge them; if we knew messages before and there may be
+    // some between those and the replay, page back until the gap is closed.
+    const known = this.seenSeq;
+    const msgs = p.messages || [];
+    const first = this.order.length === 0;
+    for (const m of msgs) this._merge(m);
+    if (first) this.hasMore = !!p.more;
+    const oldest = msgs.length ? msgs[0].seq : p.lastSeq + 1;
+    const gap = known > 0 && p.more && oldest > known + 1;
+    if (msgs.length) this.seenSeq = Math.max(this.seenSeq, msgs[msgs.length - 1].seq);
+    this._emit("messages", { reason: "replay" });
+    if (gap) this._fillGap(known, oldest);
+    this._flush();
+  }
+
+  async _fillGap(known, before) {
+    try {
+      for (let guard = 0; guard < 50; guard++) {
+        const page = await this._request({ type: "history", before, limit: 100 });
+        const msgs = page.messages || [];
+        for (const m of msgs) this._merge(m);
+        this._emit("messages", { reason: "gap" });
+        if (!page.more || msgs.length === 0 || msgs[0].seq <= known + 1) return;
+        before = msgs[0].seq;
+      }
+    } catch (err) {
+      console.warn("backchannel: could not fill the history gap", err);
+    }
+  }
+
+  _onTyping(p) {
+    if (p.identity === this.self.identity) return;
+    if (!p.on) {
+      this._dropTyping(p.identity);
+      return;
+    }
+    clearTimeout(this._typingTimers.get(p.identity));
+    this.typing.set(p.identity, { identity: p.identity, name: p.name || this.nameOf(p.identity), to: p.to || null });
+    this._typingTimers.set(p.identity, setTimeout(() => this._dropTyping(p.identity), TYPING_EXPIRY));
+    this._emit("typing", {});
+  }
+
+  _dropTyping(identity, emit = true) {
+    clearTimeout(this._typingTimers.get(identity));
+    this._typingTimers.delete(identity);
+    if (this.typing.delete(identity) || emit) this._emit("typing", {});
+  }
+
+  _clearTyping() {
+    for (const t of this._typingTimers.values()) clearTimeout(t);
+    this._typingTimers.clear();
+    if (this.typing.size) {
+      this.typing.clear();
+      this._emit("typing", {});
+    }
+  }
+
+  // ---- chat: sending -----------------------------------------------------
+
+  get chatOpen() {
+    return !!this._dc && this._dc.readyState === "open";
+  }
+
+  _sendRaw(p) {
+    if (!this.chatOpen) return false;
+    this._dc.send(JSON.stringify(p));
+    return true;
+  }
+
+  /** Sends what waited for the channel: unacked messages, then queued ops. */
+  _flush() {
+    if (!this.chatOpen) return;
+    for (const e of this.outbox.values()) {
+      if (e.sent || e.uploading || !e.packet) continue;
+      e.sent = this._sendRaw(e.packet);
+    }
+    for (const op of this._ops.values()) {
+      if (!op.sent) op.sent = this._sendRaw(op.packet);
+    }
+  }
+
+  /**
+   * Sends a message. Resolves with {id, seq, createdAt} once the server
+   * has stored it; rejects with a BackchannelError (code too_long, empty,
+   * muted, forbidden, not_found…). Until then it is in `outbox`, and it is
+   * sent again with the same clientId after a reconnect, which never
+   * creates a duplicate.
+   * @param {string} text
+   * @param {{to?: string[], replyTo?: string}} [opts]
+   */
+  sendMessage(text, opts = {}) {
+    return this._enqueue({ kind: "text", text, to: opts.to, replyTo: opts.replyTo });
+  }
+
+  /**
+   * Uploads a file and sends it as an image or file message with an
+   * optional caption. The outbox entry (with `file`) shows progress.
+   */
+  async sendFile(file, opts = {}) {
+    const clientId = newClientId();
+    const entry = {
+      clientId, kind: file.type && file.type.startsWith("image/") ? "image" : "file", text: opts.text || "",
+      to: opts.to, replyTo: opts.replyTo, file, uploading: true, tries: 0, createdAt: Date.now(),
+    };
+    this.outbox.set(clientId, entry);
+    this._emit("outbox", {});
+    let att;
+    try {
+      att = await this.uploadAttachment(file);
+    } catch (err) {
+      this.outbox.delete(clientId);
+      this._emit("outbox", {});
+      this._emit("chaterror", { code: err.code || "upload_failed", message: err.message, clientId, draft: { text: entry.text, to: entry.to, replyTo: entry.replyTo, file } });
+      throw err;
+    }
+    entry.uploading = false;
+    entry.attachment = att;
+    entry.kind = att.image ? "image" : "file";
+    return this._enqueue(entry);
+  }
+
+  _enqueue(e) {
+    const entry = this.outbox.get(e.clientId) || { ...e, clientId: e.clientId || newClientId(), tries: 0, createdAt: Date.now() };
+    entry.text = e.text || "";
+    const p = { type: "chat", clientId: entry.clientId };
+    if (entry.kind !== "text") {
+      p.kind = entry.kind;
+      p.attachmentId = entry.attachment.id;
+      if (entry.text.trim()) p.text = entry.text;
+    } else {
+      p.text = entry.text;
+    }
+    if (entry.to && entry.to.length) p.to = [...entry.to];
+    if (entry.replyTo) p.replyTo = entry.replyTo;
+    entry.packet = p;
+    entry.sent = false;
+    const done = new Promise((resolve, reject) => {
+      entry.resolve = resolve;
+      entry.reject = reject;
+    });
+    done.catch(() => {}); // callers that ignore the promise see chaterror instead
+    this.outbox.set(entry.clientId, entry);
+    this._flush();
+    this._emit("outbox", {});
+    return done;
+  }
+
+  /** Gives up on an unacked message (e.g. the user removes it). */
+  discard(clientId) {
+    const e = this.outbox.get(clientId);
+    if (!e) return;
+    this.outbox.delete(clientId);
+    if (e.reject) e.reject(new BackchannelError("cancelled", "cancelled"));
+    this._emit("outbox", {});
+  }
+
+  _sendOp(packet, op) {
+    const cid = packet.clientId || newClientId();
+    packet.clientId = cid;
+    const o = op || { packet };
+    o.sent = this._sendRaw(packet);
+    this._ops.set(cid, o);
+    // Ops are not acked: forget them once the server had time to refuse.
+    if (o.sent) setTimeout(() => { if (this._ops.get(cid) === o) this._ops.delete(cid); }, 30000);
+  }
+
+  /** Adds (on=true) or removes a reaction. */
+  react(id, emoji, on = true) {
+    this._sendOp({ type: "reaction", id, emoji, on });
+  }
+
+  /** Toggles own reaction with emoji on message id. */
+  toggleReaction(id, emoji) {
+    const m = this._known(id);
+    const r = m && (m.reactions || []).find((x) => x.emoji === emoji);
+    this.react(id, emoji, !(r && r.identities.includes(this.self.identity)));
+  }
+
+  edit(id, text) {
+    this._sendOp({ type: "edit", id, text });
+  }
+
+  delete(id) {
+    this._sendOp({ type: "delete", id });
+  }
+
+  pin(id) {
+    this._sendOp({ type: "pin", id });
+  }
+
+  unpin(id) {
+    this._sendOp({ type: "unpin", id });
+  }
+
+  /** Moderators: take away (or give back) a participant's right to chat. */
+  mute(identity, on = true) {
+    this._sendOp({ type: on ? "mute" : "unmute", target: identity });
+  }
+
+  /** Moderators: remove a participant from the room. */
+  kick(identity, reason) {
+    const p = { type: "kick", target: identity };
+    if (reason) p.reason = reason;
+    this._sendOp(p);
+  }
+
+  /** Typing indicator; to: the private conversation's identities. */
+  typingState(on, to) {
+    const p = { type: "typing", on: !!on };
+    if (on && to && to.length) p.to = [...to];
+    this._sendRaw(p);
+  }
+
+  /** Moves own read horizon to seq (default: the newest loaded message). */
+  markRead(seq) {
+    if (seq === undefined) {
+      const last = this.order[this.order.length - 1];
+      seq = last ? this.messages.get(last).seq : 0;
+    }
+    if (!(seq > this.self.read)) return;
+    this.self.read = seq;
+    this._emit("read", { identity: this.self.identity, seq });
+    clearTimeout(this._readTimer);
+    this._readTimer = setTimeout(() => {
+      if (this.self.read > this._readSent && this._sendRaw({ type: "read", seq: this.self.read })) this._readSent = this.self.read;
+    }, 300);
+  }
+
+  /** Messages from others after own read horizon. */
+  unreadCount() {
+    let n = 0;
+    for (let i = this.order.length - 1; i >= 0; i--) {
+      const m = this.messages.get(this.order[i]);
+      if (m.seq <= this.self.read) break;
+      if (m.sender !== this.self.identity && !m.deleted) n++;
+    }
+    return n;
+  }
+
+  _request(packet) {
+    const clientId = newClientId();
+    return new Promise((resolve, reject) => {
+      if (!this._sendRaw({ ...packet, clientId })) {
+        reject(new BackchannelError("unavailable", "not connected"));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this._waiters.delete(clientId);
+        reject(new BackchannelError("timeout", "the server did not answer"));
+      }, REQUEST_TIMEOUT);
+      this._waiters.set(clientId, { resolve, reject, timer });
+    });
+  }
+
+  /**
+   * Loads a page of older messages before the oldest loaded one. Resolves
+   * to the number of messages added; `hasMore` says whether to call again.
+   */
+  async loadOlder(limit = 50) {
+    if (this._loadingOlder) return this._loadingOlder;
+    if (!this.hasMore) return 0;
+    const first = this.order[0];
+    const before = first ? this.messages.get(first).seq : 0;
+    this._loadingOlder = (async () => {
+      try {
+        const page = await this._request({ type: "history", before, limit });
+        let added = 0;
+        for (const m of page.messages || []) {
+          if (!this.messages.has(m.id)) added++;
+          this._merge(m);
+        }
+        this.hasMore = !!page.more;
+        this._emit("messages", { reason: "older" });
+        return added;
+      } finally {
+        this._loadingOlder = null;
+      }
+    })();
+    return this._loadingOlder;
+  }
+
+  // ---- HTTP API ------------------------------------------------------------
+
+  async _api(method, path, { body, headers = {}, token = this.token } = {}) {
+    const res = await fetch(this.baseURL + path, {
+      method, body, cache: "no-store",
+      headers: { Authorization: `Bearer ${token}`, ...headers },
+    });
+    let data = null;
+    try {
+      data = await res.json();
+    } catch {
+      /* not JSON */
+    }
+    if (!res.ok || (data && data.success === false)) {
+      const msg = (data && ((data.error && data.error.message) || data.reason || data.error)) || `HTTP ${res.status}`;
+      throw new BackchannelError(res.status === 429 ? "rate_limited" : `http_${res.status}`, typeof msg === "string" ? msg : `HTTP ${res.status}`, { status: res.status });
+    }
+    return data;
+  }
+
+  /**
+   * Uploads a file (POST /v1/rooms/{room}/attachments, raw body, ?name=).
+   * Resolves to {id, name, contentType, size, image, width, height}.
+   */
+  uploadAttachment(file) {
+    const q = new URLSearchParams({ name: file.name || "file" });
+    return this._api("POST", `/v1/rooms/${encodeURIComponent(this.room)}/attachments?${q}`, {
+      body: file, headers: { "Content-Type": file.type || "application/octet-stream" },
+    });
+  }
+
+  /** A signed URL for an attachment (cached until shortly before it expires). */
+  async attachmentURL(id) {
+    const c = this._urlCache.get(id);
+    if (c && c.until > Date.now()) return c.url;
+    const p = this._api("GET", `/v1/attachments/${encodeURIComponent(id)}/url`).then((d) => {
+      const exp = Date.parse(d.expiresAt) || Date.now() + 10 * 60000;
+      this._urlCache.set(id, { url: d.url, until: exp - 60000, promise: null });
+      return d.url;
+    });
+    this._urlCache.set(id, { url: null, until: 0, promise: p });
+    try {
+      return await p;
+    } catch (err) {
+      this._urlCache.delete(id);
+      throw err;
+    }
+  }
+
+  /**
+   * Room admins: a signed URL of this meeting's chat as CSV (every session
+   * of the meeting), from the chat-replay API.
+   */
+  async chatDownloadURL() {
+    const list = await this._api("GET", `/v1/meetings?room=${encodeURIComponent(this.room)}&limit=1`);
+    const meetings = (list.data && list.data.meetings) || [];
+    if (!meetings.length) throw new BackchannelError("not_found", "this room has no recorded meeting yet");
+    const d = await this._api("GET", `/v1/meetings/${encodeURIComponent(meetings[0].id)}/chat`);
+    return d.data.chat_download_url;
+  }
+
+  _emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
