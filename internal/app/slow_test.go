@@ -46,6 +46,10 @@ func TestSlowReceiverDoesNotStallOthers(t *testing.T) {
 		c.RTC.QueueLen = 64
 	})
 	stuck := make(chan struct{})
+	var release sync.Once
+	// Even if the test fails early, unblock the stuck reader so the
+	// clients can close.
+	defer release.Do(func() { close(stuck) })
 	var l1, l2, ls latencies
 	join(t, a, "slow", "reader1", client.Options{OnChat: l1.add})
 	join(t, a, "slow", "reader2", client.Options{OnChat: l2.add})
@@ -88,7 +92,7 @@ func TestSlowReceiverDoesNotStallOthers(t *testing.T) {
 	// arrives, the rest was dropped for it alone and reported, so every
 	// message is either delivered or accounted for (the chat protocol then
 	// sends the client to history for the gap).
-	close(stuck)
+	release.Do(func() { close(stuck) })
 	eventually(t, 10*time.Second, "the stuck receiver's overflow reported", func() bool {
 		return r.dropped("stuck") > 0 && ls.count()+r.dropped("stuck") == n
 	})
