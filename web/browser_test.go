@@ -444,5 +444,38 @@ func TestMeeting(t *testing.T) {
 		}
 	})
 
+	step("ChatExport", func(t *testing.T) {
+		alice.t, bob.t = t, t
+		if eval[bool](bob, `!document.getElementById('menu-download').hidden`) {
+			t.Fatal("a participant without roomAdmin is offered the chat download")
+		}
+		csv := eval[string](alice, `bc.chatDownloadURL().then(u => fetch(u)).then(r => r.ok ? r.text() : 'HTTP ' + r.status)`)
+		if !strings.HasPrefix(strings.TrimPrefix(csv, "\ufeff"), "id,participantId,sessionId,meetingId,displayName,pinned,isEdited,payloadType,payload,createdAt") ||
+			!strings.Contains(csv, "Hello everyone") {
+			t.Fatalf("chat CSV:\n%s", short(csv))
+		}
+		alice.click("More", `document.getElementById('btn-more')`)
+		alice.click("Download chat (CSV)", `document.getElementById('menu-download')`)
+		alice.waitJS("the download to start", `document.getElementById('toast').textContent === 'Downloading the chat…'`, waitShort)
+	})
+
+	step("Moderation", func(t *testing.T) {
+		alice.t, carol.t = t, t
+		alice.click("People", `document.getElementById('tab-people')`)
+		alice.click("Mute chat for Carol", `document.querySelector('#people-list [data-identity="carol"] [aria-label="Mute chat for Carol Diaz"]')`)
+		carol.waitJS("Carol's composer disabled", `document.getElementById('chat-input').disabled && !document.getElementById('muted-note').hidden`, waitShort)
+		alice.waitJS("Carol shown as muted", `document.querySelector('#people-list [data-identity="carol"] .person-sub')?.textContent === 'Chat off'`, waitShort)
+		alice.click("Allow chat for Carol", `document.querySelector('#people-list [data-identity="carol"] [aria-label="Allow chat for Carol Diaz"]')`)
+		carol.waitJS("Carol's composer back", `!document.getElementById('chat-input').disabled`, waitShort)
+		// Removing someone ends the meeting for them, with the reason.
+		alice.click("Remove Carol", `document.querySelector('#people-list [data-identity="carol"] [aria-label="Remove Carol Diaz from the meeting"]')`)
+		carol.waitJS("Carol told she was removed", `!document.getElementById('ended-view').hidden && document.getElementById('ended-title').textContent === 'You were removed from the meeting'`, waitShort)
+		alice.waitJS("Carol gone from the list", `!document.querySelector('#people-list [data-identity="carol"]') && !document.querySelector('#grid [data-identity="carol"]')`, waitShort)
+		carol.do(chromedp.Sleep(2 * time.Second))
+		if s := eval[string](carol, `bc.state`); s != "closed" {
+			t.Fatalf("Carol's client is %q after removal, want closed (no reconnect)", s)
+		}
+	})
+
 	t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond))
 }

@@ -421,10 +421,12 @@ function wireClient(c) {
       renderAll();
     }
     if (state === "closed" && ui.client === c) {
-      if (reason === "left") showEnded("You left the meeting", "");
-      else if (ui.kicked) showEnded("You were removed from the meeting", ui.kicked);
+      const system = ["replaced by a newer connection", "server shutting down", "connection failed", "left", "protocol violation"];
+      if (reason === "left" && !c.endedByServer) showEnded("You left the meeting", "");
       else if (reason === "replaced by a newer connection") showEnded("You joined from another tab", "This tab left the meeting because you joined again elsewhere.");
-      else showEnded("The meeting ended for you", reason);
+      else if (reason === "server shutting down") showEnded("The meeting server is restarting", "Rejoin in a moment.");
+      else if (ui.kicked || (c.endedByServer && !system.includes(reason))) showEnded("You were removed from the meeting", ui.kicked || (reason ? `Reason: ${reason}` : ""));
+      else showEnded("You were disconnected", reason);
     }
   });
   c.addEventListener("participants", () => {

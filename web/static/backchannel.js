@@ -31,6 +31,7 @@ const PING_EVERY = 10000;
 const PONG_DEADLINE = 30000;
 const TYPING_EXPIRY = 6500; // the server ends a silent indicator after 5 s
 const RECEIVED_LOG = 5000;
+const ACK_TIMEOUT = 15000;
 
 /**
  * Decodes (without verifying) an access token's claims, for display only.
@@ -160,6 +161,8 @@ export class Client extends EventTarget {
     this.room = claims.room || "";
     this.state = "idle";
     this.closeReason = "";
+    /** true when the server ended the session (its leave reason is closeReason) */
+    this.endedByServer = false;
     /** identity → {identity, name, tracks: [], muted, read, online} */
     this.participants = new Map();
     /** identity → MediaStream of that publisher */
@@ -174,8 +177,6 @@ export class Client extends EventTarget {
     this.order = [];
     /** true while older history may exist before the oldest loaded message */
     this.hasMore = false;
-    /** highest seq known with no gap below it (reconnects page back to it) */
-    this.seenSeq = 0;
     /** id → pinned message */
     this.pins = new Map();
     /** identity → {identity, name, to, until} */
@@ -523,6 +524,7 @@ export class Client extends EventTarget {
     const leave = this._leaveReason;
     this._teardown();
     if ((leave && leave !== "connection failed") || !this.options.reconnect) {
+      this.endedByServer = !!leave;
       this._setState("closed", leave || reason);
       return;
     }
@@ -589,6 +591,7 @@ export class Client extends EventTarget {
       w.reject(new BackchannelError("unavailable", "connection lost"));
     }
     this._waiters.clear();
+    clearTimeout(this._ackTimer);
     // Unacked messages go again with the same clientId once reconnected.
     // Other operations already sent may or may not have been applied; they
     // are not repeated (the replay shows their outcome).
@@ -824,8 +827,10 @@ export class Client extends EventTarget {
         this._emit("read", { identity: p.identity, seq: p.seq });
         break;
       case "resync":
-        // The server dropped packets for us; the replay that follows is
-        // merged and the gap paged back (see _onHistory).
+        // The server dropped packets for us, acks included: unacked
+        // messages go again (same clientId) once the replay that follows
+        // is merged and the gap paged back (see _onHistory).
+        for (const e of this.outbox.values()) e.sent = false;
         this._emit("resync", { dropped: p.dropped, lastSeq: p.lastSeq });
         break;
     }
@@ -878,8 +883,6 @@ export class Client extends EventTarget {
   _onMessage(msg) {
     const isNew = !this.messages.has(msg.id);
     const m = this._merge(msg);
-    // Delivery is ordered, so a live message extends what we know without gap.
-    if (m.seq > this.seenSeq) this.seenSeq = m.seq;
     if (m.sender === this.self.identity) {
       // Our message arrives before its ack: hide the pending copy now so
       // that it never shows twice.
@@ -960,29 +963,29 @@ export class Client extends EventTarget {
     }
     if (!p.replay) return;
     // Replay on attach or after a resync: the latest messages with their
-    // current state. Merge them; if we knew messages before and there may be
-    // some between those and the replay, page back until the gap is closed.
-    const known = this.seenSeq;
+    // current state. Merge them; if we had messages before and the replay
+    // shares none of them, some may lie between: page back until a page
+    // reaches messages we already have. (Seq gaps alone prove nothing: other
+    // people's private messages take seqs too.)
     const msgs = p.messages || [];
     const first = this.order.length === 0;
+    const overlaps = msgs.some((m) => this.messages.has(m.id));
     for (const m of msgs) this._merge(m);
     if (first) this.hasMore = !!p.more;
-    const oldest = msgs.length ? msgs[0].seq : p.lastSeq + 1;
-    const gap = known > 0 && p.more && oldest > known + 1;
-    if (msgs.length) this.seenSeq = Math.max(this.seenSeq, msgs[msgs.length - 1].seq);
     this._emit("messages", { reason: "replay" });
-    if (gap) this._fillGap(known, oldest);
+    if (!first && !overlaps && p.more && msgs.length) this._fillGap(msgs[0].seq);
     this._flush();
   }
 
-  async _fillGap(known, before) {
+  async _fillGap(before) {
     try {
       for (let guard = 0; guard < 50; guard++) {
         const page = await this._request({ type: "history", before, limit: 100 });
         const msgs = page.messages || [];
+        const reached = msgs.some((m) => this.messages.has(m.id));
         for (const m of msgs) this._merge(m);
         this._emit("messages", { reason: "gap" });
-        if (!page.more || msgs.length === 0 || msgs[0].seq <= known + 1) return;
+        if (reached || !page.more || msgs.length === 0) return;
         before = msgs[0].seq;
       }
     } catch (err) {
@@ -1035,6 +1038,23 @@ export class Client extends EventTarget {
     for (const e of this.outbox.values()) {
       if (e.sent || e.uploading || !e.packet) continue;
       e.sent = this._sendRaw(e.packet);
+      e.sentAt = Date.now();
+    }
+    // An ack that never comes (lost with a dropped packet) is asked for
+    // again with the same clientId, which cannot create a duplicate.
+    clearTimeout(this._ackTimer);
+    if ([...this.outbox.values()].some((e) => e.sent)) {
+      this._ackTimer = setTimeout(() => {
+        let again = false;
+        for (const e of this.outbox.values()) {
+          if (e.sent && Date.now() - e.sentAt >= ACK_TIMEOUT) {
+            e.sent = false;
+            again = true;
+          }
+        }
+        if (again) this._flush();
+        else if (this.outbox.size) this._flush();
+      }, ACK_TIMEOUT);
     }
     for (const op of this._ops.values()) {
       if (!op.sent) op.sent = this._sendRaw(op.packet);
