@@ -4,7 +4,8 @@ package recorder
 // throughput (benchmarks, figures reported in docs/api.md).
 //
 //	go test ./recorder -run ExportMemory -v
-//	go test ./recorder -run '^$' -bench . -benchtime 200000x
+//	go test ./recorder -run '^$' -bench Writer -benchtime 200000x
+//	go test ./recorder -run '^$' -bench Export
 
 import (
 	"context"
