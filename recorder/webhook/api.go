@@ -104,8 +104,8 @@ func deliveryJSON(row *recorder.OutboxEvent, withPayload bool) DeliveryJSON {
 		t := row.NextAttemptAt.UTC()
 		out.NextAttemptAt = &t
 	}
-	if withPayload {
-		out.Payload = st.Body
+	if withPayload && json.Valid([]byte(st.Body)) {
+		out.Payload = json.RawMessage(st.Body)
 	}
 	return out
 }

@@ -145,6 +145,9 @@ func (d *Delivery) Start(db *gorm.DB) error {
 	if err := d.syncEndpoints(); err != nil {
 		return err
 	}
+	if len(d.ids) == 0 {
+		return nil // nothing to deliver: no polling at all (the API still answers)
+	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	d.free = make(chan struct{}, d.cfg.Workers)
 	for range d.cfg.Workers {
@@ -370,11 +373,12 @@ func (d *Delivery) post(ep *endpoint, st stored) outcome {
 	ctx, cancel := context.WithTimeout(d.ctx, d.cfg.Timeout)
 	defer cancel()
 	ts := time.Now()
-	sig, err := ep.wh.Sign(st.WebhookID, ts, st.Body)
+	body := []byte(st.Body)
+	sig, err := ep.wh.Sign(st.WebhookID, ts, body)
 	if err != nil {
 		return outcome{err: err}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(st.Body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
 	if err != nil {
 		return outcome{err: err}
 	}

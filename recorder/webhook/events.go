@@ -7,6 +7,7 @@ package webhook
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -24,10 +25,11 @@ type Body struct {
 }
 
 // stored is an outbox row's payload: the webhook-id shared by every
-// endpoint's row and every attempt of the event, and the exact body.
+// endpoint's row and every attempt of the event, and the exact body (a
+// string, so its bytes round-trip unchanged: they are what is signed).
 type stored struct {
-	WebhookID string          `json:"webhookId"`
-	Body      json.RawMessage `json:"body"`
+	WebhookID string `json:"webhookId"`
+	Body      string `json:"body"`
 }
 
 // Participant names a participant in events.
@@ -131,6 +133,16 @@ func (d *Delivery) Hook(tx *gorm.DB, b *recorder.Batch) error {
 					Participant: Participant{c.Identity, c.Name}, JoinedAt: &at})
 			case chat.ChangeLeave:
 				at := c.At.UTC()
+				if c.Name == "" { // a leave carries no name: the join's
+					var names []string
+					if err := tx.Model(&recorder.Participant{}).Where("session_id = ? AND identity = ?", sid, c.Identity).
+						Limit(1).Pluck("name", &names).Error; err != nil {
+						return err
+					}
+					if len(names) > 0 {
+						c.Name = names[0]
+					}
+				}
 				e.emit(ParticipantLeft, at, false, ParticipantData{MeetingID: mid, SessionID: sid, Room: c.Room,
 					Participant: Participant{c.Identity, c.Name}, LeftAt: &at})
 			case chat.ChangeMessage:
@@ -202,17 +214,21 @@ func (e *emitter) emit(typ string, at time.Time, private bool, data any) {
 	if e.err != nil {
 		return
 	}
-	var body []byte
+	var body string
 	id := ""
 	for i := range e.d.eps {
 		ep := &e.d.eps[i]
 		if !ep.Wants(typ) || (private && !ep.PrivateChat) || e.d.isDisabled(ep.ID) {
 			continue
 		}
-		if body == nil {
-			if body, e.err = json.Marshal(Body{Type: typ, Timestamp: at, Data: data}); e.err != nil {
+		if id == "" {
+			var b strings.Builder
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false) // URLs keep their "&"
+			if e.err = enc.Encode(Body{Type: typ, Timestamp: at, Data: data}); e.err != nil {
 				return
 			}
+			body = strings.TrimSuffix(b.String(), "\n")
 			id = "msg_" + ulid.Make().String()
 		}
 		if e.err = recorder.EnqueueOutbox(e.tx, typ, stored{WebhookID: id, Body: body}, ep.ID); e.err != nil {
