@@ -342,6 +342,14 @@ func TestMeeting(t *testing.T) {
 		alice.run(`document.getElementById('messages').scrollTop = 1e9`)
 		alice.screenshot("meeting-desktop")
 		bob.typeText("")
+		// The thread: pinned, reactions, a private message, a reply, an edit,
+		// a tombstone, with the reaction picker open.
+		alice.run(`(` + msgEl("Hello everyone") + `).scrollIntoView({block: 'start'})`)
+		alice.action("Hi Alice, good to see you", "react")
+		alice.waitJS("the reaction picker", `document.querySelector('.popover .emoji-row')`, waitShort)
+		alice.screenshot("meeting-desktop-thread")
+		alice.do(escape())
+		alice.waitJS("the picker closed", `!document.querySelector('.popover')`, waitShort)
 	})
 
 	step("ErrorKeepsDraft", func(t *testing.T) {
@@ -422,6 +430,9 @@ func TestMeeting(t *testing.T) {
 		bob.waitJS("the chat sheet", `(() => { const r = document.getElementById('side').getBoundingClientRect(); return r.width === 390 && r.height > 800; })()`, waitShort)
 		bob.waitJS("unread cleared", `document.getElementById('unread').hidden`, waitShort)
 		bob.screenshot("meeting-phone-chat")
+		bob.click("the People tab", `document.getElementById('tab-people')`)
+		bob.screenshot("meeting-phone-people")
+		bob.click("the Chat tab", `document.getElementById('tab-chat')`)
 	})
 
 	step("JoinPage", func(t *testing.T) {
@@ -431,6 +442,9 @@ func TestMeeting(t *testing.T) {
 		dave.do(chromedp.SendKeys(chromedp.ID("join-name"), "Dave Okafor"))
 		dave.click("camera off", `document.getElementById('preview-cam')`)
 		dave.screenshot("join-desktop")
+		dave.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch))
+		dave.screenshot("join-phone")
+		dave.do(chromedp.EmulateViewport(1280, 800))
 		dave.click("Join", `document.getElementById('join-submit')`)
 		dave.connected()
 		dave.waitJS("history for the newcomer", msgEl("Can everyone see my screen?"), waitShort)
@@ -478,4 +492,35 @@ func TestMeeting(t *testing.T) {
 	})
 
 	t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestRateLimited: messages refused as rate limited are said so, retried
+// with the same clientId, and each arrives exactly once, in order.
+func TestRateLimited(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	cfg := chat.DefaultConfig()
+	cfg.Rate, cfg.Burst = 1, 2
+	a := startServer(t, cfg)
+	br := newBrowser(t)
+	tok, err := a.Token("limits", "erin", "Erin Walsh", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	erin := br.newTab(t, "erin", 1280, 800)
+	erin.do(chromedp.Navigate(a.URL() + "/#token=" + tok + "&camera=off&mic=off"))
+	erin.connected()
+	for i := 1; i <= 4; i++ {
+		erin.send(fmt.Sprintf("quick %d", i))
+	}
+	erin.waitJS("the rate-limit notice", `document.getElementById('chat-error-text').textContent.includes('too quickly')`, waitShort)
+	erin.waitJS("every message delivered", `bc.outbox.size === 0 && !!(`+msgEl("quick 4")+`)`, waitLong)
+	got := eval[[]string](erin, `[...document.querySelectorAll('#message-list .msg-text')].map(e => e.textContent)`)
+	if strings.Join(got, ",") != "quick 1,quick 2,quick 3,quick 4" {
+		t.Fatalf("messages %q, want each once in order", got)
+	}
+	if v := eval[string](erin, `document.getElementById('chat-input').value`); v != "" {
+		t.Fatalf("a retried message came back to the composer: %q", v)
+	}
 }
