@@ -404,7 +404,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.UDPErrors = udp1.sub(udp0)
 
 	// Recovery through history, for whoever misses something.
-	r.recover(ctx, time.Now().Add(cfg.Drain))
+	rstart := time.Now()
+	if n := r.recover(ctx, time.Now().Add(cfg.Drain)); n > 0 {
+		cfg.Logf("drained in %.1f s; %d participants paged history for %.1f s", res.DrainS, n, time.Since(rstart).Seconds())
+	}
 
 	r.account(res)
 	if d := r.delivered.Load(); d > 0 && cfg.PID > 0 {
@@ -876,13 +879,14 @@ func (r *run) missing(p *peer) (seqs []int64, unknown int) {
 // recover has every participant that misses measured messages page history
 // for them, newest gap first, until it has them, the server says there is
 // nothing more, or deadline.
-func (r *run) recover(ctx context.Context, deadline time.Time) {
+func (r *run) recover(ctx context.Context, deadline time.Time) (paging int) {
 	var wg sync.WaitGroup
 	for _, p := range r.peers {
 		seqs, unknown := r.missing(p)
 		if len(seqs) == 0 && unknown == 0 {
 			continue
 		}
+		paging++
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -890,6 +894,7 @@ func (r *run) recover(ctx context.Context, deadline time.Time) {
 		}()
 	}
 	wg.Wait()
+	return paging
 }
 
 func (p *peer) page(ctx context.Context, seqs []int64, fromTop bool, deadline time.Time) {
