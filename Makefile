@@ -20,6 +20,8 @@ run: build
 test: lint
 	@bash scripts/check-env.sh
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	# Figures measured without the race detector (files tagged !race).
+	$(GO) test -count=1 -timeout 15m -run 'ExportMemory' ./recorder
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 
 fuzz:
