@@ -37,12 +37,19 @@ type dataConn struct {
 	raw     datachannel.ReadWriteCloser
 	session chat.Session
 
-	queue     chan []byte
-	queued    atomic.Int64 // bytes in queue
-	unsent    atomic.Int64 // messages accepted by Send and not yet written
+	// The queue grows as needed up to maxLen messages or maxBytes, so an
+	// idle participant costs nothing; the writer swaps it out whole and
+	// writes the batch, one wake-up for many messages.
+	mu        sync.Mutex
+	queue     [][]byte
+	spare     [][]byte // the writer's drained slice, reused
+	queued    int64    // bytes in queue
+	maxLen    int
 	maxBytes  int64
+	unsent    atomic.Int64 // messages accepted by Send and not yet written
 	highWater uint64
 	dropped   atomic.Int64
+	ready     chan struct{} // cap 1: the queue is not empty
 	low       chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -63,7 +70,8 @@ func (p *Participant) onDataChannel(dc *webrtc.DataChannel) {
 		}
 		d := &dataConn{
 			p: p, dc: dc, raw: raw,
-			queue:     make(chan []byte, p.s.cfg.QueueLen),
+			maxLen:    p.s.cfg.QueueLen,
+			ready:     make(chan struct{}, 1),
 			maxBytes:  int64(p.s.cfg.QueueBytes),
 			highWater: uint64(p.s.cfg.HighWater),
 			low:       make(chan struct{}, 1),
@@ -110,21 +118,21 @@ func (d *dataConn) Send(b []byte) bool {
 		return false
 	default:
 	}
-	if d.queued.Add(int64(len(b))) > d.maxBytes {
-		d.queued.Add(-int64(len(b)))
+	d.mu.Lock()
+	if len(d.queue) >= d.maxLen || d.queued+int64(len(b)) > d.maxBytes {
+		d.mu.Unlock()
 		d.drop()
 		return false
 	}
+	d.queue = append(d.queue, b)
+	d.queued += int64(len(b))
 	d.unsent.Add(1)
+	d.mu.Unlock()
 	select {
-	case d.queue <- b:
-		return true
+	case d.ready <- struct{}{}:
 	default:
-		d.unsent.Add(-1)
-		d.queued.Add(-int64(len(b)))
-		d.drop()
-		return false
 	}
+	return true
 }
 
 func (d *dataConn) drop() {
@@ -168,22 +176,35 @@ func (d *dataConn) writeLoop() {
 		select {
 		case <-d.done:
 			return
-		case b := <-d.queue:
-			d.queued.Add(-int64(len(b)))
+		case <-d.ready:
+		}
+		d.mu.Lock()
+		batch := d.queue
+		d.queue, d.spare = d.spare[:0], nil
+		d.queued = 0
+		d.mu.Unlock()
+		for i, b := range batch {
 			if !d.waitDrained() {
 				return
 			}
 			_, err := d.raw.Write(b)
 			d.unsent.Add(-1)
+			batch[i] = nil // let the bytes go
 			if err != nil {
 				return
 			}
 			metricDataOut.Inc()
 			metricDataBytesOut.Add(float64(len(b)))
-			if len(d.queue) == 0 {
-				if n := d.dropped.Swap(0); n > 0 {
-					d.session.Overflowed(int(n))
-				}
+		}
+		d.mu.Lock()
+		if cap(batch) <= 256 {
+			d.spare = batch[:0] // keep a small slice; let a big one go
+		}
+		empty := len(d.queue) == 0
+		d.mu.Unlock()
+		if empty {
+			if n := d.dropped.Swap(0); n > 0 {
+				d.session.Overflowed(int(n))
 			}
 		}
 	}

@@ -105,7 +105,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered
 	}
 	ws.SetReadLimit(MaxMessageSize)
-	c := &conn{h: h, ws: ws, who: who, out: make(chan Message, 256), done: make(chan struct{})}
+	c := &conn{h: h, ws: ws, who: who, out: make(chan Message, 64), done: make(chan struct{})}
 	go c.writeLoop()
 	c.readLoop()
 }
