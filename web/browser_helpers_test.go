@@ -151,7 +151,14 @@ func (b *browser) newTab(t *testing.T, name string, w, h int64) *tab {
 	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
 	console := chromedp.Events(ctx, runtime.ConsoleAPICalled)
 	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
-	tb.do(chromedp.EmulateViewport(w, h))
+	tb.do(chromedp.EmulateViewport(w, h), chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		// Report what would otherwise pass silently: content the page's
+		// Content-Security-Policy blocked.
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `addEventListener('securitypolicyviolation', e => console.error('CSP violation:', e.violatedDirective, e.blockedURI))`,
+		})
+		return err
+	}))
 	// Any alert, confirm or prompt is a failure (the page never opens one);
 	// dismiss it so that the page does not hang.
 	go func() {
@@ -193,6 +200,15 @@ func (b *browser) newTab(t *testing.T, name string, w, h int64) *tab {
 		}
 	}()
 	t.Cleanup(func() {
+		tb.mu.Lock()
+		for _, l := range tb.logs {
+			// Uncaught exceptions and blocked content are bugs even when
+			// every assertion held.
+			if strings.HasPrefix(l, "EXCEPTION") || strings.Contains(l, "CSP violation") {
+				t.Errorf("[%s] %s", name, l)
+			}
+		}
+		tb.mu.Unlock()
 		if t.Failed() {
 			tb.mu.Lock()
 			for _, l := range tb.logs {

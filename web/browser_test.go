@@ -6,6 +6,8 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/chat"
 	"github.com/backchannel-rtc/backchannel/internal/app"
+	"github.com/backchannel-rtc/backchannel/sfu"
 )
 
 // msgEl is a JS expression for the message element whose text is text.
@@ -88,20 +91,6 @@ func tinyPNG(t *testing.T, w, h int) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// attachmentsMounted reports whether the recorder's upload endpoint is on
-// the server (the integration wires it into internal/app).
-func attachmentsMounted(t *testing.T, a *app.App) bool {
-	t.Helper()
-	res, err := http.Post(a.URL()+"/v1/rooms/probe/attachments", "image/png", strings.NewReader("x"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	// Unauthenticated: 401 when mounted. The browser client's index.html
-	// answers everything else (a POST to the file server is 405).
-	return res.StatusCode == http.StatusUnauthorized
 }
 
 // TestMeeting runs one meeting in one Chromium: three participants in
@@ -288,9 +277,6 @@ func TestMeeting(t *testing.T) {
 
 	step("Image", func(t *testing.T) {
 		alice.t, bob.t = t, t
-		if !attachmentsMounted(t, a) {
-			t.Skip("attachments endpoint (recorder) not mounted in internal/app yet")
-		}
 		p := tinyPNG(t, 320, 200)
 		bob.do(chromedp.SetUploadFiles(chromedp.ID("file-input"), []string{p}, chromedp.NodeReady))
 		bob.waitJS("the attachment preview", `!document.getElementById('compose-file').hidden && document.getElementById('compose-file-name').textContent === 'sunset.png'`, waitShort)
@@ -489,6 +475,46 @@ func TestMeeting(t *testing.T) {
 		if s := eval[string](carol, `bc.state`); s != "closed" {
 			t.Fatalf("Carol's client is %q after removal, want closed (no reconnect)", s)
 		}
+	})
+
+	step("Production", func(t *testing.T) {
+		// Without --dev the server mints no token: the page asks for an
+		// invitation, and joins with the token of its URL fragment, which
+		// it then takes out of the address bar.
+		prod, err := app.New(app.Config{
+			Addr: "127.0.0.1:0", DataDir: t.TempDir(), APIKey: "k", APISecret: "s-long-secret",
+			RTC:    sfu.Config{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prod.Serve()
+		defer prod.Close()
+		res, err := http.Get(prod.URL() + "/v1/dev/token?room=r&name=n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotFound {
+			t.Fatalf("dev token outside --dev: %d", res.StatusCode)
+		}
+		guest := br.newTab(t, "guest", 1280, 800)
+		guest.do(chromedp.Navigate(prod.URL() + "/"))
+		guest.waitJS("the invitation notice", `!document.getElementById('join-invite').hidden && document.getElementById('join-form').hidden`, waitShort)
+		tok, err := prod.Token("prod-room", "frank", "Frank Li", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		guest.do(chromedp.Navigate(prod.URL() + "/#token=" + tok + "&camera=off&mic=off"))
+		guest.connected()
+		if u := eval[string](guest, `location.href`); strings.Contains(u, "token") || !strings.HasSuffix(u, "/?room=prod-room") {
+			t.Fatalf("address bar after joining: %s", u)
+		}
+		guest.do(chromedp.Reload())
+		guest.connected()
+		guest.click("Leave", `document.getElementById('btn-leave')`)
+		guest.waitJS("the leave screen", `document.getElementById('ended-title').textContent === 'You left the meeting'`, waitShort)
 	})
 
 	t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond))

@@ -199,6 +199,16 @@ function parseFragment() {
   return { token: p.get("token") || "", camera: p.get("camera") !== "off", microphone: p.get("mic") !== "off" };
 }
 
+function remember(token, media) {
+  sessionStorage.setItem("bc.token", token);
+  sessionStorage.setItem("bc.media", JSON.stringify(media));
+}
+
+function forget() {
+  sessionStorage.removeItem("bc.token");
+  sessionStorage.removeItem("bc.media");
+}
+
 function deviceId() {
   let d = localStorage.getItem("bc.device");
   if (!d) {
@@ -214,28 +224,31 @@ function slug(s) {
 
 async function boot() {
   fillIcons();
+  // In --dev the server mints tokens; elsewhere it answers 404.
+  const probe = fetch("/v1/dev/token", { cache: "no-store" }).then((r) => r.status, () => 0);
   const frag = parseFragment();
   if (frag.token) {
+    // Keep the token out of the address bar (and out of links people copy);
+    // this tab keeps it for reloads.
+    remember(frag.token, { camera: frag.camera, microphone: frag.microphone });
+    const claims = decodeToken(frag.token);
+    history.replaceState(null, "", claims && claims.room ? `/?room=${encodeURIComponent(claims.room)}` : "/");
+    probe.then((st) => (ui.dev = st !== 404 && st !== 0));
     startMeeting(frag.token, { camera: frag.camera, microphone: frag.microphone });
     return;
   }
-  // In --dev the server mints tokens; elsewhere it answers 404.
-  let status = 0;
-  try {
-    status = (await fetch("/v1/dev/token", { cache: "no-store" })).status;
-  } catch {
-    status = 0;
-  }
+  const status = await probe;
   ui.dev = status !== 404 && status !== 0;
   const saved = sessionStorage.getItem("bc.token");
   const params = new URLSearchParams(location.search);
-  if (ui.dev && saved) {
+  if (saved) {
     const claims = decodeToken(saved);
     if (claims && claims.room === (params.get("room") || claims.room) && claims.exp * 1000 > Date.now() + 60000) {
       const o = JSON.parse(sessionStorage.getItem("bc.media") || "{}");
       startMeeting(saved, { camera: o.camera !== false, microphone: o.microphone !== false });
       return;
     }
+    forget();
   }
   showJoin(params);
 }
@@ -271,8 +284,7 @@ function showJoin(params) {
     try {
       localStorage.setItem("bc.name", name);
       const t = await devToken({ room, name, identity: `${slug(name)}-${deviceId()}`, admin: $("join-admin").checked });
-      sessionStorage.setItem("bc.token", t.token);
-      sessionStorage.setItem("bc.media", JSON.stringify({ camera: ui.previewCam, microphone: ui.previewMic }));
+      remember(t.token, { camera: ui.previewCam, microphone: ui.previewMic });
       history.replaceState(null, "", `/?room=${encodeURIComponent(room)}`);
       const stream = ui.preview;
       ui.preview = null;
@@ -343,6 +355,7 @@ function renderPreviewButtons() {
 
 async function startMeeting(token, opts) {
   ui.token = token;
+  remember(token, { camera: opts.camera !== false, microphone: opts.microphone !== false });
   const claims = decodeToken(token) || {};
   $("join-view").hidden = true;
   $("ended-view").hidden = true;
@@ -467,6 +480,7 @@ function renderAll() {
 }
 
 function showEnded(title, reason) {
+  forget(); // a reload now shows the start page, not the meeting again
   $("meeting-view").hidden = true;
   $("join-view").hidden = true;
   $("ended-view").hidden = false;
@@ -479,7 +493,7 @@ function showEnded(title, reason) {
     if (c && c.state !== "closed") c.leave();
     startMeeting(ui.token, { camera: c ? c.cameraOn : true, microphone: c ? c.microphoneOn : true });
   };
-  $("ended-home").onclick = () => sessionStorage.removeItem("bc.token");
+  $("ended-home").onclick = forget;
   document.title = "Backchannel";
 }
 
@@ -502,7 +516,7 @@ function wireMeetingControls() {
   $("tab-people").onclick = () => setPanel("people");
   $("side-close").onclick = () => setPanel(null);
   $("btn-leave").onclick = () => {
-    sessionStorage.removeItem("bc.token");
+    forget();
     ui.client.leave();
   };
   $("btn-more").onclick = (e) => toggleMenu($("more-menu"), e.currentTarget);
@@ -1541,5 +1555,15 @@ async function downloadChat() {
     toast(`Could not export the chat: ${err.message}`);
   }
 }
+
+// A link with a token opened in a tab already on this page changes only
+// the fragment: join with it.
+window.addEventListener("hashchange", () => {
+  const c = ui.client;
+  if (parseFragment().token && (!c || c.state === "closed")) {
+    $("join-view").hidden = true;
+    boot();
+  }
+});
 
 boot();

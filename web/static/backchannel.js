@@ -300,11 +300,16 @@ export class Client extends EventTarget {
       this._ws = ws;
       ws.onopen = () => this._sendSignal({ type: "join" });
       ws.onerror = () => {};
-      ws.onclose = (ev) => {
+      let opened = false;
+      ws.addEventListener("open", () => (opened = true));
+      ws.onclose = async (ev) => {
         if (gen !== this._gen) return;
         if (!settled) {
-          const e = new Error(this._leaveReason || "could not connect to the server");
-          e.fatal = !!this._leaveReason && this._leaveReason !== "connection failed";
+          // A refused socket tells the page nothing; ask again over plain
+          // HTTP, where the server says why (expired token, wrong room…).
+          const refused = opened ? null : await this._refusal();
+          const e = new Error(refused || this._leaveReason || "could not connect to the server");
+          e.fatal = !!refused || (!!this._leaveReason && this._leaveReason !== "connection failed");
           fail(e);
           return;
         }
@@ -326,6 +331,18 @@ export class Client extends EventTarget {
         }, fail);
       };
     });
+  }
+
+  /** Why the server refuses this token (401/403 reason), or null. */
+  async _refusal() {
+    try {
+      const res = await fetch(this._wsURL().replace(/^ws/, "http"), { cache: "no-store" });
+      if (res.status !== 401 && res.status !== 403) return null;
+      const body = await res.json().catch(() => ({}));
+      return body.reason || `refused (HTTP ${res.status})`;
+    } catch {
+      return null;
+    }
   }
 
   _sendSignal(m) {
