@@ -105,7 +105,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered
 	}
 	ws.SetReadLimit(MaxMessageSize)
-	c := &conn{h: h, ws: ws, who: who, out: make(chan Message, 64), done: make(chan struct{})}
+	c := &conn{h: h, ws: ws, who: who, out: make(chan *Message, 256), done: make(chan struct{})}
 	go c.writeLoop()
 	c.readLoop()
 }
@@ -121,7 +121,7 @@ type conn struct {
 	pending []Message // signals that came before joined
 	closing bool
 
-	out       chan Message
+	out       chan *Message // pointers: a queue of 256 costs 2 KiB, not 64
 	done      chan struct{}
 	closeOnce sync.Once
 }
@@ -143,7 +143,7 @@ func (c *conn) sendLocked(m Message) {
 		return
 	}
 	select {
-	case c.out <- m:
+	case c.out <- &m:
 	default:
 		c.closing = true
 		c.shutdown()
@@ -193,7 +193,7 @@ func (c *conn) writeLoop() {
 	ping := time.NewTicker(c.h.cfg.PingInterval)
 	defer ping.Stop()
 	defer c.ws.Close()
-	write := func(m Message) bool {
+	write := func(m *Message) bool {
 		_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
 		return c.ws.WriteJSON(m) == nil
 	}
