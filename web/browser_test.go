@@ -400,6 +400,7 @@ func TestMeeting(t *testing.T) {
 			}
 		}
 		alice.seesVideo("bob")
+		bob.seesVideo("alice")
 	})
 
 	step("PhoneScreenshots", func(t *testing.T) {
