@@ -196,7 +196,7 @@ type Stats struct {
 
 type counters struct {
 	messages, events, deliveries, dropped, errors, violations,
-	rateLimited, storeErrors, resyncs atomic.Int64
+	rateLimited, storeErrors, resyncs, paused atomic.Int64
 }
 
 // Stats returns a snapshot of the counters.

@@ -83,7 +83,26 @@ func (s *session) Receive(b []byte) {
 	s.violations = 0
 	if e := s.handle(&a); e != nil {
 		s.sendError(e.withClientID(a.clientID))
+		if e.Code == CodeRateLimited {
+			s.pause(e.RetryAfter)
+		}
 	}
+}
+
+// maxPause bounds how long Receive holds a flooding connection.
+const maxPause = 500 * time.Millisecond
+
+// pause holds this connection's reader for the retry-after: Receive runs
+// on the connection's own goroutine, so only this connection waits, its
+// transport stops reading and flow control slows the sender down. A client
+// that sends as fast as it can then costs the server its rate limit, not
+// its line rate, and never crowds out anyone else.
+func (s *session) pause(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	s.r.srv.stats.paused.Add(1)
+	time.Sleep(min(d, maxPause))
 }
 
 // handle runs one action; a returned error becomes the error packet.
