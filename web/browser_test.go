@@ -137,6 +137,19 @@ func TestMeeting(t *testing.T) {
 		alice.t, bob.t = t, t
 		alice.seesVideo("bob")
 		bob.seesVideo("alice")
+		// Camera off shows the avatar; on again shows the video.
+		alice.click("camera off", `document.getElementById('btn-cam')`)
+		alice.waitJS("Alice's camera off", `!bc.cameraOn && bc.localStream.getVideoTracks().every(t => !t.enabled) && document.querySelector('#grid .tile.self').classList.contains('cam-off') && document.getElementById('btn-cam').getAttribute('aria-pressed') === 'false'`, waitShort)
+		alice.click("camera on", `document.getElementById('btn-cam')`)
+		alice.waitJS("Alice's camera on", `bc.cameraOn && !document.querySelector('#grid .tile.self').classList.contains('cam-off')`, waitShort)
+		alice.click("mic off", `document.getElementById('btn-mic')`)
+		alice.waitJS("Alice's mic off", `!bc.microphoneOn && bc.localStream.getAudioTracks().every(t => !t.enabled)`, waitShort)
+		alice.click("mic on", `document.getElementById('btn-mic')`)
+		// Carol joined without devices: turning her camera on publishes a
+		// new track (a new offer on her publisher connection).
+		carol.t = t
+		carol.click("Carol's camera on", `document.getElementById('btn-cam')`)
+		alice.seesVideo("carol")
 		// Presence: everyone is listed.
 		for _, tb := range []*tab{alice, bob, carol} {
 			tb.waitJS("three people listed", `document.querySelectorAll('#people-list .person').length === 3`, waitShort)

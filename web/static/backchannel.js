@@ -923,7 +923,14 @@ export class Client extends EventTarget {
     this.outbox.delete(p.clientId);
     for (const o of this.outbox.values()) if (o.matchedId === p.id) o.matchedId = "";
     if (e.resolve) e.resolve({ id: p.id, seq: p.seq, createdAt: p.createdAt });
+    this._next();
     this._emit("outbox", {});
+  }
+
+  /** An outbox entry is settled: leave one-at-a-time mode or send the next. */
+  _next() {
+    if (this.outbox.size === 0) this._serial = false;
+    else if (this._serial) this._flush();
   }
 
   _onError(p) {
@@ -945,10 +952,13 @@ export class Client extends EventTarget {
         e.sent = false;
         e.matchedId = "";
         const wait = p.retryAfterMs || 1000 * e.tries;
-        setTimeout(() => this._flush(), wait);
+        e.retryAt = Date.now() + wait;
+        this._serial = true;
+        setTimeout(() => this._flush(), wait + 5);
       } else {
         this.outbox.delete(cid);
         if (e.reject) e.reject(new BackchannelError(p.code, p.message));
+        this._next();
       }
       this._emit("outbox", {});
       this._emit("chaterror", {
@@ -1052,10 +1062,21 @@ export class Client extends EventTarget {
   /** Sends what waited for the channel: unacked messages, then queued ops. */
   _flush() {
     if (!this.chatOpen) return;
+    // Normally messages are pipelined. After a retryable refusal they go
+    // one at a time, each after the previous one's ack, until the outbox
+    // drains, so that a retried message never lands after a later one.
+    let inflight = false;
+    const now = Date.now();
     for (const e of this.outbox.values()) {
-      if (e.sent || e.uploading || !e.packet) continue;
+      if (e.uploading || !e.packet) continue;
+      if (e.sent) {
+        inflight = true;
+        continue;
+      }
+      if (this._serial && (inflight || e.retryAt > now)) break;
       e.sent = this._sendRaw(e.packet);
-      e.sentAt = Date.now();
+      e.sentAt = now;
+      inflight = true;
     }
     // An ack that never comes (lost with a dropped packet) is asked for
     // again with the same clientId, which cannot create a duplicate.
@@ -1108,6 +1129,7 @@ export class Client extends EventTarget {
       att = await this.uploadAttachment(file);
     } catch (err) {
       this.outbox.delete(clientId);
+      this._next();
       this._emit("outbox", {});
       this._emit("chaterror", { code: err.code || "upload_failed", message: err.message, clientId, draft: { text: entry.text, to: entry.to, replyTo: entry.replyTo, file } });
       throw err;
@@ -1150,6 +1172,7 @@ export class Client extends EventTarget {
     if (!e) return;
     this.outbox.delete(clientId);
     if (e.reject) e.reject(new BackchannelError("cancelled", "cancelled"));
+    this._next();
     this._emit("outbox", {});
   }
 
