@@ -368,7 +368,15 @@ func (a *api) search(w http.ResponseWriter, req *http.Request, who auth.Identity
 		text = string([]rune(text)[:MaxSearchQuery])
 	}
 	limit := clampInt(q.Get("limit"), 50, 1, 500)
-	after, _ := strconv.ParseInt(q.Get("cursor"), 10, 64)
+	var after int64
+	if c := q.Get("cursor"); c != "" {
+		v, err := strconv.ParseInt(c, 10, 64)
+		if err != nil || v < 0 {
+			writeErr(w, http.StatusBadRequest, "bad cursor")
+			return
+		}
+		after = v
+	}
 	var rows []MessageRow
 	if err := a.r.db.WithContext(req.Context()).
 		Where(`room = ? AND seq > ? AND deleted = ? AND LOWER(text) LIKE ? ESCAPE '\'`,

@@ -65,6 +65,32 @@ func neutralise(s string) string {
 	return s
 }
 
+// newCSVWriter writes RFC 4180 records with CRLF record ends.
+func newCSVWriter(w io.Writer) *csv.Writer {
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true
+	return cw
+}
+
+// writeRow neutralises every cell of rec (in place) and writes it. Line
+// breaks inside a cell become LF: encoding/csv with UseCRLF writes an LF as
+// CRLF and silently drops a CR, so without this "a\rb" would be exported
+// as "ab", and "a\r\nb" would come back as "a\nb" anyway.
+func writeRow(cw *csv.Writer, rec []string) error {
+	for j := range rec {
+		rec[j] = normaliseBreaks(neutralise(rec[j]))
+	}
+	return cw.Write(rec)
+}
+
+// normaliseBreaks turns CRLF and lone CR into LF.
+func normaliseBreaks(s string) string {
+	if !strings.Contains(s, "\r") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
+}
+
 func payloadType(k string) string {
 	switch chat.Kind(k) {
 	case chat.KindImage:
@@ -96,8 +122,7 @@ func (r *Recorder) WriteCSV(ctx context.Context, w io.Writer, scope CSVScope, o 
 	if o.BOM {
 		bw.WriteString("\uFEFF")
 	}
-	cw := csv.NewWriter(bw)
-	cw.UseCRLF = true
+	cw := newCSVWriter(bw)
 	if err := cw.Write(CSVHeader); err != nil {
 		return 0, err
 	}
@@ -158,10 +183,7 @@ func (r *Recorder) WriteCSV(ctx context.Context, w io.Writer, scope CSVScope, o 
 			rec[12] = formatReactions(x.reactions[m.ID])
 			rec[13] = strconv.FormatBool(m.Deleted)
 			rec[14] = strconv.FormatInt(m.Seq, 10)
-			for j := range rec {
-				rec[j] = neutralise(rec[j])
-			}
-			if err := cw.Write(rec); err != nil {
+			if err := writeRow(cw, rec); err != nil {
 				return n, err
 			}
 			n++
