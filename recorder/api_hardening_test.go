@@ -6,6 +6,9 @@ import (
 	"encoding/csv"
 	"net/url"
 	"testing"
+	"time"
+
+	"github.com/backchannel-rtc/backchannel/auth"
 )
 
 // TestAPIHostileQueries: huge, negative, overflowing and garbage limits
@@ -110,5 +113,21 @@ func TestCSVKeepsLineBreaks(t *testing.T) {
 		if got := recs[i+1][8]; got != w {
 			t.Errorf("row %d payload %q, want %q", i+1, got, w)
 		}
+	}
+}
+
+// TestUploadNeedsCanPublishData: a participant whose token does not allow
+// publishing data cannot upload an attachment (it could not send the
+// message that carries it either).
+func TestUploadNeedsCanPublishData(t *testing.T) {
+	e := newAPIEnv(t, sqliteBackend, APIConfig{})
+	mute, err := testKeys.Mint(auth.TokenOptions{Identity: "viewer", TTL: time.Hour,
+		Grant: auth.VideoGrant{Room: "att", RoomJoin: true, CanPublishData: auth.Bool(false)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	envelope(t, e.do(t, "POST", "/v1/rooms/att/attachments?name=a.txt", mute, bytes.NewReader([]byte("hello"))), 403)
+	if res := e.do(t, "POST", "/v1/rooms/att/attachments?name=a.txt", token(t, "alice", "att", false), bytes.NewReader([]byte("hello"))); res.StatusCode != 201 {
+		t.Fatalf("upload with canPublishData: %d", res.StatusCode)
 	}
 }
