@@ -85,6 +85,10 @@ func newTransport(cfg Config) (*rtcTransport, error) {
 	// Accept messages up to MaxMessage, so an oversized chat packet gets
 	// the chat protocol's error instead of failing in SCTP.
 	se.SetSCTPMaxMessageSize(MaxMessage)
+	// What a client may have in flight towards us: enough for full speed
+	// on any real path, small enough that a flooding client (whose reader
+	// chat holds back) cannot make the server decrypt and buffer megabytes.
+	se.SetSCTPMaxReceiveBufferSize(512 << 10)
 	se.SetICEUDPMux(t.udpMux)
 	types := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 	if cfg.TCPAddr != "" {

@@ -145,6 +145,14 @@ func (d *dataConn) readLoop() {
 	defer d.p.Remove("chat channel closed")
 	buf := make([]byte, 64<<10+1)
 	for {
+		// SCTP hands out what it buffered even after the channel is
+		// closed: stop at close rather than work through a flooder's
+		// backlog at its rate limit.
+		select {
+		case <-d.done:
+			return
+		default:
+		}
 		n, err := d.raw.Read(buf)
 		if errors.Is(err, io.ErrShortBuffer) {
 			// Larger than the usual buffer (the message stays queued in

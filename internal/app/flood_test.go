@@ -1,3 +1,9 @@
+//go:build !race
+
+// Latency under a flood is measured without the race detector, which slows
+// Pion several times over and would measure itself; `make test` runs this
+// file in its race-free step.
+
 package app_test
 
 import (
@@ -16,9 +22,7 @@ import (
 // floodReceiver measures the latency of the paced sender's messages and
 // counts what the flooder got through.
 type floodReceiver struct {
-	mu        sync.Mutex
-	phase     string
-	lat       map[string]*latencies
+	lat       map[string]*latencies // by phase; the map itself is fixed
 	fromFlood atomic.Int64
 	lastFlood *atomic.Int64 // when the last flood message arrived (ns)
 }
@@ -38,15 +42,13 @@ func (r *floodReceiver) onChat(b []byte) {
 	case "flooder":
 		r.fromFlood.Add(1)
 		r.lastFlood.Store(time.Now().UnixNano())
-	case "paced":
+	case "paced0", "paced1", "paced2":
 		parts := strings.SplitN(p.Message.Text, " ", 2)
 		ns, err := strconv.ParseInt(parts[0], 10, 64)
-		if err != nil {
+		if err != nil || len(parts) != 2 || r.lat[parts[1]] == nil {
 			return
 		}
-		r.mu.Lock()
-		l := r.lat[r.phase]
-		r.mu.Unlock()
+		l := r.lat[parts[1]] // the phase it was sent in
 		l.mu.Lock()
 		l.d = append(l.d, time.Since(time.Unix(0, ns)))
 		l.mu.Unlock()
@@ -56,14 +58,18 @@ func (r *floodReceiver) onChat(b []byte) {
 // TestFloodIsContained: one client sends chat as fast as its connection
 // drains. The per-connection limit lets through only its rate and burst;
 // the others' chat latency during the flood stays within 2x of the quiet
-// figure (plus a small floor, so a sub-millisecond quiet figure on an idle
-// machine does not make the bound meaninglessly tight).
+// figure (p50 and p95, plus a small floor, so a sub-millisecond quiet figure
+// on an idle machine does not make the bound meaninglessly tight).
 func TestFloodIsContained(t *testing.T) {
 	a := startServer(t, nil, nil) // the real chat protocol: 10 msg/s, burst 20
 	var lastFlood atomic.Int64
-	rcv := &floodReceiver{lastFlood: &lastFlood, phase: "quiet", lat: map[string]*latencies{"quiet": {}, "flood": {}}}
+	rcv := &floodReceiver{lastFlood: &lastFlood, lat: map[string]*latencies{"quiet": {}, "flood": {}}}
 	join(t, a, "flood", "reader", client.Options{OnChat: rcv.onChat})
-	paced := join(t, a, "flood", "paced", client.Options{})
+	// Three paced senders within their limit: ~90 samples a phase.
+	var paced []*client.Client
+	for i := range 3 {
+		paced = append(paced, join(t, a, "flood", fmt.Sprintf("paced%d", i), client.Options{}))
+	}
 	var acks, limited atomic.Int64
 	flooder := join(t, a, "flood", "flooder", client.Options{OnChat: func(b []byte) {
 		s := string(b)
@@ -81,20 +87,11 @@ func TestFloodIsContained(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	pace := func(d time.Duration, base int) {
-		tick := time.NewTicker(100 * time.Millisecond) // 10/s: within the limit
-		defer tick.Stop()
-		end := time.Now().Add(d)
-		for i := base; time.Now().Before(end); i++ {
-			<-tick.C
-			send(paced, fmt.Sprint(time.Now().UnixNano())+" paced", i)
-		}
-	}
-	pace(3*time.Second, 0)
-
-	rcv.mu.Lock()
-	rcv.phase = "flood"
-	rcv.mu.Unlock()
+	// Quiet and flood alternate in 1 s windows, so both see the same
+	// background load (the test machine is shared); the paced senders run
+	// throughout and each sample counts for the window it was sent in.
+	var flooding atomic.Bool
+	setPhase := func(flood bool) { flooding.Store(flood) }
 	stop := make(chan struct{})
 	var flooded atomic.Int64
 	var wg sync.WaitGroup
@@ -107,34 +104,70 @@ func TestFloodIsContained(t *testing.T) {
 				return
 			default:
 			}
+			if !flooding.Load() {
+				time.Sleep(5 * time.Millisecond)
+				continue
+			}
 			send(flooder, "spam", i)
 			flooded.Add(1)
 		}
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(100 * time.Millisecond) // 10/s each: within the limit
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			phase := map[bool]string{false: "quiet", true: "flood"}[flooding.Load()]
+			for _, p := range paced {
+				send(p, fmt.Sprint(time.Now().UnixNano())+" "+phase, i)
+			}
+		}
+	}()
+	var floodFor time.Duration
 	floodStart := time.Now()
-	pace(3*time.Second, 1000)
+	for range 3 {
+		setPhase(false)
+		time.Sleep(time.Second)
+		setPhase(true)
+		t0 := time.Now()
+		time.Sleep(time.Second)
+		floodFor += time.Since(t0)
+	}
+	setPhase(false)
 	close(stop)
 	wg.Wait()
-	floodFor := time.Since(floodStart)
 	time.Sleep(500 * time.Millisecond)
 
-	q50, q99 := rcv.lat["quiet"].quantile(0.5), rcv.lat["quiet"].quantile(0.99)
-	f50, f99 := rcv.lat["flood"].quantile(0.5), rcv.lat["flood"].quantile(0.99)
+	q := func(phase string, x float64) time.Duration { return rcv.lat[phase].quantile(x) }
+	q50, q95, q99 := q("quiet", 0.5), q("quiet", 0.95), q("quiet", 0.99)
+	f50, f95, f99 := q("flood", 0.5), q("flood", 0.95), q("flood", 0.99)
 	// The server works through the flood at the flooder's rate, so count
-	// the limit over the time until its last message got through.
+	// the limit over the time until its last message got through (the
+	// bucket refills during the quiet windows too).
 	through := time.Duration(lastFlood.Load() - floodStart.UnixNano())
 	allowed := int64(20 + 10*through.Seconds() + 1)
 	t.Logf("flooder sent %d packets in %v: %d acked, %d rate_limited, reader got %d of them in %v (limit allows %d)",
 		flooded.Load(), floodFor.Round(time.Millisecond), acks.Load(), limited.Load(), rcv.fromFlood.Load(), through.Round(time.Millisecond), allowed)
-	t.Logf("paced sender → reader latency: quiet p50 %v p99 %v; during the flood p50 %v p99 %v",
-		q50, q99, f50, f99)
+	t.Logf("paced senders → reader latency (%d/%d samples): quiet p50 %v p95 %v p99 %v; during the flood p50 %v p95 %v p99 %v",
+		rcv.lat["quiet"].count(), rcv.lat["flood"].count(), q50, q95, q99, f50, f95, f99)
 	if got := rcv.fromFlood.Load(); got > allowed {
 		t.Errorf("the reader received %d flood messages; the limit allows %d", got, allowed)
 	}
 	if flooded.Load() < 2*allowed {
 		t.Errorf("the flooder only sent %d packets: not a flood", flooded.Load())
 	}
-	if bound := max(2*q99, q99+20*time.Millisecond); f99 > bound {
-		t.Errorf("p99 latency during the flood %v exceeds 2x quiet (%v; bound %v)", f99, q99, bound)
+	// p50 and p95 (p99 of ~90 samples is one sample: noise on a shared
+	// 2-core machine); the floors keep sub-millisecond figures meaningful.
+	if bound := max(2*q50, q50+2*time.Millisecond); f50 > bound {
+		t.Errorf("p50 latency during the flood %v exceeds 2x quiet (%v; bound %v)", f50, q50, bound)
+	}
+	if bound := max(2*q95, q95+20*time.Millisecond); f95 > bound {
+		t.Errorf("p95 latency during the flood %v exceeds 2x quiet (%v; bound %v)", f95, q95, bound)
 	}
 }
