@@ -557,3 +557,18 @@ func TestRoomRateLimit(t *testing.T) {
 		t.Fatalf("no retry-after: %v", e)
 	}
 }
+
+// TestRefusedPacketEchoesClientID: even a packet the strict parser refuses
+// for an unknown field or a wrong type names its clientId in the error.
+func TestRefusedPacketEchoesClientID(t *testing.T) {
+	env := newFakeEnv(t, DefaultConfig(), nil)
+	a := chattest.Join(t, env, "echo", "alice", chattest.Grants{})
+	a.Send(`{"type":"chat","clientId":"c-unknown","text":"hi","colour":"red"}`)
+	if e := a.ExpectError("bad_packet"); e.Str("clientId") != "c-unknown" {
+		t.Fatalf("unknown field: %v", e)
+	}
+	a.Send(`{"type":"chat","clientId":"c-type","text":42}`)
+	if e := a.ExpectError("bad_packet"); e.Str("clientId") != "c-type" {
+		t.Fatalf("wrong type: %v", e)
+	}
+}

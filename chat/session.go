@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -69,6 +70,9 @@ func (s *session) Receive(b []byte) {
 	cfg := &s.r.srv.cfg
 	a, perr := parse(b, cfg)
 	if perr != nil {
+		if perr.ClientID == "" {
+			perr = perr.withClientID(peekClientID(b, cfg.MaxPacketBytes))
+		}
 		s.sendError(perr)
 		if perr.Violation() {
 			s.violations++
@@ -320,4 +324,20 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// peekClientID reads a refused packet's clientId leniently (the strict
+// parser stops at the first unknown field or wrong type), so the client can
+// still match the error to what it sent. Oversized packets are not read.
+func peekClientID(b []byte, maxBytes int) string {
+	if len(b) > maxBytes {
+		return ""
+	}
+	var p struct {
+		ClientID string `json:"clientId"`
+	}
+	if json.Unmarshal(b, &p) != nil || len(p.ClientID) > 128 {
+		return ""
+	}
+	return p.ClientID
 }
