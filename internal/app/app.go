@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -64,6 +65,9 @@ type App struct {
 	ln       net.Listener
 	http     *http.Server
 	done     chan error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // New builds the server and binds its sockets; Serve starts it.
@@ -155,6 +159,11 @@ func (a *App) Token(room, identity, name string, admin bool) (string, error) {
 // Close shuts down gracefully: new requests stop, participants are told
 // and their peers closed.
 func (a *App) Close() error {
+	a.closeOnce.Do(func() { a.closeErr = a.close() })
+	return a.closeErr
+}
+
+func (a *App) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	a.SFU.Close() // tells participants, closes peers and sockets
