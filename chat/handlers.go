@@ -253,19 +253,30 @@ func (s *session) lockMessage(id string) (*entry, *Error) {
 	return e, nil
 }
 
+// lockLiveMessage is lockMessage for a change that a muted participant or
+// a closing room may not make: on error r.mu is not held.
+func (s *session) lockLiveMessage(id string) (*entry, *Error) {
+	e, perr := s.lockMessage(id)
+	if perr != nil {
+		return nil, perr
+	}
+	if perr := s.liveLocked(); perr != nil {
+		s.r.mu.Unlock()
+		return nil, perr
+	}
+	return e, nil
+}
+
 func (s *session) handleReaction(a *action) *Error {
 	if !s.who.Grant.PublishData() {
 		return errNoChat
 	}
 	r := s.r
-	e, perr := s.lockMessage(a.id)
+	e, perr := s.lockLiveMessage(a.id)
 	if perr != nil {
 		return perr
 	}
 	defer r.mu.Unlock()
-	if perr := s.liveLocked(); perr != nil {
-		return perr
-	}
 	m := &e.msg
 	if m.Deleted {
 		return errNotFound
@@ -332,14 +343,11 @@ func (s *session) handleEdit(a *action) *Error {
 		return errNoChat
 	}
 	r := s.r
-	e, perr := s.lockMessage(a.id)
+	e, perr := s.lockLiveMessage(a.id)
 	if perr != nil {
 		return perr
 	}
 	defer r.mu.Unlock()
-	if perr := s.liveLocked(); perr != nil {
-		return perr
-	}
 	m := &e.msg
 	if m.Deleted {
 		return errNotFound
@@ -406,14 +414,11 @@ func (s *session) handlePin(a *action) *Error {
 		return errNotAdmin
 	}
 	r := s.r
-	e, perr := s.lockMessage(a.id)
+	e, perr := s.lockLiveMessage(a.id)
 	if perr != nil {
 		return perr
 	}
 	defer r.mu.Unlock()
-	if perr := s.liveLocked(); perr != nil {
-		return perr
-	}
 	m := &e.msg
 	on := a.op == opPin
 	if m.Deleted {

@@ -71,49 +71,39 @@ func (c *Client) SyntheticMedia(ctx context.Context) error {
 	c.mu.Lock()
 	c.wg.Add(2)
 	c.mu.Unlock()
-	go func() {
-		defer c.wg.Done()
-		tick := time.NewTicker(33 * time.Millisecond)
-		defer tick.Stop()
-		frame := make([]byte, 1200)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-c.done:
-				return
-			case <-tick.C:
-			}
-			_, _ = rand.Read(frame)
-			frame[0] = 0x10 // VP8 payload descriptor-free frame tag: inter frame
-			select {
-			case <-keyframe:
-				frame[0] = 0x00 // key frame bit clear = keyframe
-			default:
-			}
-			if err := video.WriteSample(media.Sample{Data: frame, Duration: 33 * time.Millisecond}); err != nil {
-				return
-			}
+	go c.feed(ctx, video, 33*time.Millisecond, 1200, func(frame []byte) {
+		frame[0] = 0x10 // VP8 frame tag: inter frame
+		select {
+		case <-keyframe:
+			frame[0] = 0x00 // key frame bit clear = keyframe
+		default:
 		}
-	}()
-	go func() {
-		defer c.wg.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		pkt := make([]byte, 80)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-c.done:
-				return
-			case <-tick.C:
-			}
-			_, _ = rand.Read(pkt)
-			if err := audio.WriteSample(media.Sample{Data: pkt, Duration: 20 * time.Millisecond}); err != nil {
-				return
-			}
-		}
-	}()
+	})
+	go c.feed(ctx, audio, 20*time.Millisecond, 80, nil)
 	return nil
+}
+
+// feed writes a sample of size random bytes every period (shaped by shape,
+// if not nil) until ctx or the client ends.
+func (c *Client) feed(ctx context.Context, t *webrtc.TrackLocalStaticSample, period time.Duration, size int, shape func([]byte)) {
+	defer c.wg.Done()
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	buf := make([]byte, size)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.done:
+			return
+		case <-tick.C:
+		}
+		_, _ = rand.Read(buf)
+		if shape != nil {
+			shape(buf)
+		}
+		if err := t.WriteSample(media.Sample{Data: buf, Duration: period}); err != nil {
+			return
+		}
+	}
 }

@@ -94,24 +94,27 @@ func (r *Recorder) Handler(keys auth.KeyProvider, cfg APIConfig) http.Handler {
 	return mux
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
+// WriteJSON, WriteData and WriteError answer in the API's envelope:
+// {"success":true,"data":…} or {"success":false,"error":{"code","message"}}.
+// The webhook API answers with them too.
+func WriteJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeData(w http.ResponseWriter, data any) {
-	writeJSON(w, http.StatusOK, map[string]any{"success": true, "data": data})
+func WriteData(w http.ResponseWriter, data any) {
+	WriteJSON(w, http.StatusOK, map[string]any{"success": true, "data": data})
 }
 
-func writeErr(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]any{"success": false, "error": map[string]any{"code": code, "message": msg}})
+func WriteError(w http.ResponseWriter, code int, msg string) {
+	WriteJSON(w, code, map[string]any{"success": false, "error": map[string]any{"code": code, "message": msg}})
 }
 
 func (a *api) fail(w http.ResponseWriter, req *http.Request, err error) {
 	a.log.Error("recorder api", "path", req.URL.Path, "err", err)
-	writeErr(w, http.StatusInternalServerError, "internal error")
+	WriteError(w, http.StatusInternalServerError, "internal error")
 }
 
 // baseURL is where absolute URLs point.
@@ -133,11 +136,11 @@ func (a *api) admin(h adminHandler) http.HandlerFunc {
 		who, err := a.keys.Verify(auth.FromRequest(req))
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="backchannel"`)
-			writeErr(w, http.StatusUnauthorized, err.Error())
+			WriteError(w, http.StatusUnauthorized, err.Error())
 			return
 		}
 		if !who.Grant.RoomAdmin {
-			writeErr(w, http.StatusForbidden, "token lacks the roomAdmin grant")
+			WriteError(w, http.StatusForbidden, "token lacks the roomAdmin grant")
 			return
 		}
 		h(w, req, who)
@@ -190,7 +193,7 @@ func (a *api) listMeetings(w http.ResponseWriter, req *http.Request, who auth.Id
 	room := q.Get("room")
 	if who.Grant.Room != "" {
 		if room != "" && room != who.Grant.Room {
-			writeErr(w, http.StatusForbidden, "token is for another room")
+			WriteError(w, http.StatusForbidden, "token is for another room")
 			return
 		}
 		room = who.Grant.Room
@@ -221,36 +224,31 @@ func (a *api) listMeetings(w http.ResponseWriter, req *http.Request, who auth.Id
 	if len(ms) == limit {
 		next = ms[len(ms)-1].ID
 	}
-	writeData(w, map[string]any{"meetings": out, "nextCursor": next})
+	WriteData(w, map[string]any{"meetings": out, "nextCursor": next})
 }
 
-// meeting loads a meeting the admin may see, or answers 404.
-func (a *api) meeting(w http.ResponseWriter, req *http.Request, who auth.Identity) (*Meeting, bool) {
-	var m Meeting
-	err := a.r.db.WithContext(req.Context()).Where("id = ?", req.PathValue("id")).Take(&m).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && !mayAdmin(who, m.Room)) {
-		writeErr(w, http.StatusNotFound, "meeting not found")
+// loadByID loads the {id} row an admin may see, or answers 404 (also for
+// a room the token does not cover: never tell that it exists).
+func loadByID[T any](a *api, w http.ResponseWriter, req *http.Request, who auth.Identity, what string, room func(*T) string) (*T, bool) {
+	var v T
+	err := a.r.db.WithContext(req.Context()).Where("id = ?", req.PathValue("id")).Take(&v).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && !mayAdmin(who, room(&v))) {
+		WriteError(w, http.StatusNotFound, what+" not found")
 		return nil, false
 	}
 	if err != nil {
 		a.fail(w, req, err)
 		return nil, false
 	}
-	return &m, true
+	return &v, true
+}
+
+func (a *api) meeting(w http.ResponseWriter, req *http.Request, who auth.Identity) (*Meeting, bool) {
+	return loadByID(a, w, req, who, "meeting", func(m *Meeting) string { return m.Room })
 }
 
 func (a *api) session(w http.ResponseWriter, req *http.Request, who auth.Identity) (*Session, bool) {
-	var s Session
-	err := a.r.db.WithContext(req.Context()).Where("id = ?", req.PathValue("id")).Take(&s).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && !mayAdmin(who, s.Room)) {
-		writeErr(w, http.StatusNotFound, "session not found")
-		return nil, false
-	}
-	if err != nil {
-		a.fail(w, req, err)
-		return nil, false
-	}
-	return &s, true
+	return loadByID(a, w, req, who, "session", func(s *Session) string { return s.Room })
 }
 
 func (a *api) getMeeting(w http.ResponseWriter, req *http.Request, who auth.Identity) {
@@ -281,7 +279,7 @@ func (a *api) getMeeting(w http.ResponseWriter, req *http.Request, who auth.Iden
 		}
 		out = append(out, sj)
 	}
-	writeData(w, map[string]any{
+	WriteData(w, map[string]any{
 		"meeting":  meetingJSON{ID: m.ID, Room: m.Room, CreatedAt: m.CreatedAt.UTC(), SessionCount: int64(len(ss)), Live: live},
 		"sessions": out,
 	})
@@ -322,7 +320,7 @@ func (a *api) sessionMessages(w http.ResponseWriter, req *http.Request, who auth
 	if c := q.Get("cursor"); c != "" {
 		v, err := strconv.ParseInt(c, 10, 64)
 		if err != nil || v < 0 {
-			writeErr(w, http.StatusBadRequest, "bad cursor")
+			WriteError(w, http.StatusBadRequest, "bad cursor")
 			return
 		}
 		after = v
@@ -342,7 +340,7 @@ func (a *api) sessionMessages(w http.ResponseWriter, req *http.Request, who auth
 	if len(rows) == limit {
 		next = strconv.FormatInt(rows[len(rows)-1].Seq, 10)
 	}
-	writeData(w, map[string]any{"messages": msgs, "nextCursor": next})
+	WriteData(w, map[string]any{"messages": msgs, "nextCursor": next})
 }
 
 // MaxSearchQuery is the longest search string used (longer is cut).
@@ -361,7 +359,7 @@ func (a *api) search(w http.ResponseWriter, req *http.Request, who auth.Identity
 	q := req.URL.Query()
 	text := strings.TrimSpace(q.Get("q"))
 	if text == "" || !utf8.ValidString(text) {
-		writeErr(w, http.StatusBadRequest, "q is required")
+		WriteError(w, http.StatusBadRequest, "q is required")
 		return
 	}
 	if utf8.RuneCountInString(text) > MaxSearchQuery {
@@ -372,7 +370,7 @@ func (a *api) search(w http.ResponseWriter, req *http.Request, who auth.Identity
 	if c := q.Get("cursor"); c != "" {
 		v, err := strconv.ParseInt(c, 10, 64)
 		if err != nil || v < 0 {
-			writeErr(w, http.StatusBadRequest, "bad cursor")
+			WriteError(w, http.StatusBadRequest, "bad cursor")
 			return
 		}
 		after = v
@@ -394,14 +392,14 @@ func (a *api) search(w http.ResponseWriter, req *http.Request, who auth.Identity
 	if len(rows) == limit {
 		next = strconv.FormatInt(rows[len(rows)-1].Seq, 10)
 	}
-	writeData(w, map[string]any{"query": text, "messages": msgs, "nextCursor": next})
+	WriteData(w, map[string]any{"query": text, "messages": msgs, "nextCursor": next})
 }
 
 // chatLink answers a chat-replay request with a signed download URL.
 func (a *api) chatLink(w http.ResponseWriter, req *http.Request, path string) {
 	exp := a.cfg.Now().Add(a.cfg.ChatURLTTL).UTC().Truncate(time.Second)
 	link := a.baseURL(req) + path + "?" + a.sig.sign(exp, path).Encode()
-	writeData(w, map[string]any{
+	WriteData(w, map[string]any{
 		"chat_download_url":        link,
 		"chat_download_url_expiry": exp.Format(time.RFC3339),
 	})
@@ -422,7 +420,7 @@ func (a *api) meetingChat(w http.ResponseWriter, req *http.Request, who auth.Ide
 // replayCSV serves a signed chat download.
 func (a *api) replayCSV(w http.ResponseWriter, req *http.Request) {
 	if err := a.sig.check(req.URL.Query(), a.cfg.Now(), req.URL.Path); err != nil {
-		writeErr(w, http.StatusForbidden, err.Error())
+		WriteError(w, http.StatusForbidden, err.Error())
 		return
 	}
 	id := req.PathValue("id")
@@ -436,7 +434,7 @@ func (a *api) replayCSV(w http.ResponseWriter, req *http.Request) {
 		a.r.db.WithContext(req.Context()).Model(table).Where("id = ?", id).Count(&n)
 	}
 	if n == 0 {
-		writeErr(w, http.StatusNotFound, "not found")
+		WriteError(w, http.StatusNotFound, "not found")
 		return
 	}
 	h := w.Header()

@@ -81,16 +81,16 @@ func (a *api) upload(w http.ResponseWriter, req *http.Request) {
 	room := req.PathValue("room")
 	who, err := a.keys.Verify(auth.FromRequest(req))
 	if err != nil {
-		writeErr(w, http.StatusUnauthorized, err.Error())
+		WriteError(w, http.StatusUnauthorized, err.Error())
 		return
 	}
 	if who.Grant.Room != room || !who.Grant.PublishData() {
-		writeErr(w, http.StatusForbidden, "token does not allow posting to this room")
+		WriteError(w, http.StatusForbidden, "token does not allow posting to this room")
 		return
 	}
 	limit := a.cfg.MaxUploadBytes
 	if req.ContentLength > limit {
-		writeErr(w, http.StatusRequestEntityTooLarge, "attachment larger than the limit")
+		WriteError(w, http.StatusRequestEntityTooLarge, "attachment larger than the limit")
 		return
 	}
 	req.Body = http.MaxBytesReader(w, req.Body, limit)
@@ -98,7 +98,7 @@ func (a *api) upload(w http.ResponseWriter, req *http.Request) {
 	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt == "multipart/form-data" {
 		mr, err := req.MultipartReader()
 		if err != nil {
-			writeErr(w, http.StatusBadRequest, "bad multipart body")
+			WriteError(w, http.StatusBadRequest, "bad multipart body")
 			return
 		}
 		for {
@@ -109,7 +109,7 @@ func (a *api) upload(w http.ResponseWriter, req *http.Request) {
 				if errors.As(err, &mbe) {
 					code, msg = http.StatusRequestEntityTooLarge, "attachment larger than the limit"
 				}
-				writeErr(w, code, msg)
+				WriteError(w, code, msg)
 				return
 			}
 			if p.FormName() == "file" || p.FileName() != "" {
@@ -124,7 +124,7 @@ func (a *api) upload(w http.ResponseWriter, req *http.Request) {
 	}
 	row, code, msg := a.store(req, body)
 	if code != 0 {
-		writeErr(w, code, msg)
+		WriteError(w, code, msg)
 		return
 	}
 	row.ID, row.Room, row.Uploader, row.Name = ulid.Make().String(), room, who.Identity, cleanName(name)
@@ -133,7 +133,7 @@ func (a *api) upload(w http.ResponseWriter, req *http.Request) {
 		a.fail(w, req, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, uploadJSON{row.ID, row.Name, row.ContentType, row.Size, row.Image, row.Width, row.Height})
+	WriteJSON(w, http.StatusCreated, uploadJSON{row.ID, row.Name, row.ContentType, row.Size, row.Image, row.Width, row.Height})
 }
 
 // store writes body to the content-addressed store; on failure it leaves
@@ -266,14 +266,14 @@ func (a *api) attachmentLink(req *http.Request, id, viewer string, ttl time.Dura
 func (a *api) attachmentURL(w http.ResponseWriter, req *http.Request) {
 	who, err := a.keys.Verify(auth.FromRequest(req))
 	if err != nil {
-		writeErr(w, http.StatusUnauthorized, err.Error())
+		WriteError(w, http.StatusUnauthorized, err.Error())
 		return
 	}
 	db := a.r.db.WithContext(req.Context())
 	var att AttachmentRow
 	err = db.Where("id = ?", req.PathValue("id")).Take(&att).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		writeErr(w, http.StatusNotFound, "attachment not found")
+		WriteError(w, http.StatusNotFound, "attachment not found")
 		return
 	}
 	if err != nil {
@@ -297,11 +297,11 @@ func (a *api) attachmentURL(w http.ResponseWriter, req *http.Request) {
 		allowed = n > 0
 	}
 	if !allowed {
-		writeErr(w, http.StatusForbidden, "no message you can see references this attachment")
+		WriteError(w, http.StatusForbidden, "no message you can see references this attachment")
 		return
 	}
 	exp := a.cfg.Now().Add(a.cfg.AttachmentURLTTL).UTC().Truncate(time.Second)
-	writeJSON(w, http.StatusOK, map[string]any{
+	WriteJSON(w, http.StatusOK, map[string]any{
 		"url":       a.baseURL(req) + "/v1/attachments/" + att.ID + "?" + a.attachmentQuery(att.ID, who.Identity, exp),
 		"expiresAt": exp.Format(time.RFC3339),
 	})
@@ -312,13 +312,13 @@ func (a *api) download(w http.ResponseWriter, req *http.Request) {
 	id := req.PathValue("id")
 	q := req.URL.Query()
 	if err := a.sig.check(q, a.cfg.Now(), "attachment", id, q.Get("viewer")); err != nil {
-		writeErr(w, http.StatusForbidden, err.Error())
+		WriteError(w, http.StatusForbidden, err.Error())
 		return
 	}
 	var att AttachmentRow
 	err := a.r.db.WithContext(req.Context()).Where("id = ?", id).Take(&att).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		writeErr(w, http.StatusNotFound, "attachment not found")
+		WriteError(w, http.StatusNotFound, "attachment not found")
 		return
 	}
 	if err != nil {
@@ -328,7 +328,7 @@ func (a *api) download(w http.ResponseWriter, req *http.Request) {
 	f, err := os.Open(a.r.blobPath(att.Hash))
 	if err != nil {
 		a.log.Error("recorder: attachment file missing", "id", id, "err", err)
-		writeErr(w, http.StatusNotFound, "attachment file missing")
+		WriteError(w, http.StatusNotFound, "attachment file missing")
 		return
 	}
 	defer f.Close()

@@ -20,7 +20,7 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 
 // Handler serves the browser client: index.html (join page and meeting),
 // app.js (the page), backchannel.js (the client module other web apps can
-// import) and style.css. Files are revalidated on every load so that a new
+// import, with its parts receive.js, send.js and util.js) and style.css. Files are revalidated on every load so that a new
 // binary's client is picked up at once.
 func Handler() http.Handler {
 	sub, err := fs.Sub(static, "static")

@@ -27,15 +27,15 @@ func (d *Delivery) Register(mux *http.ServeMux, keys auth.KeyProvider) {
 			who, err := keys.Verify(auth.FromRequest(req))
 			if err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="backchannel"`)
-				writeErr(w, http.StatusUnauthorized, err.Error())
+				recorder.WriteError(w, http.StatusUnauthorized, err.Error())
 				return
 			}
 			if !who.Grant.RoomAdmin || who.Grant.Room != "" {
-				writeErr(w, http.StatusForbidden, "webhooks need a roomAdmin token that is not limited to a room")
+				recorder.WriteError(w, http.StatusForbidden, "webhooks need a roomAdmin token that is not limited to a room")
 				return
 			}
 			if d.db == nil {
-				writeErr(w, http.StatusServiceUnavailable, "webhook delivery is not running")
+				recorder.WriteError(w, http.StatusServiceUnavailable, "webhook delivery is not running")
 				return
 			}
 			h(w, req)
@@ -48,24 +48,9 @@ func (d *Delivery) Register(mux *http.ServeMux, keys auth.KeyProvider) {
 	mux.HandleFunc("POST /v1/webhooks/endpoints/{id}/enable", admin(d.enable))
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeData(w http.ResponseWriter, data any) {
-	writeJSON(w, http.StatusOK, map[string]any{"success": true, "data": data})
-}
-
-func writeErr(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]any{"success": false, "error": map[string]any{"code": code, "message": msg}})
-}
-
 func (d *Delivery) fail(w http.ResponseWriter, req *http.Request, err error) {
 	d.log.Error("webhook api", "path", req.URL.Path, "err", err)
-	writeErr(w, http.StatusInternalServerError, "internal error")
+	recorder.WriteError(w, http.StatusInternalServerError, "internal error")
 }
 
 // DeliveryJSON is one outbox row as the API shows it.
@@ -124,7 +109,7 @@ func (d *Delivery) list(w http.ResponseWriter, req *http.Request) {
 		switch s {
 		case recorder.OutboxPending, OutboxSending, recorder.OutboxDelivered, recorder.OutboxFailed:
 		default:
-			writeErr(w, http.StatusBadRequest, "status is one of pending, sending, delivered, failed")
+			recorder.WriteError(w, http.StatusBadRequest, "status is one of pending, sending, delivered, failed")
 			return
 		}
 		db = db.Where("status = ?", s)
@@ -151,7 +136,7 @@ func (d *Delivery) list(w http.ResponseWriter, req *http.Request) {
 	if len(rows) == limit {
 		next = rows[len(rows)-1].ID
 	}
-	writeData(w, map[string]any{"deliveries": out, "nextCursor": next})
+	recorder.WriteData(w, map[string]any{"deliveries": out, "nextCursor": next})
 }
 
 func (d *Delivery) row(w http.ResponseWriter, req *http.Request) (*recorder.OutboxEvent, bool) {
@@ -161,7 +146,7 @@ func (d *Delivery) row(w http.ResponseWriter, req *http.Request) (*recorder.Outb
 		return nil, false
 	}
 	if len(rows) == 0 || rows[0].Endpoint == "" {
-		writeErr(w, http.StatusNotFound, "delivery not found")
+		recorder.WriteError(w, http.StatusNotFound, "delivery not found")
 		return nil, false
 	}
 	return &rows[0], true
@@ -183,7 +168,7 @@ func (d *Delivery) get(w http.ResponseWriter, req *http.Request) {
 	for _, a := range atts {
 		out.AttemptLog = append(out.AttemptLog, AttemptJSON{a.Number, a.StartedAt.UTC(), a.DurationMS, a.StatusCode, a.Result, a.Error})
 	}
-	writeData(w, out)
+	recorder.WriteData(w, out)
 }
 
 // redeliver: POST /v1/webhooks/deliveries/{id}/redeliver. The row goes
@@ -195,11 +180,11 @@ func (d *Delivery) redeliver(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if _, known := d.byID[row.Endpoint]; !known {
-		writeErr(w, http.StatusConflict, "endpoint "+strconv.Quote(row.Endpoint)+" is not configured on this server")
+		recorder.WriteError(w, http.StatusConflict, "endpoint "+strconv.Quote(row.Endpoint)+" is not configured on this server")
 		return
 	}
 	if d.isDisabled(row.Endpoint) {
-		writeErr(w, http.StatusConflict, "endpoint "+strconv.Quote(row.Endpoint)+" is disabled; enable it first")
+		recorder.WriteError(w, http.StatusConflict, "endpoint "+strconv.Quote(row.Endpoint)+" is disabled; enable it first")
 		return
 	}
 	res := d.db.WithContext(req.Context()).Model(&recorder.OutboxEvent{}).
@@ -211,13 +196,13 @@ func (d *Delivery) redeliver(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if res.RowsAffected == 0 {
-		writeErr(w, http.StatusConflict, "an attempt is in progress; try again when it ends")
+		recorder.WriteError(w, http.StatusConflict, "an attempt is in progress; try again when it ends")
 		return
 	}
 	d.Notify()
 	row, _ = d.row(w, req)
 	if row != nil {
-		writeData(w, deliveryJSON(row, false))
+		recorder.WriteData(w, deliveryJSON(row, false))
 	}
 }
 
@@ -256,7 +241,7 @@ func (d *Delivery) endpoints(w http.ResponseWriter, req *http.Request) {
 		out = append(out, EndpointJSON{ID: e.ID, URL: e.URL, Events: ev, PrivateChat: e.PrivateChat,
 			Disabled: s.Disabled, DisabledAt: s.DisabledAt, DisabledReason: s.DisabledReason})
 	}
-	writeData(w, map[string]any{"endpoints": out})
+	recorder.WriteData(w, map[string]any{"endpoints": out})
 }
 
 // enable: POST /v1/webhooks/endpoints/{id}/enable re-enables an endpoint a
@@ -265,7 +250,7 @@ func (d *Delivery) endpoints(w http.ResponseWriter, req *http.Request) {
 func (d *Delivery) enable(w http.ResponseWriter, req *http.Request) {
 	id := req.PathValue("id")
 	if _, ok := d.byID[id]; !ok {
-		writeErr(w, http.StatusNotFound, "endpoint not found")
+		recorder.WriteError(w, http.StatusNotFound, "endpoint not found")
 		return
 	}
 	if err := d.db.WithContext(req.Context()).Model(&EndpointState{}).Where("id = ?", id).Updates(map[string]any{
@@ -277,5 +262,5 @@ func (d *Delivery) enable(w http.ResponseWriter, req *http.Request) {
 	delete(d.disabled, id)
 	d.mu.Unlock()
 	d.Notify()
-	writeData(w, map[string]any{"id": id, "disabled": false})
+	recorder.WriteData(w, map[string]any{"id": id, "disabled": false})
 }

@@ -1,0 +1,348 @@
+// The receiving half of the chat protocol for Client (backchannel.js):
+// every server packet, merged into the client's state without gaps or
+// duplicates. Installed on Client.prototype; `this` is the Client.
+
+import { BackchannelError, RECEIVED_LOG, TYPING_EXPIRY } from "./util.js";
+
+export const receiving = {
+
+  _onChat(p) {
+    this.received.push(p);
+    if (this.received.length > RECEIVED_LOG) this.received.splice(0, this.received.length - RECEIVED_LOG);
+    this._emit("packet", { packet: p });
+    switch (p.type) {
+      case "presence": {
+        const s = p.self || {};
+        Object.assign(this.self, {
+          identity: s.identity || this.self.identity,
+          name: s.name || this.self.name,
+          admin: !!s.admin,
+          canChat: s.canChat !== false,
+          canPin: !!s.canPin,
+          muted: !!s.muted,
+          read: Math.max(this.self.read, s.read || 0),
+        });
+        for (const q of this.participants.values()) q.chat = false;
+        for (const q of p.participants || []) {
+          if (q.identity === this.self.identity) continue;
+          this._upsertParticipant(q.identity, { name: q.name, muted: !!q.muted, read: q.read || 0, chat: true });
+        }
+        this._emit("self", {});
+        this._emit("participants", {});
+        break;
+      }
+      case "joined": {
+        const q = p.participant || {};
+        if (q.identity && q.identity !== this.self.identity) {
+          this._upsertParticipant(q.identity, { name: q.name, muted: !!q.muted, read: q.read || 0, chat: true });
+          this._emit("participants", {});
+        }
+        break;
+      }
+      case "left": {
+        const q = this.participants.get(p.identity);
+        if (q) {
+          q.chat = false;
+          if (!q.online || p.removed) this.participants.delete(p.identity);
+        }
+        this._dropTyping(p.identity);
+        this._emit("participants", {});
+        break;
+      }
+      case "muted":
+      case "unmuted": {
+        const on = p.type === "muted";
+        if (p.identity === this.self.identity) {
+          this.self.muted = on;
+          this._emit("self", {});
+        } else {
+          const q = this.participants.get(p.identity);
+          if (q) q.muted = on;
+        }
+        this._emit("participants", {});
+        break;
+      }
+      case "kicked":
+        this._leaveReason = p.reason || "removed by a moderator";
+        this._emit("kicked", { by: p.by, reason: p.reason });
+        this.options.reconnect = false;
+        break;
+      case "message":
+        this._onMessage(p.message);
+        break;
+      case "ack":
+        this._onAck(p);
+        break;
+      case "error":
+        this._onError(p);
+        break;
+      case "history":
+        this._onHistory(p);
+        break;
+      case "pins":
+        this.pins.clear();
+        for (const m of p.messages || []) this._pinCopy(m);
+        this._emit("pins", {});
+        break;
+      case "pinned":
+      case "unpinned": {
+        const on = p.type === "pinned";
+        let m = this._known(p.id);
+        if (on && p.message) m = this._pinCopy(p.message);
+        if (m) m.pinned = on;
+        if (!on) this.pins.delete(p.id);
+        if (m) this._emit("update", { message: m, change: p.type, by: p.by });
+        this._emit("pins", {});
+        break;
+      }
+      case "reaction": {
+        const m = this._known(p.id);
+        if (!m) break;
+        const rs = (m.reactions = m.reactions || []);
+        let r = rs.find((x) => x.emoji === p.emoji);
+        if (p.on) {
+          if (!r) {
+            r = { emoji: p.emoji, identities: [] };
+            rs.push(r);
+          }
+          if (!r.identities.includes(p.identity)) r.identities.push(p.identity);
+        } else if (r) {
+          r.identities = r.identities.filter((x) => x !== p.identity);
+          if (r.identities.length === 0) rs.splice(rs.indexOf(r), 1);
+        }
+        this._emit("update", { message: m, change: "reaction", identity: p.identity, emoji: p.emoji, on: p.on });
+        break;
+      }
+      case "edited": {
+        const m = this._known(p.id);
+        if (!m) break;
+        m.text = p.text;
+        m.editedAt = p.editedAt;
+        this._emit("update", { message: m, change: "edited" });
+        break;
+      }
+      case "deleted": {
+        const m = this._known(p.id);
+        if (!m) break;
+        Object.assign(m, { deleted: true, text: "", attachment: undefined, reactions: [], pinned: false });
+        if (this.pins.delete(p.id)) this._emit("pins", {});
+        this._emit("update", { message: m, change: "deleted", by: p.by });
+        break;
+      }
+      case "typing":
+        this._onTyping(p);
+        break;
+      case "read":
+        if (p.identity === this.self.identity) {
+          this.self.read = Math.max(this.self.read, p.seq);
+        } else {
+          const q = this.participants.get(p.identity);
+          if (q) q.read = Math.max(q.read || 0, p.seq);
+        }
+        this._emit("read", { identity: p.identity, seq: p.seq });
+        break;
+      case "resync":
+        // The server dropped packets for us, acks included: unacked
+        // messages go again (same clientId) once the replay that follows
+        // is merged and the gap paged back (see _onHistory).
+        for (const e of this.outbox.values()) e.sent = false;
+        this._emit("resync", { dropped: p.dropped, lastSeq: p.lastSeq });
+        break;
+    }
+  },
+
+  /** The loaded (or pinned) copy of a message. */
+  _known(id) {
+    return this.messages.get(id) || this.pins.get(id);
+  },
+
+  /**
+   * Keeps a pinned message: the loaded copy when there is one (so that
+   * later changes apply once), else a copy outside the timeline, which may
+   * not have reached that far back.
+   */
+  _pinCopy(m) {
+    const loaded = this.messages.has(m.id) ? this._merge(m) : m;
+    loaded.pinned = true;
+    this.pins.set(m.id, loaded);
+    return loaded;
+  },
+
+  /** Inserts or replaces a message by id, keeping seq order. */
+  _merge(m) {
+    const old = this.messages.get(m.id);
+    if (old) {
+      Object.keys(old).forEach((k) => delete old[k]);
+      Object.assign(old, m);
+      if (this.pins.has(m.id)) this.pins.set(m.id, old);
+      return old;
+    }
+    this.messages.set(m.id, m);
+    const o = this.order;
+    if (o.length === 0 || this.messages.get(o[o.length - 1]).seq < m.seq) {
+      o.push(m.id);
+    } else {
+      let lo = 0;
+      let hi = o.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.messages.get(o[mid]).seq < m.seq) lo = mid + 1;
+        else hi = mid;
+      }
+      o.splice(lo, 0, m.id);
+    }
+    if (this.pins.has(m.id)) this.pins.set(m.id, m);
+    return m;
+  },
+
+  _onMessage(msg) {
+    const isNew = !this.messages.has(msg.id);
+    const m = this._merge(msg);
+    if (m.sender === this.self.identity) {
+      // Our message arrives before its ack: hide the pending copy now so
+      // that it never shows twice.
+      for (const e of this.outbox.values()) {
+        if (!e.matchedId && e.sent && e.kind === m.kind && (e.text || "").trim() === (m.text || "") &&
+            (!e.attachment || (m.attachment && e.attachment.id === m.attachment.id))) {
+          e.matchedId = m.id;
+          this._emit("outbox", {});
+          break;
+        }
+      }
+    }
+    this._dropTyping(m.sender, false);
+    if (isNew) this._emit("message", { message: m });
+    else this._emit("update", { message: m, change: "message" });
+  },
+
+  _onAck(p) {
+    const e = this.outbox.get(p.clientId);
+    if (!e) return;
+    this.outbox.delete(p.clientId);
+    for (const o of this.outbox.values()) if (o.matchedId === p.id) o.matchedId = "";
+    if (e.resolve) e.resolve({ id: p.id, seq: p.seq, createdAt: p.createdAt });
+    this._next();
+    this._emit("outbox", {});
+  },
+
+  /** An outbox entry is settled: leave one-at-a-time mode or send the next. */
+  _next() {
+    if (this.outbox.size === 0) this._serial = false;
+    else if (this._serial) this._flush();
+  },
+
+  _onError(p) {
+    const cid = p.clientId;
+    const w = cid && this._waiters.get(cid);
+    if (w) {
+      this._waiters.delete(cid);
+      clearTimeout(w.timer);
+      w.reject(new BackchannelError(p.code, p.message, { retryAfterMs: p.retryAfterMs }));
+      return;
+    }
+    const e = cid && this.outbox.get(cid);
+    if (e) {
+      const retrying = !!p.retryable && e.tries < 5;
+      if (retrying) {
+        // Rate limited or storage trouble: the same clientId again later
+        // never creates a duplicate.
+        e.tries++;
+        e.sent = false;
+        e.matchedId = "";
+        const wait = p.retryAfterMs || 1000 * e.tries;
+        e.retryAt = Date.now() + wait;
+        this._serial = true;
+        setTimeout(() => this._flush(), wait + 5);
+      } else {
+        this.outbox.delete(cid);
+        if (e.reject) e.reject(new BackchannelError(p.code, p.message));
+        this._next();
+      }
+      this._emit("outbox", {});
+      this._emit("chaterror", {
+        code: p.code, message: p.message, clientId: cid, retrying, retryAfterMs: p.retryAfterMs,
+        draft: retrying ? null : { text: e.text, to: e.to, replyTo: e.replyTo, file: e.file },
+      });
+      return;
+    }
+    const op = cid && this._ops.get(cid);
+    if (op) {
+      this._ops.delete(cid);
+      if (p.retryable && !op.retried) {
+        op.retried = true;
+        setTimeout(() => this._sendOp(op.packet, op), p.retryAfterMs || 1000);
+        return;
+      }
+    }
+    this._emit("chaterror", { code: p.code, message: p.message, clientId: cid, op: op ? op.packet.type : undefined });
+  },
+
+  _onHistory(p) {
+    const cid = p.clientId;
+    const w = cid && this._waiters.get(cid);
+    if (w) {
+      this._waiters.delete(cid);
+      clearTimeout(w.timer);
+      w.resolve(p);
+      return;
+    }
+    if (!p.replay) return;
+    // Replay on attach or after a resync: the latest messages with their
+    // current state. Merge them; if we had messages before and the replay
+    // shares none of them, some may lie between: page back until a page
+    // reaches messages we already have. (Seq gaps alone prove nothing: other
+    // people's private messages take seqs too.)
+    const msgs = p.messages || [];
+    const first = this.order.length === 0;
+    const overlaps = msgs.some((m) => this.messages.has(m.id));
+    for (const m of msgs) this._merge(m);
+    if (first) this.hasMore = !!p.more;
+    this._emit("messages", { reason: "replay" });
+    if (!first && !overlaps && p.more && msgs.length) this._fillGap(msgs[0].seq);
+    this._flush();
+  },
+
+  async _fillGap(before) {
+    try {
+      for (let guard = 0; guard < 50; guard++) {
+        const page = await this._request({ type: "history", before, limit: 100 });
+        const msgs = page.messages || [];
+        const reached = msgs.some((m) => this.messages.has(m.id));
+        for (const m of msgs) this._merge(m);
+        this._emit("messages", { reason: "gap" });
+        if (reached || !page.more || msgs.length === 0) return;
+        before = msgs[0].seq;
+      }
+    } catch (err) {
+      console.warn("backchannel: could not fill the history gap", err);
+    }
+  },
+
+  _onTyping(p) {
+    if (p.identity === this.self.identity) return;
+    if (!p.on) {
+      this._dropTyping(p.identity);
+      return;
+    }
+    clearTimeout(this._typingTimers.get(p.identity));
+    this.typing.set(p.identity, { identity: p.identity, name: p.name || this.nameOf(p.identity), to: p.to || null });
+    this._typingTimers.set(p.identity, setTimeout(() => this._dropTyping(p.identity), TYPING_EXPIRY));
+    this._emit("typing", {});
+  },
+
+  _dropTyping(identity, emit = true) {
+    clearTimeout(this._typingTimers.get(identity));
+    this._typingTimers.delete(identity);
+    if (this.typing.delete(identity) || emit) this._emit("typing", {});
+  },
+
+  _clearTyping() {
+    for (const t of this._typingTimers.values()) clearTimeout(t);
+    this._typingTimers.clear();
+    if (this.typing.size) {
+      this.typing.clear();
+      this._emit("typing", {});
+    }
+  },
+
+};
