@@ -8,7 +8,8 @@
 # Environment: RUNS (3), SCENARIOS (a b c d e f), DBS (sqlite, and postgres
 # when 127.0.0.1:5432 answers), PG_URL (postgres://postgres@127.0.0.1:5432/
 # backchannel_bench?sslmode=disable; the database is created if missing),
-# BENCH_HTTP_PORT (17880), BENCH_UDP_PORT (17882), OUT (bin/bench-results).
+# BENCH_HTTP_PORT (17880), BENCH_UDP_PORT (17882), OUT (bin/bench-results),
+# SERVER_ENV (extra environment for the server only, e.g. "GOGC=50").
 # Nothing here changes sysctls: net.core.rmem_max/wmem_max are only read
 # and reported.
 set -euo pipefail
@@ -73,7 +74,7 @@ for db in $DBS; do
 			data=$(mktemp -d "${TMPDIR:-/tmp}/bench-data.XXXXXX")
 			dbflag=()
 			[ "$db" = postgres ] && dbflag=(--database "$PG_URL")
-			"$BIN" serve --dev --chat-rate 0 --addr "127.0.0.1:$HTTP_PORT" --rtc-udp-port "$UDP_PORT" \
+			env ${SERVER_ENV:-} "$BIN" serve --dev --chat-rate 0 --addr "127.0.0.1:$HTTP_PORT" --rtc-udp-port "$UDP_PORT" \
 				--rtc-tcp-port 0 --rtc-bind 127.0.0.1 --data "$data" --log-level warn "${dbflag[@]}" \
 				2>"$OUT/server-$sc-$db-$run.log" &
 			server_pid=$!

@@ -120,7 +120,7 @@ func newTransport(cfg Config) (*rtcTransport, error) {
 	}
 	ir := &interceptor.Registry{}
 	// NACK generator and responder, RTCP sender/receiver reports, TWCC.
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+	if err := RegisterInterceptors(m, ir); err != nil {
 		return nil, err
 	}
 	t.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir))
