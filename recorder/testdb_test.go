@@ -153,6 +153,7 @@ var suite = []struct {
 	{"Recovery", testRecovery},
 	{"WriterOrder", testWriterOrder},
 	{"WriterTransient", testWriterTransient},
+	{"WriterBackPressure", testWriterBackPressure},
 	{"OutboxHook", testOutboxHook},
 	{"CSV", testCSV},
 	{"AdminAPI", testAdminAPI},

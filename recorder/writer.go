@@ -81,7 +81,7 @@ func (b *statsBox) get() WriterStats {
 
 type writer struct {
 	r         *Recorder
-	q         chan item
+	q         *itemQueue
 	closing   chan struct{} // closed first by close: blocked Writes give up
 	inputDone chan struct{} // closed once no Write can enqueue any more
 	finished  chan struct{} // closed when the goroutine has exited
@@ -101,7 +101,7 @@ func newWriter(r *Recorder) *writer {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &writer{
 		r:         r,
-		q:         make(chan item, r.cfg.QueueSize),
+		q:         newItemQueue(r.cfg.QueueSize),
 		closing:   make(chan struct{}),
 		inputDone: make(chan struct{}),
 		finished:  make(chan struct{}),
@@ -124,7 +124,7 @@ func (r *Recorder) Write(c chat.Change, done func(error)) {
 // WriterStats returns the writer's counters.
 func (r *Recorder) WriterStats() WriterStats {
 	s := r.w.stats.get()
-	s.Queued = len(r.w.q)
+	s.Queued = r.w.q.len()
 	return s
 }
 
@@ -148,10 +148,8 @@ func (w *writer) enqueue(it item) {
 		it.finish(ErrClosed)
 		return
 	}
-	select {
-	case w.q <- it:
+	if w.q.tryPush(it) {
 		return
-	default:
 	}
 	w.stats.update(func(s *WriterStats) { s.BlockedWrites++ })
 	start := time.Now()
@@ -159,14 +157,17 @@ func (w *writer) enqueue(it item) {
 	defer t.Stop()
 	for {
 		select {
-		case w.q <- it:
-			return
+		case <-w.q.space:
+			if w.q.tryPush(it) {
+				signal(w.q.space) // another blocked Write may fit too
+				return
+			}
 		case <-w.closing:
 			it.finish(ErrClosed)
 			return
 		case <-t.C:
 			w.r.log.Warn("recorder: write queue full, Write is waiting for the database",
-				"waited", time.Since(start).Round(time.Millisecond), "queue", cap(w.q))
+				"waited", time.Since(start).Round(time.Millisecond), "queue", w.q.limit)
 			t.Reset(time.Second)
 		}
 	}
@@ -184,7 +185,7 @@ func (w *writer) close(timeout time.Duration) {
 		select {
 		case <-w.finished:
 		case <-t.C:
-			w.r.log.Error("recorder: close timed out, failing queued changes", "queued", len(w.q))
+			w.r.log.Error("recorder: close timed out, failing queued changes", "queued", w.q.len())
 			w.cancel()
 		}
 	})
@@ -208,26 +209,20 @@ func (w *writer) run() {
 // next blocks for the first queued change, then takes whatever else is
 // queued up to BatchSize. It returns nil once closed and drained.
 func (w *writer) next(batch []item) []item {
-	var first item
-	select {
-	case first = <-w.q:
-	case <-w.inputDone:
+	for {
+		if batch = w.q.take(batch, w.r.cfg.BatchSize); len(batch) > 0 {
+			return batch
+		}
 		select {
-		case first = <-w.q:
-		default:
+		case <-w.q.ready:
+		case <-w.inputDone:
+			// No Write can enqueue any more: drain what is left.
+			if batch = w.q.take(batch, w.r.cfg.BatchSize); len(batch) > 0 {
+				return batch
+			}
 			return nil
 		}
 	}
-	batch = append(batch, first)
-	for len(batch) < w.r.cfg.BatchSize {
-		select {
-		case it := <-w.q:
-			batch = append(batch, it)
-		default:
-			return batch
-		}
-	}
-	return batch
 }
 
 // process makes items durable, splitting the batch on permanent errors.

@@ -180,3 +180,38 @@ func testOutboxHook(t *testing.T, b backend) {
 		t.Fatalf("started %d ended %d", started.Load(), ended.Load())
 	}
 }
+
+// A full queue makes Write wait for room (it never drops); everything
+// still ends durable, once, in order, and the queue's memory goes back.
+func testWriterBackPressure(t *testing.T, b backend) {
+	cfg := b.config(t)
+	cfg.QueueSize = 50
+	r := openT(t, cfg)
+	rooms := []string{"p0", "p1", "p2"}
+	const per = 1000
+	d := newDoneLog()
+	var wg sync.WaitGroup
+	for _, room := range rooms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 1; i <= per; i++ {
+				d.write(r, msg(room, int64(i), "carol", "queued", i), nil)
+				if q := r.WriterStats().Queued; q > cfg.QueueSize {
+					t.Errorf("queue holds %d, bound %d", q, cfg.QueueSize)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	d.verify(t, r, rooms, per)
+	s := r.WriterStats()
+	t.Logf("writer stats: %+v", s)
+	if s.BlockedWrites == 0 {
+		t.Fatalf("no Write found the queue full; test proves nothing")
+	}
+	if s.Queued != 0 {
+		t.Fatalf("%d changes still queued after every done", s.Queued)
+	}
+}
