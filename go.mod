@@ -63,3 +63,9 @@ require (
 	modernc.org/memory v1.5.0 // indirect
 	modernc.org/sqlite v1.23.1 // indirect
 )
+
+// Pion's DTLS and its transport helpers, patched: no goroutine per datagram
+// (third_party/pion/README.md says why and what changed).
+replace github.com/pion/transport/v4 => ./third_party/pion/transport
+
+replace github.com/pion/dtls/v3 => ./third_party/pion/dtls
