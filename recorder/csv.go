@@ -1,11 +1,11 @@
 package recorder
 
 // The chat-replay CSV: RealtimeKit's ten columns first, ours after. The
-// export streams from the database in keyset-paginated chunks (seq > last,
-// ordered by seq, using the (session_id, seq) or (meeting_id, seq) index)
-// (a meeting's rows by room) with one buffer of csvChunk rows reused throughout, so memory stays
-// constant however long the meeting; the output is flushed after every
-// chunk.
+// export streams a session's rows (a meeting's by room) in seq order from
+// the (session_id, seq) or (room, seq) index, merged with their pins,
+// reactions and attachments (export.go), through one reused output buffer
+// (csvrow.go), so memory stays constant however long the meeting. The
+// output is flushed, and Progress reported, every csvChunk rows.
 //
 // Payload of IMAGE_MESSAGE / FILE_MESSAGE rows: RealtimeKit puts a URL to
 // the file. We put a signed download URL when the caller can build one
@@ -14,12 +14,8 @@ package recorder
 // it). Deleted messages appear as tombstones: empty payload, deleted=true.
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
 	"io"
-	"strconv"
-	"strings"
 
 	"github.com/backchannel-rtc/backchannel/chat"
 )
@@ -56,76 +52,20 @@ const csvChunk = 1000
 // csvTime is RFC 3339 with milliseconds, always UTC ("Z").
 const csvTime = "2006-01-02T15:04:05.000Z07:00"
 
-// neutralise defuses cells a spreadsheet would run as a formula, as OWASP
-// advises: prefix a single quote.
-func neutralise(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
-// newCSVWriter writes RFC 4180 records with CRLF record ends.
-func newCSVWriter(w io.Writer) *csv.Writer {
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	return cw
-}
-
-// writeRow neutralises every cell of rec (in place) and writes it. Line
-// breaks inside a cell become LF: encoding/csv with UseCRLF writes an LF as
-// CRLF and silently drops a CR, so without this "a\rb" would be exported
-// as "ab", and "a\r\nb" would come back as "a\nb" anyway.
-func writeRow(cw *csv.Writer, rec []string) error {
-	for j := range rec {
-		rec[j] = normaliseBreaks(neutralise(rec[j]))
-	}
-	return cw.Write(rec)
-}
-
-// normaliseBreaks turns CRLF and lone CR into LF.
-func normaliseBreaks(s string) string {
-	if !strings.Contains(s, "\r") {
-		return s
-	}
-	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
-}
-
-func payloadType(k string) string {
-	switch chat.Kind(k) {
-	case chat.KindImage:
-		return "IMAGE_MESSAGE"
-	case chat.KindFile:
-		return "FILE_MESSAGE"
-	}
-	return "TEXT_MESSAGE"
-}
-
-// formatReactions gives "👍:alice|bob;🎉:carol".
-func formatReactions(rs []chat.Reaction) string {
-	var b strings.Builder
-	for i, r := range rs {
-		if i > 0 {
-			b.WriteByte(';')
-		}
-		b.WriteString(r.Emoji)
-		b.WriteByte(':')
-		b.WriteString(strings.Join(r.Identities, "|"))
-	}
-	return b.String()
-}
-
 // WriteCSV streams the chat of scope to w and returns the rows written
 // (without the header).
 func (r *Recorder) WriteCSV(ctx context.Context, w io.Writer, scope CSVScope, o CSVOptions) (int, error) {
-	bw := bufio.NewWriterSize(w, 64<<10)
+	e := &csvExport{ctx: ctx, w: w, o: o, buf: make([]byte, 0, csvBuffer+4096)}
 	if o.BOM {
-		bw.WriteString("\uFEFF")
+		e.buf = append(e.buf, "\uFEFF"...)
 	}
-	cw := newCSVWriter(bw)
-	if err := cw.Write(CSVHeader); err != nil {
-		return 0, err
+	for i, h := range CSVHeader {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.buf = appendCellString(e.buf, h)
 	}
+	e.buf = append(e.buf, '\r', '\n')
 	col, val := "session_id", scope.SessionID
 	if scope.SessionID == "" {
 		// A meeting is its room: use the (room, seq) index.
@@ -135,81 +75,186 @@ func (r *Recorder) WriteCSV(ctx context.Context, w io.Writer, scope CSVScope, o 
 		}
 		col, val = "room", m.Room
 	}
-	rows := make([]MessageRow, 0, csvChunk)
-	rec := make([]string, len(CSVHeader))
-	n := 0
-	var last int64
-	for {
-		rows = rows[:0]
-		if err := r.db.WithContext(ctx).Where(col+" = ? AND seq > ?", val, last).
-			Order("seq").Limit(csvChunk).Find(&rows).Error; err != nil {
-			return n, err
+	err := r.withExportSource(ctx, col, val, func(src exportSource) error {
+		e.src = src
+		return src.each(e.row)
+	})
+	if err != nil {
+		return e.n, err
+	}
+	if e.n%csvChunk != 0 {
+		if err := e.flush(); err != nil {
+			return e.n, err
 		}
-		if len(rows) == 0 {
+		e.chunkDone()
+	}
+	return e.n, e.flush()
+}
+
+// csvBuffer is how much output is gathered before a Write.
+const csvBuffer = 64 << 10
+
+// csvExport merges the message stream with its marks and attachments and
+// writes the rows.
+type csvExport struct {
+	ctx context.Context
+	w   io.Writer
+	o   CSVOptions
+	src exportSource
+	buf []byte
+	n   int
+
+	mark       exportMark
+	markLoaded bool
+	marksEnd   bool
+
+	reactions []reactionMark
+	arena     []byte // the reactions' bytes
+	cell      []byte // a computed cell before encoding
+}
+
+func (e *csvExport) flush() error {
+	if len(e.buf) == 0 {
+		return nil
+	}
+	_, err := e.w.Write(e.buf)
+	e.buf = e.buf[:0]
+	return err
+}
+
+// chunkDone reports progress every csvChunk rows (and at the end), as the
+// chunked export did.
+func (e *csvExport) chunkDone() {
+	if e.o.Flush != nil {
+		e.o.Flush()
+	}
+	if e.o.Progress != nil {
+		e.o.Progress(e.n)
+	}
+}
+
+// marks reads the pins and reactions of message seq, skipping any of
+// earlier messages.
+func (e *csvExport) marks(seq int64) (pinned bool, err error) {
+	e.reactions, e.arena = e.reactions[:0], e.arena[:0]
+	for !e.marksEnd {
+		if !e.markLoaded {
+			var ok bool
+			if e.mark, ok, err = e.src.mark(); err != nil {
+				return false, err
+			}
+			e.markLoaded, e.marksEnd = ok, !ok
+			continue
+		}
+		if e.mark.seq > seq {
 			break
 		}
-		x, err := loadExtras(ctx, r.db, rows)
-		if err != nil {
-			return n, err
-		}
-		for i := range rows {
-			m := &rows[i]
-			payload := m.Text
-			if m.Kind == string(chat.KindImage) || m.Kind == string(chat.KindFile) {
-				payload = ""
-				if a := x.attachments[m.AttachmentID]; a != nil && !m.Deleted {
-					if o.AttachmentURL != nil {
-						payload = o.AttachmentURL(a)
-					} else {
-						payload = "attachment:" + a.ID
-					}
-				}
+		if e.mark.seq == seq {
+			if !e.mark.reaction {
+				pinned = true
+			} else {
+				a := len(e.arena)
+				e.arena = append(e.arena, e.mark.emoji...)
+				b := len(e.arena)
+				e.arena = append(e.arena, e.mark.identity...)
+				e.reactions = append(e.reactions, reactionMark{emoji: e.arena[a:b:b], identity: e.arena[b:len(e.arena):len(e.arena)]})
 			}
-			if m.Deleted {
-				payload = ""
-			}
-			rec[0] = m.ID
-			rec[1] = m.Sender
-			rec[2] = m.SessionID
-			rec[3] = m.MeetingID
-			rec[4] = m.SenderName
-			rec[5] = strconv.FormatBool(x.pinned[m.ID])
-			rec[6] = strconv.FormatBool(m.EditedAt != nil)
-			rec[7] = payloadType(m.Kind)
-			rec[8] = payload
-			rec[9] = m.CreatedAt.UTC().Format(csvTime)
-			rec[10] = strings.Join(decodeList(m.Recipients), ";")
-			rec[11] = m.ReplyTo
-			rec[12] = formatReactions(x.reactions[m.ID])
-			rec[13] = strconv.FormatBool(m.Deleted)
-			rec[14] = strconv.FormatInt(m.Seq, 10)
-			if err := writeRow(cw, rec); err != nil {
-				return n, err
-			}
-			n++
 		}
-		last = rows[len(rows)-1].Seq
-		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return n, err
-		}
-		if err := bw.Flush(); err != nil {
-			return n, err
-		}
-		if o.Flush != nil {
-			o.Flush()
-		}
-		if o.Progress != nil {
-			o.Progress(n)
-		}
-		if len(rows) < csvChunk {
-			break
-		}
-		clear(rows) // let the previous chunk's strings go
+		e.markLoaded = false
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return n, err
+	// The arena may have moved while growing: point into its final copy.
+	off := 0
+	for i := range e.reactions {
+		r := &e.reactions[i]
+		ne, ni := len(r.emoji), len(r.identity)
+		r.emoji = e.arena[off : off+ne : off+ne]
+		r.identity = e.arena[off+ne : off+ne+ni : off+ne+ni]
+		off += ne + ni
 	}
-	return n, bw.Flush()
+	return pinned, nil
+}
+
+// row writes one message.
+func (e *csvExport) row(m *exportRow) error {
+	pinned, err := e.marks(m.seq)
+	if err != nil {
+		return err
+	}
+	b := e.buf
+	b = appendCell(b, m.id)
+	b = append(b, ',')
+	b = appendCell(b, m.sender)
+	b = append(b, ',')
+	b = appendCell(b, m.sessionID)
+	b = append(b, ',')
+	b = appendCell(b, m.meetingID)
+	b = append(b, ',')
+	b = appendCell(b, m.senderName)
+	b = append(b, ',')
+	b = appendBool(b, pinned)
+	b = append(b, ',')
+	b = appendBool(b, m.edited)
+	b = append(b, ',')
+	// (string(bytes) == constant compares without allocating.)
+	image, file := string(m.kind) == string(chat.KindImage), string(m.kind) == string(chat.KindFile)
+	switch {
+	case image:
+		b = append(b, "IMAGE_MESSAGE,"...)
+	case file:
+		b = append(b, "FILE_MESSAGE,"...)
+	default:
+		b = append(b, "TEXT_MESSAGE,"...)
+	}
+	switch {
+	case m.deleted:
+	case image || file:
+		var att *AttachmentRow
+		if len(m.attachmentID) > 0 {
+			if att, err = e.src.attachment(m); err != nil {
+				return err
+			}
+		}
+		if att != nil {
+			if e.o.AttachmentURL != nil {
+				a := *att // the callback may keep it
+				b = appendCellString(b, e.o.AttachmentURL(&a))
+			} else {
+				e.cell = append(append(e.cell[:0], "attachment:"...), att.ID...)
+				b = appendCell(b, e.cell)
+			}
+		}
+	default:
+		b = appendCell(b, m.text)
+	}
+	b = append(b, ',')
+	e.cell = appendCSVTime(e.cell[:0], m.createdAt)
+	b = appendCell(b, e.cell)
+	b = append(b, ',')
+	e.cell = appendRecipients(e.cell[:0], m.recipients)
+	b = appendCell(b, e.cell)
+	b = append(b, ',')
+	b = appendCell(b, m.replyTo)
+	b = append(b, ',')
+	e.cell = appendReactions(e.cell[:0], e.reactions)
+	b = appendCell(b, e.cell)
+	b = append(b, ',')
+	b = appendBool(b, m.deleted)
+	b = append(b, ',')
+	e.cell = appendSeq(e.cell[:0], m.seq)
+	b = appendCell(b, e.cell)
+	b = append(b, '\r', '\n')
+	e.buf = b
+	e.n++
+	if e.n%csvChunk == 0 {
+		if err := e.flush(); err != nil {
+			return err
+		}
+		e.chunkDone()
+		// Rows the driver has buffered do not look at the context: stop
+		// here, as the chunked export did between queries.
+		return e.ctx.Err()
+	} else if len(e.buf) >= csvBuffer {
+		return e.flush()
+	}
+	return nil
 }

@@ -3,8 +3,10 @@ package recorder
 import (
 	"bytes"
 	"encoding/csv"
+	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 )
 
 // csvExpected is what a cell must read back as, from the contract (docs/api.md)
@@ -22,7 +24,9 @@ func csvExpected(s string) string {
 // identities, emoji: attacker-controlled), the row the export writes
 // parses back with encoding/csv into the same number of records and fields,
 // every field equal to the neutralised input, and no cell a spreadsheet
-// would run as a formula.
+// would run as a formula. The export's own encoder (appendCell,
+// appendRecipients) must write exactly the bytes of writeRow and
+// decodeList.
 func FuzzCSVWriter(f *testing.F) {
 	for _, s := range [][3]string{
 		{"hello, world", `say "hi"`, "multi\nline"},
@@ -32,6 +36,9 @@ func FuzzCSVWriter(f *testing.F) {
 		{"", " leading space", "\\."},
 		{"👍:alice|bob;🎉:carol", "'already", "\"\""},
 		{"\xff\xfe", "é", "\u2028"},
+		{`\.`, "\u00a0nbsp", "\u0085nel"},
+		{`["a","b"]`, `["a\"","b"]`, `["x","y\u003c"]`},
+		{`[""]`, `["",""]`, "[\"\x01\"]"},
 	} {
 		f.Add(s[0], s[1], s[2])
 	}
@@ -49,9 +56,29 @@ func FuzzCSVWriter(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
+		// The export's encoder, cell by cell.
+		fast := []byte(strings.Join(CSVHeader, ",") + "\r\n")
+		for range 2 {
+			for i, cell := range in {
+				if i > 0 {
+					fast = append(fast, ',')
+				}
+				fast = appendCell(fast, []byte(cell))
+			}
+			fast = append(fast, '\r', '\n')
+		}
+		for _, stored := range []string{a, b, c, encodeList([]string{a, b, c}), encodeList([]string{a})} {
+			want := strings.Join(decodeList(stored), ";")
+			if got := string(appendRecipients(nil, []byte(stored))); got != want {
+				t.Fatalf("recipients of %q: %q, want %q", stored, got, want)
+			}
+		}
 		cw.Flush()
 		if err := cw.Error(); err != nil {
 			t.Fatal(err)
+		}
+		if !bytes.Equal(fast, buf.Bytes()) {
+			t.Fatalf("appendCell wrote\n%q\nwriteRow wrote\n%q", fast, buf.Bytes())
 		}
 		if !bytes.HasSuffix(buf.Bytes(), []byte("\r\n")) {
 			t.Fatalf("record does not end with CRLF: %q", buf.Bytes())
@@ -77,4 +104,22 @@ func FuzzCSVWriter(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAppendCSVTime: the hand-written timestamp is AppendFormat's, for
+// times in any zone, with sub-millisecond parts, and outside 0000-9999.
+func TestAppendCSVTime(t *testing.T) {
+	zone := time.FixedZone("x", -(3*3600 + 1800))
+	times := []time.Time{{}, time.Unix(0, 0), time.Date(2025, 3, 14, 9, 0, 1, 999999999, zone),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 1000000, time.UTC)}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 10000 {
+		times = append(times, time.Unix(r.Int64N(1<<36)-1<<35, r.Int64N(1e9)).In(zone))
+	}
+	for _, tm := range times {
+		if got, want := string(appendCSVTime(nil, tm)), tm.UTC().Format(csvTime); got != want {
+			t.Fatalf("%v: %q, want %q", tm, got, want)
+		}
+	}
 }

@@ -1,11 +1,13 @@
 package recorder
 
 // Performance: the export memory bound (a test) and the writer and export
-// throughput (benchmarks, figures reported in docs/api.md).
+// throughput (benchmarks; figures in BENCHMARKS.md and docs/api.md).
 //
 //	go test ./recorder -run ExportMemory -v
-//	go test ./recorder -run '^$' -bench Writer -benchtime 200000x
-//	go test ./recorder -run '^$' -bench Export
+//	go test ./recorder -run '^$' -bench 'Writer' -benchtime 200000x
+//	go test ./recorder -run '^$' -bench TxPerMessage -benchtime 5000x
+//	go test ./recorder -run '^$' -bench 'Export_'
+//	go test ./recorder -run '^$' -bench Export1M -benchtime 1x (perf_export_test.go)
 
 import (
 	"fmt"
@@ -14,8 +16,11 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/backchannel-rtc/backchannel/chat"
 )
@@ -52,8 +57,11 @@ func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); re
 
 // benchWriter streams b.N messages through Write and waits for the last
 // done: messages/s and the mean transaction time.
-func benchWriter(b *testing.B, be backend) {
+func benchWriter(b *testing.B, be backend) { benchWriterHook(b, be, nil) }
+
+func benchWriterHook(b *testing.B, be backend, hook OutboxHook) {
 	cfg := be.config(b)
+	cfg.OutboxHook = hook
 	if v, err := strconv.Atoi(os.Getenv("BATCH")); err == nil {
 		cfg.BatchSize = v // BATCH=5000 go test -bench Writer: try other group sizes
 	}
@@ -98,6 +106,72 @@ func benchWriter(b *testing.B, be backend) {
 
 func BenchmarkWriter_SQLite(b *testing.B)   { benchWriter(b, sqliteBackend) }
 func BenchmarkWriter_Postgres(b *testing.B) { benchWriter(b, postgresBackend) }
+
+// messageEvents is an OutboxHook like a webhook endpoint subscribed to
+// chat messages: one outbox row per message.
+func messageEvents(tx *gorm.DB, bt *Batch) error {
+	for i, c := range bt.Changes {
+		if c.Kind == chat.ChangeMessage {
+			if err := EnqueueOutbox(tx, "chat.message", map[string]any{"id": c.Message.ID,
+				"sessionId": bt.SessionIDs[i], "text": c.Message.Text}, "ep1"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func BenchmarkWriterOutbox_SQLite(b *testing.B)   { benchWriterHook(b, sqliteBackend, messageEvents) }
+func BenchmarkWriterOutbox_Postgres(b *testing.B) { benchWriterHook(b, postgresBackend, messageEvents) }
+
+// benchTxPerMessage writes b.N messages one at a time, each waiting for the
+// previous one to be durable, so every message is its own transaction (as
+// at chat rates): the per-transaction cost, in wall and CPU µs per
+// message (CPU of this process: the writer, the driver and, for SQLite,
+// the database itself).
+func benchTxPerMessage(b *testing.B, be backend) {
+	r, err := Open(be.config(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	writeAll(b, r, join("tx", "alice", "Alice", 0))
+	done := make(chan error, 1)
+	cb := func(err error) { done <- err }
+	b.ResetTimer()
+	cpu0 := processCPU(b)
+	start := time.Now()
+	for i := 1; i <= b.N; i++ {
+		m := &chat.Message{ID: fmt.Sprintf("t%09d", i), Seq: int64(i), Sender: "alice", SenderName: "Alice",
+			Kind: chat.KindText, Text: "a typical chat line of modest length", ClientID: fmt.Sprint(i), CreatedAt: time.Now()}
+		if i%10 == 0 {
+			m.To = []string{"bob"}
+		}
+		r.Write(chat.Change{Kind: chat.ChangeMessage, Room: "tx", Message: m, At: m.CreatedAt}, cb)
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+	}
+	d, cpu := time.Since(start), processCPU(b)-cpu0
+	b.StopTimer()
+	if s := r.WriterStats(); s.Batches < int64(b.N) {
+		b.Fatalf("%d batches for %d messages", s.Batches, b.N)
+	}
+	b.ReportMetric(float64(d.Microseconds())/float64(b.N), "µs/msg")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/msg")
+}
+
+func BenchmarkTxPerMessage_SQLite(b *testing.B)   { benchTxPerMessage(b, sqliteBackend) }
+func BenchmarkTxPerMessage_Postgres(b *testing.B) { benchTxPerMessage(b, postgresBackend) }
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU(t testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 func benchExport(b *testing.B, be backend) {
 	r, err := Open(be.config(b))

@@ -15,6 +15,8 @@ package recorder
 // with no session open opens one without a join.
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -85,6 +87,10 @@ type plan struct {
 	reads        []*ReadHorizon
 	readidx      map[[2]string]*ReadHorizon
 	batch        Batch
+	// replay: an attempt to apply the plan has failed, so some of it may
+	// be stored already (a commit whose outcome was unknown). Only the
+	// first attempt may use statements without ON CONFLICT (bulk.go).
+	replay bool
 }
 
 // room returns the plan's copy of a room's state, loading it from the
@@ -325,114 +331,140 @@ func (p *plan) editMessage(c chat.Change, at time.Time) {
 const chunk = 1000
 
 func (w *writer) apply(p *plan) error {
-	return w.r.db.WithContext(w.ctx).Transaction(func(tx *gorm.DB) error {
-		nothing := clause.OnConflict{DoNothing: true}
-		if len(p.meetings) > 0 {
-			if err := tx.Clauses(nothing).Create(&p.meetings).Error; err != nil {
-				return err
-			}
-		}
-		if len(p.sessions) > 0 {
-			if err := tx.Clauses(nothing).Create(&p.sessions).Error; err != nil {
-				return err
-			}
-		}
-		if len(p.messages) > 0 {
-			if err := insertMessages(tx, p.messages); err != nil {
-				return err
-			}
-		}
-		if len(p.recipients) > 0 {
-			if err := insertRecipients(tx, p.recipients); err != nil {
-				return err
-			}
-		}
-		for _, u := range p.updates {
-			q := tx.Model(&MessageRow{}).Where("id = ? AND room = ? AND deleted = ?", u.id, u.room, false)
-			var err error
-			if u.deleted {
-				err = q.Updates(map[string]any{"text": "", "attachment_id": "", "deleted": true,
-					"deleted_at": u.deletedAt, "deleted_by": u.deletedBy}).Error
-			} else {
-				err = q.Updates(map[string]any{"text": *u.text, "edited_at": *u.editedAt}).Error
-			}
-			if err != nil {
-				return err
-			}
-		}
-		var adds []Reaction
-		for _, op := range p.reactions {
-			if op.on {
-				adds = append(adds, op.r)
-			} else if err := tx.Where("message_id = ? AND emoji = ? AND identity = ?",
-				op.r.MessageID, op.r.Emoji, op.r.Identity).Delete(&Reaction{}).Error; err != nil {
-				return err
-			}
-		}
-		if len(adds) > 0 {
-			if err := tx.Clauses(nothing).CreateInBatches(&adds, chunk).Error; err != nil {
-				return err
-			}
-		}
-		for _, op := range p.pins {
-			var err error
-			if op.on {
-				err = tx.Clauses(clause.OnConflict{
-					Columns:   []clause.Column{{Name: "message_id"}},
-					DoUpdates: clause.AssignmentColumns([]string{"pinned_by", "pinned_at"}),
-				}).Create(&op.p).Error
-			} else {
-				err = tx.Where("message_id = ? AND room = ?", op.p.MessageID, op.p.Room).Delete(&Pin{}).Error
-			}
-			if err != nil {
-				return err
-			}
-		}
-		if len(p.reads) > 0 {
-			if err := tx.Clauses(clause.OnConflict{
-				Columns: []clause.Column{{Name: "room"}, {Name: "identity"}},
-				DoUpdates: clause.Set{
-					{Column: clause.Column{Name: "seq"}, Value: gorm.Expr("CASE WHEN excluded.seq > read_horizons.seq THEN excluded.seq ELSE read_horizons.seq END")},
-					{Column: clause.Column{Name: "updated_at"}, Value: gorm.Expr("excluded.updated_at")},
-				},
-			}).Create(&p.reads).Error; err != nil {
-				return err
-			}
-		}
-		if len(p.participants) > 0 {
-			if err := tx.Clauses(clause.OnConflict{
-				Columns: []clause.Column{{Name: "session_id"}, {Name: "identity"}},
-				DoUpdates: clause.Set{
-					// A leave carries no name: keep the one the join gave.
-					{Column: clause.Column{Name: "name"}, Value: gorm.Expr("CASE WHEN excluded.name <> '' THEN excluded.name ELSE participants.name END")},
-					{Column: clause.Column{Name: "left_at"}, Value: gorm.Expr("excluded.left_at")},
-				},
-			}).Create(&p.participants).Error; err != nil {
-				return err
-			}
-		}
-		p.batch.Ended = p.batch.Ended[:0]
-		for _, s := range p.stale {
-			if _, err := closeStale(tx, s); err != nil {
-				return err
-			}
-			p.batch.Ended = append(p.batch.Ended, *s)
-		}
-		for _, s := range p.ends {
-			if err := tx.Model(&Session{}).Where("id = ?", s.ID).
-				Updates(map[string]any{"ended_at": *s.EndedAt, "end_reason": s.EndReason}).Error; err != nil {
-				return err
-			}
-			p.batch.Ended = append(p.batch.Ended, *s)
-		}
-		if hook := w.r.cfg.OutboxHook; hook != nil {
-			if err := hook(tx, &p.batch); err != nil {
-				return fmt.Errorf("recorder: outbox hook: %w", err)
-			}
-		}
-		return nil
+	db := w.r.db.WithContext(w.ctx)
+	if db.Dialector.Name() != "postgres" {
+		return db.Transaction(func(tx *gorm.DB) error { return w.applyTx(tx, nil, p) })
+	}
+	// A connection of its own, so that COPY (bulk.go) can reach pgx under
+	// the transaction.
+	return db.Connection(func(c *gorm.DB) error {
+		conn, _ := c.Statement.ConnPool.(*sql.Conn)
+		return c.Transaction(func(tx *gorm.DB) error { return w.applyTx(tx, conn, p) })
 	})
 }
+
+// applyTx writes the plan in tx; conn is tx's connection, if known.
+func (w *writer) applyTx(tx *gorm.DB, conn *sql.Conn, p *plan) error {
+	nothing := clause.OnConflict{DoNothing: true}
+	if len(p.meetings) > 0 {
+		if err := tx.Clauses(nothing).Create(&p.meetings).Error; err != nil {
+			return err
+		}
+	}
+	if len(p.sessions) > 0 {
+		if err := tx.Clauses(nothing).Create(&p.sessions).Error; err != nil {
+			return err
+		}
+	}
+	if len(p.messages) > 0 {
+		if err := w.insertMessages(tx, conn, p.messages, p.replay); err != nil {
+			return err
+		}
+	}
+	if len(p.recipients) > 0 {
+		if err := w.insertRecipients(tx, p.recipients); err != nil {
+			return err
+		}
+	}
+	for _, u := range p.updates {
+		q := tx.Model(&MessageRow{}).Where("id = ? AND room = ? AND deleted = ?", u.id, u.room, false)
+		var err error
+		if u.deleted {
+			err = q.Updates(map[string]any{"text": "", "attachment_id": "", "deleted": true,
+				"deleted_at": u.deletedAt, "deleted_by": u.deletedBy}).Error
+		} else {
+			err = q.Updates(map[string]any{"text": *u.text, "edited_at": *u.editedAt}).Error
+		}
+		if err != nil {
+			return err
+		}
+	}
+	var adds []Reaction
+	for _, op := range p.reactions {
+		if op.on {
+			adds = append(adds, op.r)
+		} else if err := tx.Where("message_id = ? AND emoji = ? AND identity = ?",
+			op.r.MessageID, op.r.Emoji, op.r.Identity).Delete(&Reaction{}).Error; err != nil {
+			return err
+		}
+	}
+	if len(adds) > 0 {
+		if err := tx.Clauses(nothing).CreateInBatches(&adds, chunk).Error; err != nil {
+			return err
+		}
+	}
+	for _, op := range p.pins {
+		var err error
+		if op.on {
+			err = tx.Clauses(clause.OnConflict{
+				Columns:   []clause.Column{{Name: "message_id"}},
+				DoUpdates: clause.AssignmentColumns([]string{"pinned_by", "pinned_at"}),
+			}).Create(&op.p).Error
+		} else {
+			err = tx.Where("message_id = ? AND room = ?", op.p.MessageID, op.p.Room).Delete(&Pin{}).Error
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if len(p.reads) > 0 {
+		if err := tx.Clauses(clause.OnConflict{
+			Columns: []clause.Column{{Name: "room"}, {Name: "identity"}},
+			DoUpdates: clause.Set{
+				{Column: clause.Column{Name: "seq"}, Value: gorm.Expr("CASE WHEN excluded.seq > read_horizons.seq THEN excluded.seq ELSE read_horizons.seq END")},
+				{Column: clause.Column{Name: "updated_at"}, Value: gorm.Expr("excluded.updated_at")},
+			},
+		}).Create(&p.reads).Error; err != nil {
+			return err
+		}
+	}
+	if len(p.participants) > 0 {
+		if err := tx.Clauses(clause.OnConflict{
+			Columns: []clause.Column{{Name: "session_id"}, {Name: "identity"}},
+			DoUpdates: clause.Set{
+				// A leave carries no name: keep the one the join gave.
+				{Column: clause.Column{Name: "name"}, Value: gorm.Expr("CASE WHEN excluded.name <> '' THEN excluded.name ELSE participants.name END")},
+				{Column: clause.Column{Name: "left_at"}, Value: gorm.Expr("excluded.left_at")},
+			},
+		}).Create(&p.participants).Error; err != nil {
+			return err
+		}
+	}
+	p.batch.Ended = p.batch.Ended[:0]
+	for _, s := range p.stale {
+		if _, err := closeStale(tx, s); err != nil {
+			return err
+		}
+		p.batch.Ended = append(p.batch.Ended, *s)
+	}
+	for _, s := range p.ends {
+		if err := tx.Model(&Session{}).Where("id = ?", s.ID).
+			Updates(map[string]any{"ended_at": *s.EndedAt, "end_reason": s.EndReason}).Error; err != nil {
+			return err
+		}
+		p.batch.Ended = append(p.batch.Ended, *s)
+	}
+	if hook := w.r.cfg.OutboxHook; hook != nil {
+		// EnqueueOutbox gathers the hook's rows; they go in at the end, in
+		// one statement, instead of one round trip each (a webhook for
+		// chat messages enqueues a row per message).
+		buf := &outboxBuffer{}
+		if err := hook(tx.WithContext(context.WithValue(txContext(tx), outboxKey{}, buf)), &p.batch); err != nil {
+			return fmt.Errorf("recorder: outbox hook: %w", err)
+		}
+		if len(buf.rows) > 0 {
+			if err := w.insertOutbox(tx, buf.rows); err != nil {
+				return fmt.Errorf("recorder: outbox: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// outboxKey marks, in a hook's context, where EnqueueOutbox gathers rows.
+type outboxKey struct{}
+
+type outboxBuffer struct{ rows []OutboxEvent }
 
 // adopt makes the committed plan's room states current.
 func (w *writer) adopt(p *plan) {
@@ -442,15 +474,22 @@ func (w *writer) adopt(p *plan) {
 }
 
 // EnqueueOutbox inserts a webhook event into the outbox; call it from an
-// OutboxHook with the hook's tx. payload is marshalled to JSON.
+// OutboxHook with the hook's tx. payload is marshalled to JSON. In the
+// writer's transaction the row is inserted after the hook returns, with
+// the others it enqueued (still in that transaction).
 func EnqueueOutbox(tx *gorm.DB, eventType string, payload any, endpoint string) error {
 	b, err := marshalJSON(payload)
 	if err != nil {
 		return err
 	}
 	now := time.Now().UTC()
-	return tx.Create(&OutboxEvent{
+	ev := OutboxEvent{
 		ID: ulid.Make().String(), EventType: eventType, Payload: string(b), Endpoint: endpoint,
 		Status: OutboxPending, NextAttemptAt: now, CreatedAt: now,
-	}).Error
+	}
+	if buf, ok := txContext(tx).Value(outboxKey{}).(*outboxBuffer); ok {
+		buf.rows = append(buf.rows, ev)
+		return nil
+	}
+	return tx.Create(&ev).Error
 }

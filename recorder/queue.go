@@ -9,8 +9,9 @@ import "sync"
 // to hold what is, except while the database is down, a handful of items.
 type itemQueue struct {
 	mu    sync.Mutex
-	items []item // items[head:] are queued
+	ring  []item // a ring: n items from head, wrapping around
 	head  int
+	n     int
 	limit int
 	ready chan struct{} // cap 1: something was pushed
 	space chan struct{} // cap 1: something was taken
@@ -23,17 +24,19 @@ func newItemQueue(limit int) *itemQueue {
 // tryPush appends it unless the queue is full.
 func (q *itemQueue) tryPush(it item) bool {
 	q.mu.Lock()
-	if len(q.items)-q.head >= q.limit {
+	if q.n >= q.limit {
 		q.mu.Unlock()
 		return false
 	}
-	if q.head > 0 && len(q.items) == cap(q.items) {
-		// Full array with taken items in front: slide down rather than grow.
-		n := copy(q.items, q.items[q.head:])
-		clear(q.items[n:])
-		q.items, q.head = q.items[:n], 0
+	if q.n == len(q.ring) {
+		// Grow (doubling, at most to about twice the limit), oldest first.
+		grown := make([]item, min(max(16, 2*q.n), 2*q.limit))
+		k := copy(grown, q.ring[q.head:])
+		copy(grown[k:], q.ring[:q.head])
+		q.ring, q.head = grown, 0
 	}
-	q.items = append(q.items, it)
+	q.ring[(q.head+q.n)%len(q.ring)] = it
+	q.n++
 	q.mu.Unlock()
 	signal(q.ready)
 	return true
@@ -42,18 +45,21 @@ func (q *itemQueue) tryPush(it item) bool {
 // take moves up to max items, oldest first, onto batch.
 func (q *itemQueue) take(batch []item, max int) []item {
 	q.mu.Lock()
-	n := min(max, len(q.items)-q.head)
-	batch = append(batch, q.items[q.head:q.head+n]...)
-	clear(q.items[q.head : q.head+n]) // the queue no longer holds them
-	q.head += n
-	if q.head == len(q.items) {
-		q.items, q.head = q.items[:0], 0
-		if cap(q.items) > 1024 {
-			q.items = nil // drained after a burst: let the array go
+	k := min(max, q.n)
+	for range k {
+		batch = append(batch, q.ring[q.head])
+		q.ring[q.head] = item{} // the queue no longer holds it
+		q.head = (q.head + 1) % len(q.ring)
+	}
+	q.n -= k
+	if q.n == 0 {
+		q.head = 0
+		if len(q.ring) > 1024 {
+			q.ring = nil // drained after a burst: let the array go
 		}
 	}
 	q.mu.Unlock()
-	if n > 0 {
+	if k > 0 {
 		signal(q.space)
 	}
 	return batch
@@ -62,7 +68,7 @@ func (q *itemQueue) take(batch []item, max int) []item {
 func (q *itemQueue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items) - q.head
+	return q.n
 }
 
 func signal(c chan struct{}) {

@@ -25,8 +25,8 @@ func TestItemQueueBoundedFIFOAndReleases(t *testing.T) {
 	if next != 3000 {
 		t.Fatalf("took %d items, want 3000", next)
 	}
-	if cap(q.items) != 0 {
-		t.Fatalf("a drained queue still holds an array of %d items", cap(q.items))
+	if len(q.ring) != 0 {
+		t.Fatalf("a drained queue still holds an array of %d items", len(q.ring))
 	}
 	if got := q.take(nil, 10); len(got) != 0 {
 		t.Fatalf("took %d items from an empty queue", len(got))
@@ -34,7 +34,7 @@ func TestItemQueueBoundedFIFOAndReleases(t *testing.T) {
 }
 
 // A queue that is never drained empty (the writer always a little behind)
-// reuses its array instead of growing it.
+// reuses its ring instead of growing it.
 func TestItemQueueStaysBoundedUnderSteadyLoad(t *testing.T) {
 	q := newItemQueue(100)
 	var pushed, taken int64
@@ -48,7 +48,7 @@ func TestItemQueueStaysBoundedUnderSteadyLoad(t *testing.T) {
 			}
 			taken++
 		}
-		if c := cap(q.items); c > 2*q.limit {
+		if c := len(q.ring); c > 2*q.limit {
 			t.Fatalf("array of %d items for a queue bounded at %d", c, q.limit)
 		}
 	}

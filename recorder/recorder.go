@@ -92,6 +92,12 @@ type Recorder struct {
 	log     *slog.Logger
 	blobDir string
 	w       *writer
+	// exportSlots bounds the CSV exports streaming at once (export.go).
+	exportSlots chan struct{}
+	// afterExec, if set (tests inject faults with it), runs after each
+	// statement the writer executes outside GORM; its error fails the
+	// statement, as a GORM callback's error would.
+	afterExec func() error
 }
 
 var _ chat.Store = (*Recorder)(nil)
@@ -156,16 +162,17 @@ func Open(cfg Config) (*Recorder, error) {
 	if err != nil {
 		return nil, err
 	}
+	maxConns := 16
 	if cfg.DSN == "" {
 		// One writer at a time anyway; a few readers run beside it (WAL).
-		sqlDB.SetMaxOpenConns(8)
-	} else {
-		sqlDB.SetMaxOpenConns(16)
+		maxConns = 8
 	}
+	sqlDB.SetMaxOpenConns(maxConns)
 	sqlDB.SetMaxIdleConns(8)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 
-	r := &Recorder{db: db, cfg: cfg, log: log, blobDir: filepath.Join(cfg.DataDir, "attachments")}
+	r := &Recorder{db: db, cfg: cfg, log: log, blobDir: filepath.Join(cfg.DataDir, "attachments"),
+		exportSlots: newExportSlots(maxConns)}
 	if cfg.ReadOnly {
 		v, err := currentVersion(db)
 		if err == nil && v < SchemaVersion() {

@@ -82,6 +82,16 @@ func injectFaults(r *Recorder, n int) {
 		}
 		_ = r.db.Callback().Create().After("gorm:create").Register("test:fault", fail)
 		_ = r.db.Callback().Update().After("gorm:update").Register("test:fault", fail)
+		// The writer's prepared inserts bypass GORM (bulk.go).
+		r.afterExec = func() error {
+			faults.mu.Lock()
+			defer faults.mu.Unlock()
+			if faults.left[r.db] > 0 && rand.IntN(2) == 0 {
+				faults.left[r.db]--
+				return fmt.Errorf("injected: %w", driver.ErrBadConn)
+			}
+			return nil
+		}
 	}
 	faults.left[r.db] += n
 }
@@ -154,8 +164,12 @@ var suite = []struct {
 	{"WriterOrder", testWriterOrder},
 	{"WriterTransient", testWriterTransient},
 	{"WriterBackPressure", testWriterBackPressure},
+	{"WriterReplay", testWriterReplay},
 	{"OutboxHook", testOutboxHook},
 	{"CSV", testCSV},
+	{"CSVMatchesReference", testCSVMatchesReference},
+	{"CSVAbort", testCSVAbort},
+	{"CSVSlowClients", testCSVSlowClients},
 	{"AdminAPI", testAdminAPI},
 	{"Attachments", testAttachments},
 }

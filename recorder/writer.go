@@ -15,7 +15,9 @@ package recorder
 //     halves and retried, so one bad change fails alone with done(err).
 //   - Every statement is idempotent (inserts ignore rows already present,
 //     updates set final values), so replaying a batch whose commit outcome
-//     was unknown does not duplicate anything.
+//     was unknown does not duplicate anything. (The one exception, COPY on
+//     a batch's first attempt, fails instead of duplicating, and the batch
+//     is replayed with the idempotent statements: see bulk.go.)
 //   - The queue is bounded (Config.QueueSize) but never drops: when it is
 //     full Write waits for room (back-pressure), logging while it waits.
 //   - Close waits up to Config.CloseTimeout, then fails what is left with
@@ -94,7 +96,8 @@ type writer struct {
 	closed    bool
 
 	// Owned by the writer goroutine.
-	rooms map[string]*roomState
+	rooms  map[string]*roomState
+	sqlite sqliteStmts
 }
 
 func newWriter(r *Recorder) *writer {
@@ -195,6 +198,7 @@ func (w *writer) close(timeout time.Duration) {
 
 func (w *writer) run() {
 	defer close(w.finished)
+	defer w.sqlite.close()
 	buf := make([]item, 0, w.r.cfg.BatchSize)
 	for {
 		batch := w.next(buf[:0])
@@ -274,6 +278,15 @@ func (w *writer) commit(items []item) error {
 				})
 				w.adopt(p)
 				return nil
+			}
+			if !p.replay {
+				// The first attempt may have used COPY, which fails on a
+				// row already stored; replaying with ON CONFLICT settles
+				// that at once (not counted as a failure).
+				p.replay = true
+				if !isTransient(err) && w.ctx.Err() == nil {
+					continue
+				}
 			}
 		}
 		if w.ctx.Err() != nil {

@@ -1,0 +1,251 @@
+package recorder
+
+// The export's streams on SQLite: three statements stepping side by side
+// on one connection (they share one read transaction).
+//
+// Each message comes back as ONE blob: its columns, each as
+// "<byte length>:<bytes>". The embedded SQLite is Go code that takes a
+// mutex on every call; reading fourteen columns, with the driver asking
+// each text column's declared type, made the mutexes alone about half the
+// export's time. One blob per row reads 2.5 times faster. The driver
+// turned created_at (text) into a time; sqliteTime does what it did.
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// sqliteMessagesQuery selects the messages as blobs of their columns, in
+// exportRow's order (exporting a session, its id is not read back: it is
+// the scope value).
+func sqliteMessagesQuery(col string) string {
+	fields := []string{"id", "sender", "session_id", "meeting_id", "sender_name", "kind", "text", "recipients",
+		"reply_to", "attachment_id", "created_at", "edited_at IS NOT NULL", "deleted", "seq"}
+	if col == "session_id" {
+		fields[2] = "''"
+	}
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = "length(CAST((" + f + ") AS BLOB)) || ':' || (" + f + ")"
+	}
+	return `SELECT CAST(` + strings.Join(parts, " || ") + ` AS BLOB)
+		FROM messages m WHERE ` + col + ` = ?1 AND seq > 0 ORDER BY seq`
+}
+
+func sqliteExport(ctx context.Context, conn *sql.Conn, col, val string, fn func(exportSource) error) error {
+	_, marks, atts := exportQueries(col, "?1", "")
+	s := &sqlSource{}
+	if col == "session_id" {
+		s.session = []byte(val)
+	}
+	var err error
+	if s.msgs, err = conn.QueryContext(ctx, sqliteMessagesQuery(col), val); err != nil {
+		return err
+	}
+	defer s.msgs.Close()
+	if s.marks, err = conn.QueryContext(ctx, marks, val); err != nil {
+		return err
+	}
+	defer s.marks.Close()
+	if s.atts, err = conn.QueryContext(ctx, atts, val); err != nil {
+		return err
+	}
+	defer s.atts.Close()
+	return fn(s)
+}
+
+type sqlSource struct {
+	msgs, marks, atts *sql.Rows
+	session           []byte
+	row               exportRow
+	blob              sql.RawBytes
+	emoji, identity   sql.RawBytes
+	att               AttachmentRow
+	attSeq            int64 // seq of att; 0: none read yet
+	attsEnd           bool
+}
+
+var errBadRow = errors.New("recorder: export: malformed message row")
+
+func (s *sqlSource) each(fn func(m *exportRow) error) error {
+	m := &s.row
+	var f [14][]byte
+	for s.msgs.Next() {
+		if err := s.msgs.Scan(&s.blob); err != nil {
+			return err
+		}
+		b := []byte(s.blob)
+		for i := range f {
+			colon := bytes.IndexByte(b, ':')
+			n, ok := digits(b[:max(colon, 0)])
+			if colon < 1 || !ok || n > len(b)-colon-1 {
+				return errBadRow
+			}
+			f[i], b = b[colon+1:colon+1+n:colon+1+n], b[colon+1+n:]
+		}
+		if len(b) != 0 {
+			return errBadRow
+		}
+		m.id, m.sender, m.sessionID, m.meetingID, m.senderName = f[0], f[1], f[2], f[3], f[4]
+		m.kind, m.text, m.recipients, m.replyTo, m.attachmentID = f[5], f[6], f[7], f[8], f[9]
+		if s.session != nil {
+			m.sessionID = s.session
+		}
+		var err error
+		if m.createdAt, err = sqliteTime(f[10]); err != nil {
+			return err
+		}
+		if m.edited, err = sqliteBool(f[11]); err != nil {
+			return err
+		}
+		if m.deleted, err = sqliteBool(f[12]); err != nil {
+			return err
+		}
+		if m.seq, err = strconv.ParseInt(string(f[13]), 10, 64); err != nil {
+			return fmt.Errorf("recorder: export: seq: %w", err)
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	return s.msgs.Err()
+}
+
+// digits reads a short unsigned decimal (at most 9 digits).
+func digits(p []byte) (int, bool) {
+	if len(p) == 0 || len(p) > 9 {
+		return 0, false
+	}
+	v := 0
+	for _, c := range p {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, true
+}
+
+// sqliteBool reads a stored boolean (an integer, as database/sql would
+// convert it into a bool).
+func sqliteBool(b []byte) (bool, error) {
+	switch string(b) {
+	case "1":
+		return true, nil
+	case "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("recorder: export: %q is not a boolean", b)
+}
+
+// sqliteTimeFormats are the driver's (glebarez/go-sqlite), in its order.
+var sqliteTimeFormats = []string{
+	"2006-01-02 15:04:05.999999999-07:00",
+	"2006-01-02T15:04:05.999999999-07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05",
+	"2006-01-02T15:04:05",
+	"2006-01-02 15:04",
+	"2006-01-02T15:04",
+	"2006-01-02",
+}
+
+// sqliteTime parses a stored time as the driver does for a DATETIME
+// column. What the writer stores (UTC, "2006-01-02 15:04:05.999999999
+// +00:00" without the space) is read directly.
+func sqliteTime(b []byte) (time.Time, error) {
+	if t, ok := sqliteUTC(b); ok {
+		return t, nil
+	}
+	s := string(b)
+	// The driver first tries time.Time.String()'s format.
+	ts := s
+	if x := strings.Index(s, "m="); x > 0 {
+		ts = s[:x]
+	}
+	if t, err := time.Parse("2006-01-02 15:04:05.999999999 -0700 MST", strings.TrimSpace(ts)); err == nil {
+		return t, nil
+	}
+	ts = strings.TrimSuffix(s, "Z")
+	for _, f := range sqliteTimeFormats {
+		if t, err := time.ParseInLocation(f, ts, time.UTC); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("recorder: export: unsupported time %q", s)
+}
+
+// sqliteUTC parses "YYYY-MM-DD HH:MM:SS[.fraction]+00:00", or reports
+// false (the general path then decides, as the driver would).
+func sqliteUTC(b []byte) (time.Time, bool) {
+	n := len(b)
+	if n < 25 || string(b[n-6:]) != "+00:00" || b[4] != '-' || b[7] != '-' || b[10] != ' ' || b[13] != ':' || b[16] != ':' {
+		return time.Time{}, false
+	}
+	num := digits
+	year, ok1 := num(b[0:4])
+	month, ok2 := num(b[5:7])
+	day, ok3 := num(b[8:10])
+	hour, ok4 := num(b[11:13])
+	minute, ok5 := num(b[14:16])
+	sec, ok6 := num(b[17:19])
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || month < 1 || month > 12 || day < 1 || hour > 23 ||
+		minute > 59 || sec > 59 || day > time.Date(year, time.Month(month+1), 0, 0, 0, 0, 0, time.UTC).Day() {
+		return time.Time{}, false
+	}
+	ns := 0
+	if frac := b[19 : n-6]; len(frac) > 0 {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return time.Time{}, false
+		}
+		v, ok := num(frac[1:])
+		if !ok {
+			return time.Time{}, false
+		}
+		for i := len(frac) - 1; i < 9; i++ {
+			v *= 10
+		}
+		ns = v
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, ns, time.UTC), true
+}
+
+func (s *sqlSource) mark() (exportMark, bool, error) {
+	if !s.marks.Next() {
+		return exportMark{}, false, s.marks.Err()
+	}
+	var m exportMark
+	var k int
+	if err := s.marks.Scan(&m.seq, &k, &s.emoji, &s.identity); err != nil {
+		return m, false, err
+	}
+	m.reaction, m.emoji, m.identity = k == 1, s.emoji, s.identity
+	return m, true, nil
+}
+
+// attachment advances the attachments stream to m.
+func (s *sqlSource) attachment(m *exportRow) (*AttachmentRow, error) {
+	for !s.attsEnd && s.attSeq < m.seq {
+		if !s.atts.Next() {
+			s.attsEnd = true
+			return nil, s.atts.Err()
+		}
+		s.att = AttachmentRow{}
+		a := &s.att
+		if err := s.atts.Scan(&s.attSeq, &a.ID, &a.Room, &a.Uploader, &a.Name, &a.ContentType, &a.Size, &a.Hash,
+			&a.Image, &a.Width, &a.Height, &a.CreatedAt); err != nil {
+			return nil, err
+		}
+	}
+	if s.attSeq == m.seq {
+		return &s.att, nil
+	}
+	return nil, nil
+}

@@ -1,0 +1,38 @@
+package recorder
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestSQLiteTime: sqliteTime reads a stored time as the SQLite driver does
+// for a DATETIME column (the export reads the text, the former export got
+// the driver's time), whatever wrote it.
+func TestSQLiteTime(t *testing.T) {
+	r := openT(t, sqliteBackend.config(t))
+	stored := []string{
+		"2025-03-14 09:00:01+00:00", "2025-03-14 09:00:01.5+00:00", "2025-03-14 09:00:01.123456789+00:00",
+		"2025-03-14 09:00:01.1234567891+00:00", "2024-02-29 23:59:59.000001+00:00", "0001-01-01 00:00:00+00:00",
+		"2025-03-14 09:00:01-05:00", "2025-03-14T09:00:01+01:30", "2025-03-14T09:00:01Z", "2025-03-14 09:00:01Z",
+		"2025-03-14 09:00:01", "2025-03-14T09:00", "2025-03-14", "2025-03-14 09:00:01.+00:00",
+		"2025-03-14 09:00:01 +0000 UTC", "2025-03-14 09:00:01.25 +0100 CET m=+0.001",
+		"2025-02-30 00:00:00+00:00", "2025-13-01 00:00:00+00:00", "2025-03-14 24:00:00+00:00",
+		"2025-03-14 09:60:00+00:00", "2025-03-14 09:00:60+00:00", "2025-03-14 09:00:01+00:0x", "yesterday", "",
+	}
+	ctx := context.Background()
+	for i, s := range stored {
+		id := fmt.Sprintf("t%02d", i)
+		if err := r.db.Exec(`INSERT INTO attachments (id, room, uploader, content_type, size, hash, created_at)
+			VALUES (?, 'r', 'u', 'x', 0, 'h', ?)`, id, s).Error; err != nil {
+			t.Fatal(err)
+		}
+		var want time.Time
+		werr := r.db.WithContext(ctx).Raw("SELECT created_at FROM attachments WHERE id = ?", id).Row().Scan(&want)
+		got, err := sqliteTime([]byte(s))
+		if (err != nil) != (werr != nil) || err == nil && !got.Equal(want) {
+			t.Errorf("%q: %v (%v), driver %v (%v)", s, got, err, want, werr)
+		}
+	}
+}
