@@ -3,7 +3,9 @@
 // reliable `chat` data channel) and a subscriber connection (the server
 // offers: everyone else's tracks). Media is forwarded RTP packet by packet
 // with pion/interceptor providing NACK, RTCP reports and TWCC; chat bytes are
-// handed to the chat package through chat.Service and written back through a
-// bounded queue and a writer goroutine per recipient, so that one slow
-// receiver never delays the others.
+// handed to the chat package through chat.Service and written back straight
+// to SCTP while a recipient keeps up, else through that recipient's bounded
+// queue and writer goroutine, so that one slow receiver never delays the
+// others. Interceptors that tick start only once there is media
+// (interceptors.go).
 package sfu
