@@ -27,6 +27,7 @@ import (
 //	BENCH_SERVE_UDP=127.0.0.1:7892 ./bin/bench.test -test.run TestServeProfiled &
 //	backchannel bench --url ws://127.0.0.1:7890 --pid $! --burst ...
 //	kill -USR1 $!   # optional: writes a heap profile (cpu.pprof.heapN) of this moment
+//	(BENCH_SERVE_CPU_AFTER=20s starts the CPU profile 20 s after the server)
 //	kill -TERM $!   # writes the profile and exits
 //
 // BENCH_SERVE_DATABASE is an optional postgres:// URL (default: SQLite in a
@@ -65,6 +66,11 @@ func TestServeProfiled(t *testing.T) {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
 	a.Serve()
+	// BENCH_SERVE_CPU_AFTER (e.g. 20s) starts the CPU profile late, so that
+	// it holds a steady state (everyone joined) rather than the joins.
+	if d, err := time.ParseDuration(envDefault("BENCH_SERVE_CPU_AFTER", "0s")); err == nil && d > 0 {
+		time.Sleep(d)
+	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		t.Fatal(err)
 	}
