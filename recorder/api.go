@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -316,14 +317,9 @@ func (a *api) sessionMessages(w http.ResponseWriter, req *http.Request, who auth
 	}
 	q := req.URL.Query()
 	limit := clampInt(q.Get("limit"), 100, 1, 500)
-	var after int64
-	if c := q.Get("cursor"); c != "" {
-		v, err := strconv.ParseInt(c, 10, 64)
-		if err != nil || v < 0 {
-			WriteError(w, http.StatusBadRequest, "bad cursor")
-			return
-		}
-		after = v
+	after, ok := seqCursor(w, q)
+	if !ok {
+		return
 	}
 	var rows []MessageRow
 	if err := a.r.db.WithContext(req.Context()).Where("session_id = ? AND seq > ?", s.ID, after).
@@ -341,6 +337,21 @@ func (a *api) sessionMessages(w http.ResponseWriter, req *http.Request, who auth
 		next = strconv.FormatInt(rows[len(rows)-1].Seq, 10)
 	}
 	WriteData(w, map[string]any{"messages": msgs, "nextCursor": next})
+}
+
+// seqCursor reads a page cursor that is a message seq (0 without one);
+// a bad one is answered with 400.
+func seqCursor(w http.ResponseWriter, q url.Values) (int64, bool) {
+	c := q.Get("cursor")
+	if c == "" {
+		return 0, true
+	}
+	v, err := strconv.ParseInt(c, 10, 64)
+	if err != nil || v < 0 {
+		WriteError(w, http.StatusBadRequest, "bad cursor")
+		return 0, false
+	}
+	return v, true
 }
 
 // MaxSearchQuery is the longest search string used (longer is cut).
@@ -366,14 +377,9 @@ func (a *api) search(w http.ResponseWriter, req *http.Request, who auth.Identity
 		text = string([]rune(text)[:MaxSearchQuery])
 	}
 	limit := clampInt(q.Get("limit"), 50, 1, 500)
-	var after int64
-	if c := q.Get("cursor"); c != "" {
-		v, err := strconv.ParseInt(c, 10, 64)
-		if err != nil || v < 0 {
-			WriteError(w, http.StatusBadRequest, "bad cursor")
-			return
-		}
-		after = v
+	after, ok := seqCursor(w, q)
+	if !ok {
+		return
 	}
 	var rows []MessageRow
 	if err := a.r.db.WithContext(req.Context()).

@@ -66,16 +66,11 @@ func (r *Recorder) WriteCSV(ctx context.Context, w io.Writer, scope CSVScope, o 
 		e.buf = appendCellString(e.buf, h)
 	}
 	e.buf = append(e.buf, '\r', '\n')
-	col, val := "session_id", scope.SessionID
-	if scope.SessionID == "" {
-		// A meeting is its room: use the (room, seq) index.
-		var m Meeting
-		if err := r.db.WithContext(ctx).Where("id = ?", scope.MeetingID).Take(&m).Error; err != nil {
-			return 0, err
-		}
-		col, val = "room", m.Room
+	col, val, err := r.scopeColumn(ctx, scope)
+	if err != nil {
+		return 0, err
 	}
-	err := r.withExportSource(ctx, col, val, func(src exportSource) error {
+	err = r.withExportSource(ctx, col, val, func(src exportSource) error {
 		e.src = src
 		return src.each(e.row)
 	})
@@ -257,4 +252,17 @@ func (e *csvExport) row(m *exportRow) error {
 		return e.flush()
 	}
 	return nil
+}
+
+// scopeColumn is the messages column and value that select scope's rows.
+func (r *Recorder) scopeColumn(ctx context.Context, scope CSVScope) (col, val string, err error) {
+	if scope.SessionID != "" {
+		return "session_id", scope.SessionID, nil
+	}
+	// A meeting is its room: use the (room, seq) index.
+	var m Meeting
+	if err := r.db.WithContext(ctx).Where("id = ?", scope.MeetingID).Take(&m).Error; err != nil {
+		return "", "", err
+	}
+	return "room", m.Room, nil
 }

@@ -30,14 +30,9 @@ func (r *Recorder) writeCSVReference(ctx context.Context, w io.Writer, scope CSV
 	if err := cw.Write(CSVHeader); err != nil {
 		return 0, err
 	}
-	col, val := "session_id", scope.SessionID
-	if scope.SessionID == "" {
-		// A meeting is its room: use the (room, seq) index.
-		var m Meeting
-		if err := r.db.WithContext(ctx).Where("id = ?", scope.MeetingID).Take(&m).Error; err != nil {
-			return 0, err
-		}
-		col, val = "room", m.Room
+	col, val, err := r.scopeColumn(ctx, scope)
+	if err != nil {
+		return 0, err
 	}
 	rows := make([]MessageRow, 0, csvChunk)
 	rec := make([]string, len(CSVHeader))

@@ -82,12 +82,7 @@ func benchWriterHook(b *testing.B, be backend, hook OutboxHook) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 1; i <= b.N; i++ {
-		m := &chat.Message{ID: fmt.Sprintf("b%09d", i), Seq: int64(i), Sender: "alice", SenderName: "Alice",
-			Kind: chat.KindText, Text: "a typical chat line of modest length", ClientID: fmt.Sprint(i), CreatedAt: time.Now()}
-		if i%10 == 0 {
-			m.To = []string{"bob"}
-		}
-		r.Write(chat.Change{Kind: chat.ChangeMessage, Room: "bench", Message: m, At: m.CreatedAt}, done)
+		r.Write(benchMessage("bench", "b", i), done)
 	}
 	wg.Wait()
 	d := time.Since(start)
@@ -142,12 +137,7 @@ func benchTxPerMessage(b *testing.B, be backend) {
 	cpu0 := processCPU(b)
 	start := time.Now()
 	for i := 1; i <= b.N; i++ {
-		m := &chat.Message{ID: fmt.Sprintf("t%09d", i), Seq: int64(i), Sender: "alice", SenderName: "Alice",
-			Kind: chat.KindText, Text: "a typical chat line of modest length", ClientID: fmt.Sprint(i), CreatedAt: time.Now()}
-		if i%10 == 0 {
-			m.To = []string{"bob"}
-		}
-		r.Write(chat.Change{Kind: chat.ChangeMessage, Room: "tx", Message: m, At: m.CreatedAt}, cb)
+		r.Write(benchMessage("tx", "t", i), cb)
 		if err := <-done; err != nil {
 			b.Fatal(err)
 		}
@@ -193,3 +183,14 @@ func benchExport(b *testing.B, be backend) {
 
 func BenchmarkExport_SQLite(b *testing.B)   { benchExport(b, sqliteBackend) }
 func BenchmarkExport_Postgres(b *testing.B) { benchExport(b, postgresBackend) }
+
+// benchMessage is the writer benchmarks' i-th message in room: a typical
+// chat line, every tenth one private.
+func benchMessage(room, idPrefix string, i int) chat.Change {
+	m := &chat.Message{ID: fmt.Sprintf("%s%09d", idPrefix, i), Seq: int64(i), Sender: "alice", SenderName: "Alice",
+		Kind: chat.KindText, Text: "a typical chat line of modest length", ClientID: fmt.Sprint(i), CreatedAt: time.Now()}
+	if i%10 == 0 {
+		m.To = []string{"bob"}
+	}
+	return chat.Change{Kind: chat.ChangeMessage, Room: room, Message: m, At: m.CreatedAt}
+}
