@@ -149,6 +149,7 @@ func newAPI(loopback, tcpOnly bool) (*webrtc.API, error) {
 	}
 	se.SetNet(n)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	sfu.SetICETimers(&se)
 	if loopback {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetInterfaceFilter(func(name string) bool { return strings.HasPrefix(name, "lo") })

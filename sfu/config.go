@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -111,8 +110,7 @@ func newTransport(cfg Config) (*rtcTransport, error) {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetInterfaceFilter(func(name string) bool { return strings.HasPrefix(name, "lo") })
 	}
-	// A dead client is noticed within seconds rather than the 30 s default.
-	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
+	SetICETimers(&se)
 
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
