@@ -282,7 +282,18 @@ func (tb *tab) waitJS(what, js string, d time.Duration) {
 	}
 }
 
-// screenshot writes the viewport to web/testdata/screenshots/name.png.
+// screenshotDir is where screenshots go: web/testdata/screenshots, the
+// committed ones, only with UPDATE_SCREENSHOTS=1 (so that `make test`
+// leaves the work tree as it found it); otherwise a folder under the
+// system's temporary directory, kept after the run for a look.
+func screenshotDir() string {
+	if os.Getenv("UPDATE_SCREENSHOTS") == "1" {
+		return filepath.Join("testdata", "screenshots")
+	}
+	return filepath.Join(os.TempDir(), "backchannel-screenshots")
+}
+
+// screenshot writes the viewport to screenshotDir()/name.png.
 func (tb *tab) screenshot(name string) {
 	tb.t.Helper()
 	// Let animations and image decoding settle.
@@ -293,7 +304,7 @@ func (tb *tab) screenshot(name string) {
 	if err != nil {
 		tb.t.Fatalf("%s: screenshot: %v", tb.name, err)
 	}
-	dir := filepath.Join("testdata", "screenshots")
+	dir := screenshotDir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		tb.t.Fatal(err)
 	}
