@@ -422,7 +422,11 @@ func TestSlowWebhookReceiverDoesNotSlowChat(t *testing.T) {
 	mSlow, mPlain := median(ps), median(pp)
 	hits := rcv.hitCount()
 	t.Logf("chat latency median: %v with a slow webhook receiver (%d requests, each timed out), %v without", mSlow, hits, mPlain)
-	if hits < 50 {
+	// Each request holds a delivery worker for the whole 200 ms timeout;
+	// 20 of them are 4 s of workers stuck on the slow receiver while the
+	// ~5 s of chat rounds ran. An idle machine makes ~80, one shared with
+	// the race detector and another package's browser tests ~40.
+	if hits < 20 {
 		t.Errorf("only %d webhook requests: the slow receiver was not exercised", hits)
 	}
 	if len(rcv.at("slow")) != 0 {
