@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/backchannel-rtc/backchannel/auth"
 	"github.com/backchannel-rtc/backchannel/sfu"
@@ -29,7 +30,16 @@ type Config struct {
 	PingInterval time.Duration
 	// JoinTimeout is how long a socket may wait before sending join.
 	JoinTimeout time.Duration
-	Logger      *slog.Logger
+	// MessageRate and MessageBurst bound the messages one socket may send
+	// (every frame read counts, good or bad). Beyond them a message is
+	// dropped, and the first of a run of drops is answered with a
+	// rate_limited error. A socket that keeps sending at more than ten
+	// times the rate is closed with 1008 (policy violation). Defaults: 20
+	// a second, bursts of 100 (a join with its offer, answer and trickled
+	// candidates for two connections is a few dozen).
+	MessageRate  float64
+	MessageBurst int
+	Logger       *slog.Logger
 }
 
 // Handler serves /v1/rtc.
@@ -47,6 +57,12 @@ func NewHandler(cfg Config, s *sfu.Server) *Handler {
 	}
 	if cfg.JoinTimeout <= 0 {
 		cfg.JoinTimeout = 10 * time.Second
+	}
+	if cfg.MessageRate <= 0 {
+		cfg.MessageRate = 20
+	}
+	if cfg.MessageBurst <= 0 {
+		cfg.MessageBurst = 100
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -105,7 +121,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered
 	}
 	ws.SetReadLimit(MaxMessageSize)
-	c := &conn{h: h, ws: ws, who: who, out: make(chan *Message, 256), done: make(chan struct{})}
+	c := &conn{h: h, ws: ws, who: who, out: make(chan *Message, 256), done: make(chan struct{}),
+		limit: rate.NewLimiter(rate.Limit(h.cfg.MessageRate), h.cfg.MessageBurst),
+		// Drops themselves are bounded: sustained sending at more than
+		// ten times the rate ends the socket.
+		drops: rate.NewLimiter(rate.Limit(10*h.cfg.MessageRate), 10*h.cfg.MessageBurst)}
 	go c.writeLoop()
 	c.readLoop()
 }
@@ -116,14 +136,20 @@ type conn struct {
 	ws  *websocket.Conn
 	who auth.Identity
 
-	mu      sync.Mutex
-	ready   bool      // joined has been queued
-	pending []Message // signals that came before joined
-	closing bool
+	mu        sync.Mutex
+	ready     bool      // joined has been queued
+	pending   []Message // signals that came before joined
+	closing   bool
+	closeCode int // of the final close frame; 0: normal closure
+	closeText string
 
 	out       chan *Message // pointers: a queue of 256 costs 2 KiB, not 64
 	done      chan struct{}
 	closeOnce sync.Once
+
+	// Owned by the read loop.
+	limit, drops *rate.Limiter
+	throttled    bool // the last message read was dropped
 }
 
 // send queues m without blocking. A client too slow to read its own
@@ -222,8 +248,14 @@ func (c *conn) writeLoop() {
 				}
 				break
 			}
+			c.mu.Lock()
+			code, text := c.closeCode, c.closeText
+			c.mu.Unlock()
+			if code == 0 {
+				code = websocket.CloseNormalClosure
+			}
 			_ = c.ws.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+				websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
 			return
 		}
 	}
@@ -298,7 +330,8 @@ func codeOf(err error) string {
 	return "bad_offer"
 }
 
-// next reads one message; a bad one is answered with an error and skipped.
+// next reads one message; a bad one is answered with an error and skipped,
+// and so is one over the socket's rate (see Config.MessageRate).
 func (c *conn) next() (Message, bool) {
 	for {
 		typ, b, err := c.ws.ReadMessage()
@@ -310,6 +343,23 @@ func (c *conn) next() (Message, bool) {
 			return Message{}, false
 		default:
 		}
+		if !c.limit.Allow() {
+			if !c.drops.Allow() {
+				c.h.log.Warn("signaling: closing a flooding socket", "identity", c.who.Identity, "room", c.who.Grant.Room)
+				c.mu.Lock()
+				c.closing = true // what is queued is still sent, then the close
+				c.closeCode, c.closeText = websocket.ClosePolicyViolation, "too many signaling messages"
+				c.mu.Unlock()
+				c.shutdown()
+				return Message{}, false
+			}
+			if !c.throttled {
+				c.throttled = true
+				c.send(Message{Type: TypeError, Code: "rate_limited", Message: "too many signaling messages; slow down"})
+			}
+			continue
+		}
+		c.throttled = false
 		if typ != websocket.TextMessage {
 			c.send(Message{Type: TypeError, Code: "bad_message", Message: "messages are JSON text frames"})
 			continue
