@@ -19,8 +19,10 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // Handler serves the browser client: index.html (join page and meeting),
-// app.js (the page), backchannel.js (the client module other web apps can
-// import, with its parts receive.js, send.js and util.js) and style.css. Files are revalidated on every load so that a new
+// app.js (the page, with its parts dom.js, state.js, chat-list.js and
+// chat-compose.js), backchannel.js (the client module other web apps can
+// import, with its parts receive.js, send.js and util.js) and style.css.
+// Files are revalidated on every load so that a new
 // binary's client is picked up at once.
 func Handler() http.Handler {
 	sub, err := fs.Sub(static, "static")
