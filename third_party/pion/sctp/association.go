@@ -1771,32 +1771,13 @@ func (a *Association) gatherOutbound() ([][]byte, bool) {
 		return rawPackets, ok
 	}
 
-	if a.controlQueue.size() > 0 {
-		for _, p := range a.controlQueue.popAll() {
-			raw, err := a.marshalPacket(p)
-			if err != nil {
-				a.log.Warnf("[%s] failed to serialize a control packet", a.name)
-
-				continue
-			}
-			rawPackets = append(rawPackets, raw)
-		}
-	}
+	rawPackets = a.gatherControlPacketsLocked(rawPackets)
 
 	state := a.getState()
 
 	switch state {
 	case established:
-		budgetUnits := a.tlrCurrentBurstBudgetScaledLocked()
-		consumed := false
-
-		rawPackets = a.gatherDataPacketsToRetransmit(rawPackets, &budgetUnits, &consumed)
-		rawPackets = a.gatherOutboundDataAndReconfigPackets(rawPackets, &budgetUnits, &consumed)
-		rawPackets = a.gatherOutboundFastRetransmissionPackets(rawPackets, &budgetUnits, &consumed)
-
-		// control traffic shouldn't be limited.
-		rawPackets = a.gatherOutboundSackPackets(rawPackets)
-		rawPackets = a.gatherOutboundForwardTSNPackets(rawPackets)
+		rawPackets = a.gatherEstablishedPacketsLocked(rawPackets)
 	case shutdownPending, shutdownReceived:
 		budgetUnits := a.tlrCurrentBurstBudgetScaledLocked()
 		consumed := false
@@ -1842,7 +1823,16 @@ func (a *Association) gatherOutboundEstablished() ([][]byte, bool) {
 		return nil, false
 	}
 
-	var rawPackets [][]byte
+	rawPackets := a.gatherControlPacketsLocked(nil)
+	rawPackets = a.gatherEstablishedPacketsLocked(rawPackets)
+
+	return rawPackets, true
+}
+
+// gatherControlPacketsLocked appends the queued control packets
+// (backchannel patch: gatherOutbound's, shared with
+// gatherOutboundEstablished). The caller holds the lock.
+func (a *Association) gatherControlPacketsLocked(rawPackets [][]byte) [][]byte {
 	if a.controlQueue.size() > 0 {
 		for _, p := range a.controlQueue.popAll() {
 			raw, err := a.marshalPacket(p)
@@ -1855,16 +1845,24 @@ func (a *Association) gatherOutboundEstablished() ([][]byte, bool) {
 		}
 	}
 
+	return rawPackets
+}
+
+// gatherEstablishedPacketsLocked appends what the established state sends
+// (backchannel patch: gatherOutbound's established branch, shared with
+// gatherOutboundEstablished). The caller holds the lock.
+func (a *Association) gatherEstablishedPacketsLocked(rawPackets [][]byte) [][]byte {
 	budgetUnits := a.tlrCurrentBurstBudgetScaledLocked()
 	consumed := false
 
 	rawPackets = a.gatherDataPacketsToRetransmit(rawPackets, &budgetUnits, &consumed)
 	rawPackets = a.gatherOutboundDataAndReconfigPackets(rawPackets, &budgetUnits, &consumed)
 	rawPackets = a.gatherOutboundFastRetransmissionPackets(rawPackets, &budgetUnits, &consumed)
-	rawPackets = a.gatherOutboundSackPackets(rawPackets)
-	rawPackets = a.gatherOutboundForwardTSNPackets(rawPackets)
 
-	return rawPackets, true
+	// control traffic shouldn't be limited.
+	rawPackets = a.gatherOutboundSackPackets(rawPackets)
+
+	return a.gatherOutboundForwardTSNPackets(rawPackets)
 }
 
 func checkPacket(pkt *packet) error {
