@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -39,6 +40,7 @@ func runBench(args []string) error {
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	verbose := fs.Bool("v", false, "progress on stderr")
 	fs.StringVar(&label, "label", "", "name of the run, carried in the JSON (for --summarize)")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile (the clients' side) to this file")
 	summarize := fs.String("summarize", "", "print a Markdown table (min / median / max per label) of a file of --json results, and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -57,6 +59,17 @@ func runBench(args []string) error {
 	cfg.Seed = *seed
 	if *verbose {
 		cfg.Logf = func(f string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+f+"\n", a...) }
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
