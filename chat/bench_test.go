@@ -33,6 +33,7 @@ func (nullStore) ByClientID(context.Context, string, string, string) (*Message, 
 func (nullStore) Attachment(context.Context, string, string) (*Attachment, error) {
 	return nil, ErrNotFound
 }
+func (nullStore) Muted(context.Context, string) ([]string, error) { return nil, nil }
 
 // sinkConn counts bytes like a transport queue would, without keeping them.
 type sinkConn struct {

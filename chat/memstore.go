@@ -31,6 +31,7 @@ type memRoom struct {
 	byClient map[string]*Message // sender + "\x00" + clientId
 	reads    map[string]int64
 	present  map[string]bool
+	muted    map[string]bool
 }
 
 type memWrite struct {
@@ -87,7 +88,7 @@ func (s *MemoryStore) ReadHorizon(room, identity string) int64 {
 func (s *MemoryStore) roomLocked(name string) *memRoom {
 	r := s.rooms[name]
 	if r == nil {
-		r = &memRoom{byID: make(map[string]*Message), byClient: make(map[string]*Message), reads: make(map[string]int64), present: make(map[string]bool)}
+		r = &memRoom{byID: make(map[string]*Message), byClient: make(map[string]*Message), reads: make(map[string]int64), present: make(map[string]bool), muted: make(map[string]bool)}
 		s.rooms[name] = r
 	}
 	return r
@@ -157,6 +158,13 @@ func (s *MemoryStore) apply(c Change) error {
 		return nil
 	case ChangeLeave:
 		delete(r.present, c.Identity)
+		return nil
+	case ChangeMute:
+		if c.On {
+			r.muted[c.Identity] = true
+		} else {
+			delete(r.muted, c.Identity)
+		}
 		return nil
 	}
 	m := r.byID[c.MessageID]
@@ -279,6 +287,20 @@ func (s *MemoryStore) Attachment(_ context.Context, room, id string) (*Attachmen
 		return nil, ErrNotFound
 	}
 	return &a, nil
+}
+
+// Muted implements Store.
+func (s *MemoryStore) Muted(_ context.Context, room string) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	if r := s.rooms[room]; r != nil {
+		for id := range r.muted {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
 }
 
 var _ Store = (*MemoryStore)(nil)

@@ -1,7 +1,8 @@
 package chat
 
 // handleMute takes away or gives back another participant's right to chat.
-// The state is per room and identity, outlives reconnects, and is announced
+// The state is per room and identity, outlives reconnects and restarts
+// (it is stored), and is announced
 // to everyone (the target included) with muted/unmuted. The target need not
 // be present: a moderator may mute someone before they come back.
 func (s *session) handleMute(a *action) *Error {
@@ -33,6 +34,9 @@ func (s *session) handleMute(a *action) *Error {
 	} else {
 		delete(r.muted, a.target)
 	}
+	// Persisted so that a restart does not give the right back; the room
+	// already enforces it, so nothing waits for the write.
+	r.writeLocked(Change{Kind: ChangeMute, Identity: a.target, On: on, By: s.who.Identity}, nil, nil)
 	s.log.Info("chat: "+ev.Type, "target", a.target)
 	r.sendAllLocked(marshal(&ev))
 	return nil

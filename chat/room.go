@@ -116,6 +116,15 @@ func (r *room) load() error {
 	if err != nil {
 		return err
 	}
+	// Before the early return: a moderator may mute someone in a room
+	// that has no message yet.
+	muted, err := st.Muted(ctx, r.name)
+	if err != nil {
+		return err
+	}
+	for _, id := range muted {
+		r.muted[id] = true
+	}
 	r.lastSeq = last
 	if last == 0 {
 		return nil // a new room: everything it will hold is in memory

@@ -86,6 +86,7 @@ const (
 	ChangeRead                           // Identity, Seq (read horizon)
 	ChangeJoin                           // Identity, Name: a participant's chat opened
 	ChangeLeave                          // Identity: its chat closed
+	ChangeMute                           // Identity (the target), On (mute/unmute), By (the moderator)
 )
 
 // Change is one state change of a room, in the order chat decided it. The
@@ -102,6 +103,7 @@ type Change struct {
 	Emoji     string
 	On        bool
 	Seq       int64
+	By        string // ChangeMute: the moderator
 }
 
 // ErrNotFound is returned by a Store for an unknown message or attachment.
@@ -134,4 +136,7 @@ type Store interface {
 	// Attachment returns an uploaded attachment of room by id, or
 	// ErrNotFound.
 	Attachment(ctx context.Context, room, id string) (*Attachment, error)
+	// Muted returns the identities a moderator has muted in room, so that
+	// a mute outlives a restart.
+	Muted(ctx context.Context, room string) ([]string, error)
 }

@@ -57,6 +57,12 @@ var migrations = []migration{
 	{5, "drop meeting index (messages are found by room)", func(tx *gorm.DB) error {
 		return tx.Exec(`DROP INDEX IF EXISTS idx_messages_meeting_seq`).Error
 	}},
+	{6, "room mutes (a moderator's mute outlives a restart)", func(tx *gorm.DB) error {
+		if m := tx.Migrator(); !m.HasTable(&RoomMute{}) {
+			return m.CreateTable(&RoomMute{})
+		}
+		return nil
+	}},
 }
 
 // SchemaVersion is the schema version this build migrates to.

@@ -97,6 +97,15 @@ type Pin struct {
 	PinnedAt  time.Time `gorm:"not null"`
 }
 
+// RoomMute records that a moderator took away an identity's right to chat
+// in a room; unmuting deletes the row.
+type RoomMute struct {
+	Room     string    `gorm:"primaryKey;size:255"`
+	Identity string    `gorm:"primaryKey;size:255"`
+	MutedBy  string    `gorm:"size:255;not null;default:''"`
+	MutedAt  time.Time `gorm:"not null"`
+}
+
 // ReadHorizon is the highest seq an identity has read in a room.
 type ReadHorizon struct {
 	Room      string    `gorm:"primaryKey;size:255"`
@@ -160,5 +169,5 @@ type SchemaMigration struct {
 // allModels lists every model, for the migration coverage test.
 func allModels() []any {
 	return []any{&Meeting{}, &Session{}, &Participant{}, &MessageRow{}, &MessageRecipient{},
-		&Reaction{}, &Pin{}, &ReadHorizon{}, &AttachmentRow{}, &OutboxEvent{}}
+		&Reaction{}, &Pin{}, &ReadHorizon{}, &AttachmentRow{}, &OutboxEvent{}, &RoomMute{}}
 }

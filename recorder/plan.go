@@ -67,6 +67,11 @@ type pinOp struct {
 	on bool
 }
 
+type muteOp struct {
+	m  RoomMute
+	on bool
+}
+
 type plan struct {
 	rooms        map[string]*roomState
 	meetings     []Meeting
@@ -86,6 +91,8 @@ type plan struct {
 	pinidx       map[string]*pinOp
 	reads        []*ReadHorizon
 	readidx      map[[2]string]*ReadHorizon
+	mutes        []*muteOp
+	muteidx      map[[2]string]*muteOp
 	batch        Batch
 	// replay: an attempt to apply the plan has failed, so some of it may
 	// be stored already (a commit whose outcome was unknown). Only the
@@ -146,6 +153,7 @@ func (w *writer) plan(items []item) (*plan, error) {
 		ridx:    map[[3]string]*reactionOp{},
 		pinidx:  map[string]*pinOp{},
 		readidx: map[[2]string]*ReadHorizon{},
+		muteidx: map[[2]string]*muteOp{},
 	}
 	for _, it := range items {
 		c := it.c
@@ -245,6 +253,16 @@ func (w *writer) plan(items []item) (*plan, error) {
 				h = &ReadHorizon{Room: c.Room, Identity: c.Identity, Seq: c.Seq, UpdatedAt: at}
 				p.reads = append(p.reads, h)
 				p.readidx[k] = h
+			}
+		case chat.ChangeMute:
+			m := RoomMute{Room: c.Room, Identity: c.Identity, MutedBy: c.By, MutedAt: at}
+			k := [2]string{c.Room, c.Identity}
+			if op := p.muteidx[k]; op != nil {
+				op.m, op.on = m, c.On // the last of a batch wins
+			} else {
+				op = &muteOp{m: m, on: c.On}
+				p.mutes = append(p.mutes, op)
+				p.muteidx[k] = op
 			}
 		default:
 			return nil, fmt.Errorf("recorder: unknown change kind %d", c.Kind)
@@ -402,6 +420,20 @@ func (w *writer) applyTx(tx *gorm.DB, conn *sql.Conn, p *plan) error {
 			}).Create(&op.p).Error
 		} else {
 			err = tx.Where("message_id = ? AND room = ?", op.p.MessageID, op.p.Room).Delete(&Pin{}).Error
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, op := range p.mutes {
+		var err error
+		if op.on {
+			err = tx.Clauses(clause.OnConflict{
+				Columns:   []clause.Column{{Name: "room"}, {Name: "identity"}},
+				DoUpdates: clause.AssignmentColumns([]string{"muted_by", "muted_at"}),
+			}).Create(&op.m).Error
+		} else {
+			err = tx.Where("room = ? AND identity = ?", op.m.Room, op.m.Identity).Delete(&RoomMute{}).Error
 		}
 		if err != nil {
 			return err

@@ -88,6 +88,13 @@ func (r *Recorder) Pinned(ctx context.Context, room, viewer string) ([]chat.Mess
 	return r.hydrate(ctx, rows)
 }
 
+// Muted implements chat.Store.
+func (r *Recorder) Muted(ctx context.Context, room string) ([]string, error) {
+	var ids []string
+	err := r.db.WithContext(ctx).Model(&RoomMute{}).Where("room = ?", room).Order("identity").Pluck("identity", &ids).Error
+	return ids, err
+}
+
 // Message implements chat.Store.
 func (r *Recorder) Message(ctx context.Context, room, id string) (*chat.Message, error) {
 	return r.one(ctx, r.db.Where("room = ? AND id = ?", room, id))

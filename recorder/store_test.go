@@ -3,6 +3,7 @@ package recorder
 import (
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -324,5 +325,41 @@ func testRecovery(t *testing.T, b backend) {
 	r3.db.Where("seq = 4 AND room = 'k'").Take(&m4)
 	if m4.SessionID != ss[1].ID {
 		t.Fatalf("message 4 went to %s", m4.SessionID)
+	}
+}
+
+// testMutes: a moderator's mute is stored and read back after a reopen;
+// within one batch the last change for an identity wins; unmuting deletes
+// it; rooms are apart.
+func testMutes(t *testing.T, b backend) {
+	cfg := b.config(t)
+	r := openT(t, cfg)
+	mute := func(room, id string, on bool, sec int) chat.Change {
+		return chat.Change{Kind: chat.ChangeMute, Room: room, Identity: id, On: on, By: "mod", At: at(sec)}
+	}
+	writeAll(t, r, mute("u", "bob", true, 1), mute("u", "carol", true, 2), mute("u", "carol", false, 3),
+		mute("u", "dave", true, 4), mute("other", "erin", true, 5))
+	writeAll(t, r, mute("u", "bob", true, 6)) // again: still one row
+	r.Close()
+
+	r2 := openT(t, cfg)
+	got, err := r2.Muted(ctxT(t), "u")
+	if err != nil || strings.Join(got, ",") != "bob,dave" {
+		t.Fatalf("Muted after reopen: %v %v", got, err)
+	}
+	var row RoomMute
+	if err := r2.db.Where("room = ? AND identity = ?", "u", "bob").Take(&row).Error; err != nil ||
+		row.MutedBy != "mod" || !row.MutedAt.Equal(at(6)) {
+		t.Fatalf("bob's row %+v %v", row, err)
+	}
+	writeAll(t, r2, mute("u", "bob", false, 7))
+	if got, err = r2.Muted(ctxT(t), "u"); err != nil || strings.Join(got, ",") != "dave" {
+		t.Fatalf("Muted after unmute: %v %v", got, err)
+	}
+	if got, err = r2.Muted(ctxT(t), "other"); err != nil || strings.Join(got, ",") != "erin" {
+		t.Fatalf("other room: %v %v", got, err)
+	}
+	if got, err = r2.Muted(ctxT(t), "nobody-here"); err != nil || len(got) != 0 {
+		t.Fatalf("empty room: %v %v", got, err)
 	}
 }

@@ -161,6 +161,7 @@ var suite = []struct {
 	{"MessageState", testMessageState},
 	{"ClientID", testClientID},
 	{"Recovery", testRecovery},
+	{"Mutes", testMutes},
 	{"WriterOrder", testWriterOrder},
 	{"WriterTransient", testWriterTransient},
 	{"WriterBackPressure", testWriterBackPressure},
