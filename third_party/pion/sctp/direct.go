@@ -25,8 +25,8 @@ type directReader interface {
 // handleChunksStart and handleChunksEnd, which assume one packet at a time).
 type directInbound struct {
 	mu     sync.Mutex
-	closed bool // readLoop has ended
-	failed bool // a handed-over packet ended the association
+	closed bool
+	failed atomic.Bool
 }
 
 // startDirect hands a's inbound packets to handleDirect, if the connection
@@ -53,12 +53,12 @@ func (a *Association) startDirect() (stop func()) {
 func (a *Association) handleDirect(raw []byte) error {
 	a.direct.mu.Lock()
 	defer a.direct.mu.Unlock()
-	if a.direct.closed || a.direct.failed {
+	if a.direct.closed || a.direct.failed.Load() {
 		return nil
 	}
 	atomic.AddUint64(&a.bytesReceived, uint64(len(raw))) //nolint:gosec // G115
 	if err := a.handleInbound(raw); err != nil {
-		a.direct.failed = true
+		a.direct.failed.Store(true)
 
 		return err
 	}
