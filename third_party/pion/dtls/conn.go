@@ -69,9 +69,6 @@ type Conn struct {
 	rAddr          net.Addr
 	state          State // Internal state
 
-	// backchannel patch (direct.go): takes application data instead of Read.
-	dataHandler atomic.Pointer[func([]byte) error]
-
 	maximumTransmissionUnit int
 	paddingLengthGenerator  func(uint) uint
 
@@ -1211,7 +1208,11 @@ func (c *Conn) handleIncomingPacket(
 
 		isLatestSeqNum = markPacketAsValid()
 
-		c.deliverApplicationData(ctx, content.Data) // backchannel patch: direct.go
+		select {
+		case c.decrypted <- content.Data:
+		case <-c.closed.Done():
+		case <-ctx.Done():
+		}
 
 	default:
 		return false, false, &alert.Alert{
