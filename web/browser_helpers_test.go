@@ -80,6 +80,9 @@ func startServer(t *testing.T, cfg chat.Config) *app.App {
 type browser struct {
 	t    *testing.T
 	root context.Context
+
+	mu   sync.Mutex
+	tabs []*tab
 }
 
 func newBrowser(t *testing.T) *browser {
@@ -135,6 +138,7 @@ func newBrowser(t *testing.T) *browser {
 // tab is one participant's page.
 type tab struct {
 	t       *testing.T
+	b       *browser
 	name    string
 	ctx     context.Context
 	dialogs atomic.Int32
@@ -146,7 +150,10 @@ type tab struct {
 func (b *browser) newTab(t *testing.T, name string, w, h int64) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b.root, chromedp.WithNewBrowserContext())
-	tb := &tab{t: t, name: name, ctx: ctx}
+	tb := &tab{t: t, b: b, name: name, ctx: ctx}
+	b.mu.Lock()
+	b.tabs = append(b.tabs, tb)
+	b.mu.Unlock()
 	t.Cleanup(cancel)
 	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
 	console := chromedp.Events(ctx, runtime.ConsoleAPICalled)
@@ -259,6 +266,13 @@ func (tb *tab) run(js string) {
 // waitJS polls a JS boolean expression until it is true.
 func (tb *tab) waitJS(what, js string, d time.Duration) {
 	tb.t.Helper()
+	if err := tb.poll(what, js, d); err != nil {
+		tb.t.Fatal(err)
+	}
+}
+
+// poll is waitJS that returns its timeout instead of failing the test.
+func (tb *tab) poll(what, js string, d time.Duration) error {
 	deadline := time.Now().Add(d)
 	var last error
 	for {
@@ -266,7 +280,7 @@ func (tb *tab) waitJS(what, js string, d time.Duration) {
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+js+")"))
 		cancel()
 		if err == nil && ok {
-			return
+			return nil
 		}
 		if err != nil {
 			last = err
@@ -276,9 +290,48 @@ func (tb *tab) waitJS(what, js string, d time.Duration) {
 			if last != nil {
 				detail = fmt.Sprintf(" (last error: %v)", last)
 			}
-			tb.t.Fatalf("%s: timed out after %v waiting for %s%s", tb.name, d, what, detail)
+			return fmt.Errorf("%s: timed out after %v waiting for %s%s", tb.name, d, what, detail)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// mediaJS summarises a page's media: each peer connection's state and RTP
+// counters, and what each tile's video element is doing.
+const mediaJS = `(async () => {
+  const out = [];
+  for (const [k, pc] of [['pub', bc._pub], ['sub', bc._sub]]) {
+    if (!pc) { out.push(k + ': none'); continue; }
+    out.push(k + ': ' + pc.connectionState + ' ice=' + pc.iceConnectionState + ' signaling=' + pc.signalingState);
+    (await pc.getStats()).forEach(s => {
+      if (s.type === 'inbound-rtp') out.push('  in ' + s.kind + ' ssrc=' + s.ssrc + ' packets=' + s.packetsReceived + ' lost=' + s.packetsLost + ' frames=' + s.framesDecoded + ' keyframes=' + s.keyFramesDecoded + ' pli=' + s.pliCount + ' nack=' + s.nackCount);
+      if (s.type === 'outbound-rtp') out.push('  out ' + s.kind + ' ssrc=' + s.ssrc + ' packets=' + s.packetsSent + ' frames=' + s.framesEncoded + ' keyframes=' + s.keyFramesEncoded + ' pli=' + s.pliCount + ' nack=' + s.nackCount);
+      if (s.type === 'candidate-pair' && s.nominated) out.push('  pair ' + s.state + ' sent=' + s.bytesSent + ' received=' + s.bytesReceived);
+      if (s.type === 'transport') out.push('  transport dtls=' + s.dtlsState + ' ice=' + s.iceState);
+    });
+  }
+  document.querySelectorAll('#grid .tile').forEach(t => {
+    const v = t.querySelector('video');
+    const tracks = v && v.srcObject ? v.srcObject.getTracks().map(x => x.kind + ':' + x.readyState + (x.muted ? ':muted' : '')).join(',') : 'none';
+    out.push('tile ' + t.dataset.identity + ': ' + (v ? 'width=' + v.videoWidth + ' time=' + v.currentTime + ' paused=' + v.paused + ' readyState=' + v.readyState + ' tracks=' + tracks : 'no video'));
+  });
+  return out.join('\n');
+})()`
+
+// logMedia writes every tab's media summary to t: what a failed video
+// wait needs to tell a network problem from a decoding or signaling one.
+func (b *browser) logMedia(t *testing.T) {
+	b.mu.Lock()
+	tabs := append([]*tab(nil), b.tabs...)
+	b.mu.Unlock()
+	for _, tb := range tabs {
+		ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](mediaJS, chromedp.EvalAwaitPromise))
+		cancel()
+		if err != nil {
+			s = err.Error()
+		}
+		t.Logf("media of %s:\n%s", tb.name, s)
 	}
 }
 

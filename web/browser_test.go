@@ -69,7 +69,10 @@ func (tb *tab) connected() {
 func (tb *tab) seesVideo(identity string) {
 	tb.t.Helper()
 	v := fmt.Sprintf(`document.querySelector('#grid .tile[data-identity=%s] video')`, js(identity))
-	tb.waitJS(identity+"'s video playing", fmt.Sprintf(`(() => { const v = %s; return v && v.videoWidth > 0 && v.currentTime > 0 && !v.paused; })()`, v), waitLong)
+	if err := tb.poll(identity+"'s video playing", fmt.Sprintf(`(() => { const v = %s; return v && v.videoWidth > 0 && v.currentTime > 0 && !v.paused; })()`, v), waitLong); err != nil {
+		tb.b.logMedia(tb.t)
+		tb.t.Fatal(err)
+	}
 	t0 := eval[float64](tb, v+".currentTime")
 	tb.waitJS(identity+"'s video advancing", fmt.Sprintf(`%s.currentTime > %f`, v, t0+0.3), waitShort)
 }
