@@ -21,7 +21,8 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // Handler serves the browser client: index.html (join page and meeting),
 // app.js (the page, with its parts dom.js, state.js, chat-list.js and
 // chat-compose.js), backchannel.js (the client module other web apps can
-// import, with its parts receive.js, send.js and util.js) and style.css.
+// import, with its parts receive.js, send.js, devices.js, api.js and
+// util.js) and style.css.
 // Files are revalidated on every load so that a new
 // binary's client is picked up at once.
 func Handler() http.Handler {

@@ -23,6 +23,8 @@
 import { BackchannelError, REQUEST_TIMEOUT, decodeToken, newClientId } from "./util.js";
 import { receiving } from "./receive.js";
 import { sending } from "./send.js";
+import { devices } from "./devices.js";
+import { api } from "./api.js";
 
 export { REACTIONS, BackchannelError, decodeToken, devToken, formatBytes, newClientId } from "./util.js";
 
@@ -161,42 +163,6 @@ export class Client extends EventTarget {
       this._scheduleReconnect(err.message);
     }
     return this;
-  }
-
-  async _getMedia(video, audio) {
-    const constraints = {
-      video: video ? this.options.videoConstraints || { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } } : false,
-      audio: audio ? { echoCancellation: true, noiseSuppression: true } : false,
-    };
-    try {
-      const s = await navigator.mediaDevices.getUserMedia(constraints);
-      if (!this.localStream) {
-        this.localStream = s;
-      } else {
-        for (const t of s.getTracks()) this.localStream.addTrack(t);
-      }
-      return s.getTracks();
-    } catch (err) {
-      // Join without the device rather than not at all; the caller sees
-      // the error through the event and the camera/mic state.
-      this._emit("mediaerror", { error: err, video, audio });
-      if (video && audio) {
-        // One device may work without the other.
-        const tracks = [];
-        for (const [v, a] of [[true, false], [false, true]]) {
-          try {
-            const s = await navigator.mediaDevices.getUserMedia({ video: v && constraints.video, audio: a && constraints.audio });
-            if (!this.localStream) this.localStream = s;
-            else for (const t of s.getTracks()) this.localStream.addTrack(t);
-            tracks.push(...s.getTracks());
-          } catch {
-            /* that one is unavailable too */
-          }
-        }
-        return tracks;
-      }
-      return [];
-    }
   }
 
   _wsURL() {
@@ -574,38 +540,6 @@ export class Client extends EventTarget {
     this._lost("network dropped (simulated)");
   }
 
-  // ---- media -------------------------------------------------------------
-
-  /** Turns the camera on or off (asking for it the first time). */
-  async setCamera(on) {
-    return this._setDevice("video", on);
-  }
-
-  /** Turns the microphone on or off (asking for it the first time). */
-  async setMicrophone(on) {
-    return this._setDevice("audio", on);
-  }
-
-  async _setDevice(kind, on) {
-    if (!this.localStream) this.localStream = new MediaStream();
-    let tracks = kind === "video" ? this.localStream.getVideoTracks() : this.localStream.getAudioTracks();
-    if (on && tracks.length === 0) {
-      tracks = await this._getMedia(kind === "video", kind === "audio");
-      if (tracks.length && this._pub) {
-        for (const t of tracks) this._pub.addTrack(t, this.localStream);
-        this._offer().catch((err) => console.warn("backchannel: renegotiation", err));
-      }
-    }
-    // Disabled tracks send black frames and silence: no renegotiation, and
-    // the device comes back instantly.
-    for (const t of tracks) t.enabled = on;
-    const now = tracks.length > 0 && on;
-    if (kind === "video") this.cameraOn = now;
-    else this.microphoneOn = now;
-    this._emit("localtrack", { kind });
-    return now;
-  }
-
   _upsertParticipant(identity, fields) {
     let p = this.participants.get(identity);
     if (!p) {
@@ -641,72 +575,11 @@ export class Client extends EventTarget {
     return !!this._dc && this._dc.readyState === "open";
   }
 
-  // ---- HTTP API ------------------------------------------------------------
-
-  async _api(method, path, { body, headers = {}, token = this.token } = {}) {
-    const res = await fetch(this.baseURL + path, {
-      method, body, cache: "no-store",
-      headers: { Authorization: `Bearer ${token}`, ...headers },
-    });
-    let data = null;
-    try {
-      data = await res.json();
-    } catch {
-      /* not JSON */
-    }
-    if (!res.ok || (data && data.success === false)) {
-      const msg = (data && ((data.error && data.error.message) || data.reason || data.error)) || `HTTP ${res.status}`;
-      throw new BackchannelError(res.status === 429 ? "rate_limited" : `http_${res.status}`, typeof msg === "string" ? msg : `HTTP ${res.status}`, { status: res.status });
-    }
-    return data;
-  }
-
-  /**
-   * Uploads a file (POST /v1/rooms/{room}/attachments, raw body, ?name=).
-   * Resolves to {id, name, contentType, size, image, width, height}.
-   */
-  uploadAttachment(file) {
-    const q = new URLSearchParams({ name: file.name || "file" });
-    return this._api("POST", `/v1/rooms/${encodeURIComponent(this.room)}/attachments?${q}`, {
-      body: file, headers: { "Content-Type": file.type || "application/octet-stream" },
-    });
-  }
-
-  /** A signed URL for an attachment (cached until shortly before it expires). */
-  async attachmentURL(id) {
-    const c = this._urlCache.get(id);
-    if (c && c.until > Date.now()) return c.url;
-    const p = this._api("GET", `/v1/attachments/${encodeURIComponent(id)}/url`).then((d) => {
-      const exp = Date.parse(d.expiresAt) || Date.now() + 10 * 60000;
-      this._urlCache.set(id, { url: d.url, until: exp - 60000, promise: null });
-      return d.url;
-    });
-    this._urlCache.set(id, { url: null, until: 0, promise: p });
-    try {
-      return await p;
-    } catch (err) {
-      this._urlCache.delete(id);
-      throw err;
-    }
-  }
-
-  /**
-   * Room admins: a signed URL of this meeting's chat as CSV (every session
-   * of the meeting), from the chat-replay API.
-   */
-  async chatDownloadURL() {
-    const list = await this._api("GET", `/v1/meetings?room=${encodeURIComponent(this.room)}&limit=1`);
-    const meetings = (list.data && list.data.meetings) || [];
-    if (!meetings.length) throw new BackchannelError("not_found", "this room has no recorded meeting yet");
-    const d = await this._api("GET", `/v1/meetings/${encodeURIComponent(meetings[0].id)}/chat`);
-    return d.data.chat_download_url;
-  }
-
   _emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 }
 
 // The chat protocol's receiving and sending halves live in receive.js and
-// send.js.
-Object.assign(Client.prototype, receiving, sending);
+// send.js; the devices and the HTTP API in devices.js and api.js.
+Object.assign(Client.prototype, receiving, sending, devices, api);
