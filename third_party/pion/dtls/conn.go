@@ -69,6 +69,9 @@ type Conn struct {
 	rAddr          net.Addr
 	state          State // Internal state
 
+	// backchannel patch (direct.go): takes application data instead of Read.
+	dataHandler atomic.Pointer[func([]byte) error]
+
 	maximumTransmissionUnit int
 	paddingLengthGenerator  func(uint) uint
 
@@ -1208,11 +1211,7 @@ func (c *Conn) handleIncomingPacket(
 
 		isLatestSeqNum = markPacketAsValid()
 
-		select {
-		case c.decrypted <- content.Data:
-		case <-c.closed.Done():
-		case <-ctx.Done():
-		}
+		c.deliverApplicationData(ctx, content.Data) // backchannel patch: direct.go
 
 	default:
 		return false, false, &alert.Alert{

@@ -41,6 +41,10 @@ type candidateBase struct {
 	// addrPortConn is non-nil when conn opts in to AddrPortReaderWriter.
 	addrPortConn AddrPortReaderWriter
 
+	// direct is this candidate's handler on its UDP mux conn, if it got one
+	// (backchannel patch: udp_mux_direct.go).
+	direct *directHandler
+
 	currAgent *Agent
 	closeCh   chan struct{}
 	closedCh  chan struct{}
@@ -257,6 +261,7 @@ func (c *candidateBase) start(a *Agent, conn net.PacketConn, initializedCh <-cha
 	a.registerStartedCandidate(c)
 
 	go c.recvLoop(initializedCh)
+	c.startDirect(conn) // backchannel patch: udp_mux_direct.go
 }
 
 var bufferPool = sync.Pool{ // nolint:gochecknoglobals
@@ -362,6 +367,14 @@ func (c *candidateBase) handleInboundPacket(buf []byte, srcAddr netip.AddrPort) 
 		c.addRemoteCandidateCache(remoteCandidate, srcAddr)
 	}
 
+	c.deliverData(buf)
+}
+
+// deliverData passes application data on to the agent's reader
+// (backchannel patch: split out of handleInboundPacket for udp_mux_direct.go).
+func (c *candidateBase) deliverData(buf []byte) {
+	agent := c.agent()
+
 	// Note: This will return packetio.ErrFull if the buffer ever manages to fill up.
 	n, err := agent.buf.Write(buf)
 	if err != nil {
@@ -432,6 +445,8 @@ func (c *candidateBase) abortIO() error {
 	}
 
 	c.closeOnce.Do(func() {
+		c.stopDirect() // backchannel patch: udp_mux_direct.go
+
 		// Unblock recvLoop.
 		close(c.closeCh)
 

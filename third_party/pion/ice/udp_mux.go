@@ -603,6 +603,10 @@ func (m *UDPMuxDefault) connWorker() { //nolint:cyclop
 			continue
 		}
 
+		if destinationConn.deliverDirect(buf[:n], srcAddrPort) { // backchannel patch
+			continue
+		}
+
 		if err = destinationConn.writePacket(buf[:n], srcAddrPort, srcUDPAddr); err != nil {
 			m.params.Logger.Errorf("Failed to write packet: %v", err)
 		}

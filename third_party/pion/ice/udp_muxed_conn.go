@@ -41,6 +41,8 @@ type udpMuxedConn struct {
 
 	// refs counts outstanding sharedPacketConn wrappers handed out by the mux.
 	refs atomic.Int32
+
+	udpMuxedDirect // backchannel patch: udp_mux_direct.go
 }
 
 func newUDPMuxedConn(params *udpMuxedConnParams) *udpMuxedConn {

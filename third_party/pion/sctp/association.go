@@ -360,6 +360,10 @@ type Association struct {
 	// flushOrAwake), so packets reach the wire in the order gathered.
 	sendMu sync.Mutex
 
+	// direct: inbound packets handed over by the connection's reader
+	// (backchannel patch: direct.go).
+	direct directInbound
+
 	closeWriteLoopOnce sync.Once
 
 	// local error
@@ -1141,7 +1145,10 @@ func (a *Association) closeAllTimers() {
 
 func (a *Association) readLoop() {
 	var closeErr error
+	stopDirect := a.startDirect() // backchannel patch: direct.go
 	defer func() {
+		stopDirect()
+
 		// also stop writeLoop, otherwise writeLoop can be leaked
 		// if connection is lost when there is no writing packet.
 		a.closeWriteLoopOnce.Do(func() { close(a.closeWriteLoopCh) })
@@ -1181,7 +1188,7 @@ func (a *Association) readLoop() {
 		inbound := make([]byte, n)
 		copy(inbound, buffer[:n])
 		atomic.AddUint64(&a.bytesReceived, uint64(n)) //nolint:gosec // G115
-		if err = a.handleInbound(inbound); err != nil {
+		if err = a.handleRead(inbound); err != nil {  // backchannel patch: direct.go
 			closeErr = err
 
 			break
