@@ -1,14 +1,13 @@
 package chat
 
 import (
-	"runtime"
+	"golang.org/x/time/rate"
+
 	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // writeState is where a new message's store write stands; its ack waits for
@@ -282,57 +281,30 @@ func (r *room) writeLocked(c Change, e *entry, done func(error)) {
 
 func (r *room) sendAllLocked(b []byte) {
 	r.srv.stats.events.Add(1)
-	r.fanOutLocked(b, nil)
+	for _, s := range r.sessions {
+		s.send(b)
+	}
 }
 
 func (r *room) sendAllExceptLocked(b []byte, except *session) {
 	r.srv.stats.events.Add(1)
-	r.fanOutLocked(b, func(s *session) bool { return s != except })
+	for _, s := range r.sessions {
+		if s != except {
+			s.send(b)
+		}
+	}
 }
 
 // sendVisibleLocked sends an event about m only to who may see m: the one
 // place private messages are filtered for live events.
 func (r *room) sendVisibleLocked(b []byte, m *Message) {
-	r.srv.stats.events.Add(1)
 	if !m.Private() {
-		r.fanOutLocked(b, nil)
+		r.sendAllLocked(b)
 		return
 	}
-	r.fanOutLocked(b, func(s *session) bool { return m.VisibleTo(s.who.Identity) })
-}
-
-// parallelFanOut is the number of sessions from which a fan-out is split
-// across the CPUs. A send is SCTP, DTLS and a sendto, tens of µs: with one
-// goroutine, the 99th recipient of a message waited ~2 ms behind the first.
-// Waking the helper goroutines costs CPU, which 50 recipients do not win
-// back (BENCHMARKS.md, fifth round: at 32, scenario b's CPU per delivery
-// rose by 6 %).
-const parallelFanOut = 64
-
-// fanOutLocked sends b to every session that want accepts (nil: all). In a
-// large room the sessions are split into one part per CPU, sent in
-// parallel; it returns once every part is sent, so each recipient still
-// gets the room's events in order (the room's lock is held throughout).
-func (r *room) fanOutLocked(b []byte, want func(*session) bool) {
-	ss := r.sessions
-	parts := runtime.GOMAXPROCS(0)
-	if len(ss) < parallelFanOut || parts < 2 {
-		sendEach(ss, b, want)
-		return
-	}
-	n := (len(ss) + parts - 1) / parts
-	var wg sync.WaitGroup
-	for i := n; i < len(ss); i += n {
-		part := ss[i:min(i+n, len(ss))]
-		wg.Go(func() { sendEach(part, b, want) })
-	}
-	sendEach(ss[:n], b, want)
-	wg.Wait()
-}
-
-func sendEach(ss []*session, b []byte, want func(*session) bool) {
-	for _, s := range ss {
-		if want == nil || want(s) {
+	r.srv.stats.events.Add(1)
+	for _, s := range r.sessions {
+		if m.VisibleTo(s.who.Identity) {
 			s.send(b)
 		}
 	}
