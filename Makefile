@@ -43,6 +43,9 @@ fuzz:
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	# The build without a C compiler (pure-Go SQLite) must keep building.
+	CGO_ENABLED=0 $(GO) vet ./recorder/...
+	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/backchannel
 
 # `make bench`: the chat load scenarios of BENCHMARKS.md (a fresh loopback
 # server per run, SQLite and, when reachable, PostgreSQL; RUNS, SCENARIOS and

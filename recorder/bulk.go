@@ -28,11 +28,12 @@ package recorder
 // table, executed for every row inside the transaction. At chat rates a
 // transaction often holds one message, and GORM built a new statement for
 // it every time (reflection, SQL text): about a tenth of the
-// transaction's CPU. The driver (glebarez/go-sqlite) still has SQLite
-// parse the statement on every Exec (its prepared statements are not
-// kept), another tenth; most of the rest is BEGIN and the commit's WAL
-// writes. Binding one row also avoids the driver's binding time, quadratic
-// in the parameters of a statement.
+// transaction's CPU. The pure-Go driver (glebarez/go-sqlite) still has
+// SQLite parse the statement on every Exec (its prepared statements are
+// not kept), another tenth; the C driver keeps them. Most of the rest is
+// BEGIN and the commit's WAL writes. Binding one row also avoids the
+// pure-Go driver's binding time, quadratic in the parameters of a
+// statement.
 
 import (
 	"context"

@@ -10,13 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -57,6 +55,10 @@ type Config struct {
 
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+
+	// sqlite overrides the SQLite engine the binary was built with (tests
+	// run the suite on both; sqlite.go).
+	sqlite sqliteEngine
 }
 
 // OutboxHook writes outbox rows (see EnqueueOutbox) for a batch inside the
@@ -142,13 +144,11 @@ func Open(cfg Config) (*Recorder, error) {
 		if _, err := os.Stat(path); err != nil && cfg.ReadOnly {
 			return nil, fmt.Errorf("recorder: no database at %s: %w", path, err)
 		}
-		q := url.Values{}
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "busy_timeout(10000)")
-		q.Add("_pragma", "synchronous(NORMAL)")
-		q.Add("_pragma", "foreign_keys(0)")
-		q.Set("_txlock", "immediate")
-		dial = sqlite.Open("file:" + path + "?" + q.Encode())
+		engine := cfg.sqlite
+		if engine.open == nil {
+			engine = defaultSQLite
+		}
+		dial = engine.open(path)
 	case IsPostgres(cfg.DSN):
 		dial = postgres.Open(cfg.DSN)
 	default:

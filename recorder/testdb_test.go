@@ -46,6 +46,17 @@ var sqliteBackend = backend{
 	},
 }
 
+// sqlitePureGoBackend is sqliteBackend on the pure-Go engine, which a
+// build without cgo uses (sqlite.go); in such a build the two are the same.
+var sqlitePureGoBackend = backend{
+	name: "sqlite-purego",
+	config: func(t testing.TB) Config {
+		return Config{DataDir: t.TempDir(), Logger: quiet, sqlite: pureGoSQLite}
+	},
+	prepare: sqliteBackend.prepare,
+	disrupt: sqliteBackend.disrupt,
+}
+
 var postgresBackend = backend{
 	name: "postgres",
 	config: func(t testing.TB) Config {
@@ -181,5 +192,6 @@ func runSuite(t *testing.T, b backend) {
 	}
 }
 
-func TestSQLite_Suite(t *testing.T)   { runSuite(t, sqliteBackend) }
-func TestPostgres_Suite(t *testing.T) { runSuite(t, postgresBackend) }
+func TestSQLite_Suite(t *testing.T)       { runSuite(t, sqliteBackend) }
+func TestSQLitePureGo_Suite(t *testing.T) { runSuite(t, sqlitePureGoBackend) }
+func TestPostgres_Suite(t *testing.T)     { runSuite(t, postgresBackend) }

@@ -318,9 +318,8 @@ func isConstraint(err error) bool {
 	if errors.As(err, &pe) {
 		return strings.HasPrefix(pe.Code, "23")
 	}
-	var se interface{ Code() int }
-	if errors.As(err, &se) {
-		return se.Code()&0xff == 19 // SQLITE_CONSTRAINT
+	if c, ok := sqliteCode(err); ok {
+		return c == 19 // SQLITE_CONSTRAINT
 	}
 	return false
 }
@@ -354,9 +353,8 @@ func isTransient(err error) bool {
 	if errors.As(err, &ce) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
 		return true
 	}
-	var se interface{ Code() int }
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff {
+	if c, ok := sqliteCode(err); ok {
+		switch c {
 		case 5, 6, 10, 13, 14: // BUSY, LOCKED, IOERR, FULL, CANTOPEN
 			return true
 		}

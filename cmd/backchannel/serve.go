@@ -14,6 +14,7 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/chat"
 	"github.com/backchannel-rtc/backchannel/internal/app"
+	"github.com/backchannel-rtc/backchannel/recorder"
 	"github.com/backchannel-rtc/backchannel/recorder/webhook"
 	"github.com/backchannel-rtc/backchannel/sfu"
 )
@@ -133,7 +134,12 @@ func runServe(args []string) error {
 		return err
 	}
 	a.Serve()
-	log.Info("backchannel serving", "http", a.Addr().String(), "rtc_udp", rtc.UDPAddr, "rtc_tcp", rtc.TCPAddr, "data", *data)
+	db := "PostgreSQL"
+	if *database == "" {
+		db = "SQLite, " + recorder.SQLiteEngine()
+	}
+	log.Info("backchannel serving", "http", a.Addr().String(), "rtc_udp", rtc.UDPAddr, "rtc_tcp", rtc.TCPAddr, "data", *data,
+		"database", db)
 	if *dev {
 		log.Info("open the browser client", "url", fmt.Sprintf("http://localhost:%d", portOf(a.Addr().String())))
 	}
