@@ -99,8 +99,9 @@ func benchWriterHook(b *testing.B, be backend, hook OutboxHook) {
 	}
 }
 
-func BenchmarkWriter_SQLite(b *testing.B)   { benchWriter(b, sqliteBackend) }
-func BenchmarkWriter_Postgres(b *testing.B) { benchWriter(b, postgresBackend) }
+func BenchmarkWriter_SQLite(b *testing.B)       { benchWriter(b, sqliteBackend) }
+func BenchmarkWriter_SQLitePureGo(b *testing.B) { benchWriter(b, sqlitePureGoBackend) }
+func BenchmarkWriter_Postgres(b *testing.B)     { benchWriter(b, postgresBackend) }
 
 // messageEvents is an OutboxHook like a webhook endpoint subscribed to
 // chat messages: one outbox row per message.
@@ -151,8 +152,9 @@ func benchTxPerMessage(b *testing.B, be backend) {
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/msg")
 }
 
-func BenchmarkTxPerMessage_SQLite(b *testing.B)   { benchTxPerMessage(b, sqliteBackend) }
-func BenchmarkTxPerMessage_Postgres(b *testing.B) { benchTxPerMessage(b, postgresBackend) }
+func BenchmarkTxPerMessage_SQLite(b *testing.B)       { benchTxPerMessage(b, sqliteBackend) }
+func BenchmarkTxPerMessage_SQLitePureGo(b *testing.B) { benchTxPerMessage(b, sqlitePureGoBackend) }
+func BenchmarkTxPerMessage_Postgres(b *testing.B)     { benchTxPerMessage(b, postgresBackend) }
 
 // processCPU is the user and system CPU time this process has used.
 func processCPU(t testing.TB) time.Duration {
@@ -181,8 +183,9 @@ func benchExport(b *testing.B, be backend) {
 	b.ReportMetric(float64(n*b.N)/time.Since(start).Seconds(), "rows/s")
 }
 
-func BenchmarkExport_SQLite(b *testing.B)   { benchExport(b, sqliteBackend) }
-func BenchmarkExport_Postgres(b *testing.B) { benchExport(b, postgresBackend) }
+func BenchmarkExport_SQLite(b *testing.B)       { benchExport(b, sqliteBackend) }
+func BenchmarkExport_SQLitePureGo(b *testing.B) { benchExport(b, sqlitePureGoBackend) }
+func BenchmarkExport_Postgres(b *testing.B)     { benchExport(b, postgresBackend) }
 
 // benchMessage is the writer benchmarks' i-th message in room: a typical
 // chat line, every tenth one private.
