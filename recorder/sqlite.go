@@ -37,21 +37,33 @@ type sqliteEngine struct {
 	code func(err error) (int, bool)
 }
 
-// The pragmas every connection gets: WAL (readers beside the writer),
-// NORMAL sync (durable across a crash of the process; the WAL is synced at
-// checkpoints), a busy wait instead of an immediate SQLITE_BUSY, no
-// foreign-key checks (models.go), and write transactions that take the
-// write lock when they begin, so they never fail to upgrade a read lock.
+// sqlitePragmas are set on every connection, by both engines: WAL
+// (readers beside the writer), NORMAL sync (durable across a crash of the
+// process; the WAL is synced at checkpoints), a busy wait instead of an
+// immediate SQLITE_BUSY, and no foreign-key checks (models.go). Both
+// drivers also begin write transactions with BEGIN IMMEDIATE (_txlock), so
+// they never fail to upgrade a read lock.
+var sqlitePragmas = [][2]string{
+	{"journal_mode", "WAL"}, {"busy_timeout", "10000"}, {"synchronous", "NORMAL"}, {"foreign_keys", "0"},
+}
+
+// sqliteDSN is the file URI of path with the pragmas, each in the
+// driver's syntax.
+func sqliteDSN(path string, pragma func(q url.Values, name, value string)) string {
+	q := url.Values{}
+	for _, p := range sqlitePragmas {
+		pragma(q, p[0], p[1])
+	}
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
 var pureGoSQLite = sqliteEngine{
 	name: "pure Go (modernc.org/sqlite)",
 	open: func(path string) gorm.Dialector {
-		q := url.Values{}
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "busy_timeout(10000)")
-		q.Add("_pragma", "synchronous(NORMAL)")
-		q.Add("_pragma", "foreign_keys(0)")
-		q.Set("_txlock", "immediate")
-		return glebarez.Open("file:" + path + "?" + q.Encode())
+		return glebarez.Open(sqliteDSN(path, func(q url.Values, name, value string) {
+			q.Add("_pragma", name+"("+value+")")
+		}))
 	},
 	code: func(err error) (int, bool) {
 		var se interface{ Code() int }

@@ -17,13 +17,7 @@ var defaultSQLite = cSQLite
 var cSQLite = sqliteEngine{
 	name: "C (mattn/go-sqlite3)",
 	open: func(path string) gorm.Dialector {
-		q := url.Values{}
-		q.Set("_journal_mode", "WAL")
-		q.Set("_busy_timeout", "10000")
-		q.Set("_synchronous", "NORMAL")
-		q.Set("_foreign_keys", "0")
-		q.Set("_txlock", "immediate")
-		return sqlite.Open("file:" + path + "?" + q.Encode())
+		return sqlite.Open(sqliteDSN(path, func(q url.Values, name, value string) { q.Set("_"+name, value) }))
 	},
 	code: func(err error) (int, bool) {
 		var se sqlite3.Error
