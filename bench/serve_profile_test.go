@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/chat"
 	"github.com/backchannel-rtc/backchannel/internal/app"
+	"github.com/backchannel-rtc/backchannel/internal/procs"
 	"github.com/backchannel-rtc/backchannel/sfu"
 )
 
@@ -31,7 +33,9 @@ import (
 //	kill -TERM $!   # writes the profile and exits
 //
 // BENCH_SERVE_DATABASE is an optional postgres:// URL (default: SQLite in a
-// temporary folder). It stops by itself after BENCH_SERVE_MAX (default 3m).
+// temporary folder). GOMAXPROCS follows the load as under `serve`
+// (internal/procs) unless BENCH_SERVE_ADAPTIVE_PROCS=false. It stops by
+// itself after BENCH_SERVE_MAX (default 3m).
 func TestServeProfiled(t *testing.T) {
 	out := os.Getenv("BENCH_SERVE_PROFILE")
 	if out == "" {
@@ -66,6 +70,12 @@ func TestServeProfiled(t *testing.T) {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
 	a.Serve()
+	// As `serve` does, unless BENCH_SERVE_ADAPTIVE_PROCS=false.
+	if os.Getenv("BENCH_SERVE_ADAPTIVE_PROCS") != "false" {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		procs.Start(ctx, procs.Config{})
+	}
 	// BENCH_SERVE_CPU_AFTER (e.g. 20s) starts the CPU profile late, so that
 	// it holds a steady state (everyone joined) rather than the joins.
 	if d, err := time.ParseDuration(envDefault("BENCH_SERVE_CPU_AFTER", "0s")); err == nil && d > 0 {

@@ -76,11 +76,19 @@ type server struct {
 
 func startProcess(t *testing.T, data string, httpPort, udpPort int) *server {
 	t.Helper()
+	return startProcessWith(t, data, httpPort, udpPort, nil)
+}
+
+// startProcessWith adds environment variables (NAME=value) and flags.
+func startProcessWith(t *testing.T, data string, httpPort, udpPort int, env []string, flags ...string) *server {
+	t.Helper()
 	args := []string{"serve", "--dev", "--chat-rate", "0", "--data", data,
 		"--addr", fmt.Sprintf("127.0.0.1:%d", httpPort), "--rtc-bind", "127.0.0.1",
 		"--rtc-udp-port", fmt.Sprint(udpPort), "--rtc-tcp-port", "0", "--log-level", "warn"}
+	args = append(args, flags...)
 	s := &server{url: fmt.Sprintf("http://127.0.0.1:%d", httpPort), log: &bytes.Buffer{}, args: args}
 	s.cmd = exec.Command(binary(t), args...)
+	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/chat"
 	"github.com/backchannel-rtc/backchannel/internal/app"
+	"github.com/backchannel-rtc/backchannel/internal/procs"
 	"github.com/backchannel-rtc/backchannel/recorder"
 	"github.com/backchannel-rtc/backchannel/recorder/webhook"
 	"github.com/backchannel-rtc/backchannel/sfu"
@@ -65,6 +68,8 @@ func runServe(args []string) error {
 	chatRate := fs.Float64("chat-rate", envFloat("BACKCHANNEL_CHAT_RATE", 10), "chat packets per second per connection (0: no limit)")
 	chatBurst := fs.Int("chat-burst", envInt("BACKCHANNEL_CHAT_BURST", 20), "chat burst per connection")
 	roomRate := fs.Float64("chat-room-rate", envFloat("BACKCHANNEL_CHAT_ROOM_RATE", 200), "chat packets per second per room (0: no limit; off by default when --chat-rate is 0)")
+	adaptiveProcs := fs.Bool("adaptive-procs", os.Getenv("BACKCHANNEL_ADAPTIVE_PROCS") != "false",
+		"keep GOMAXPROCS as low as the load allows, up to Go's default (off: Go's default throughout; a GOMAXPROCS in the environment turns it off)")
 	logLevel := fs.String("log-level", envOr("BACKCHANNEL_LOG_LEVEL", "info"), "debug, info, warn or error")
 	var wh webhook.Flags
 	fs.StringVar(&wh.URL, "webhook-url", envOr("BACKCHANNEL_WEBHOOK_URL", ""), "webhook endpoint URL (id \"default\"; with --webhook-secret)")
@@ -134,6 +139,12 @@ func runServe(args []string) error {
 		return err
 	}
 	a.Serve()
+	procsCtx, stopProcs := context.WithCancel(context.Background())
+	defer stopProcs()
+	maxProcs := runtime.GOMAXPROCS(0)
+	if *adaptiveProcs && procs.Start(procsCtx, procs.Config{Max: maxProcs, Logger: log}) {
+		log.Info("GOMAXPROCS follows the load", "from", 1, "up_to", maxProcs)
+	}
 	db := "PostgreSQL"
 	if *database == "" {
 		db = "SQLite, " + recorder.SQLiteEngine()
