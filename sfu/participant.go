@@ -29,6 +29,13 @@ type Participant struct {
 	pub  *webrtc.PeerConnection // client offers: its media and the chat channel
 	sub  *webrtc.PeerConnection // server offers: everyone else's media
 
+	// subOps keeps a track's removal out of an answer being applied:
+	// Pion's SetRemoteDescription starts the senders the answer negotiated,
+	// and a sender whose track RemoveTrack has just set to nil (but not yet
+	// detached) fails it with "Sender Track has been removed", leaving the
+	// senders after it unstarted.
+	subOps sync.Mutex
+
 	mu          sync.Mutex
 	closed      bool
 	negotiating bool // a subscriber offer awaits its answer
@@ -159,12 +166,16 @@ func (p *Participant) setLocal(pc *webrtc.PeerConnection, d webrtc.SessionDescri
 
 // HandleAnswer applies the client's answer to a subscriber offer.
 func (p *Participant) HandleAnswer(answer webrtc.SessionDescription) error {
-	if err := p.sub.SetRemoteDescription(answer); err != nil {
+	p.subOps.Lock()
+	err := p.sub.SetRemoteDescription(answer)
+	applied := err == nil || p.sub.SignalingState() == webrtc.SignalingStateStable
+	p.subOps.Unlock()
+	if !applied {
 		return err
 	}
 	p.mu.Lock()
 	p.negotiating = false
-	again := p.again
+	again := p.again || err != nil
 	p.again = false
 	plis := p.needPLI
 	p.needPLI = nil
@@ -173,10 +184,16 @@ func (p *Participant) HandleAnswer(answer webrtc.SessionDescription) error {
 	for _, t := range plis {
 		t.requestKeyframe()
 	}
+	if err != nil {
+		// The answer was applied but a sender failed to start: offer
+		// again rather than leave the subscriber waiting for ever, and
+		// tell the client.
+		p.s.log.Warn("subscriber answer applied with an error; renegotiating", "identity", p.who.Identity, "err", err)
+	}
 	if again {
 		p.negotiate()
 	}
-	return nil
+	return err
 }
 
 // AddCandidate adds a client's trickled ICE candidate.
@@ -272,7 +289,10 @@ func (p *Participant) unsubscribe(t *publishedTrack) {
 	if sender == nil || closed {
 		return
 	}
-	if err := p.sub.RemoveTrack(sender); err == nil {
+	p.subOps.Lock()
+	err := p.sub.RemoveTrack(sender)
+	p.subOps.Unlock()
+	if err == nil {
 		p.negotiate()
 	}
 }
