@@ -292,6 +292,9 @@ func (c *Client) negotiatePublisher(ctx context.Context) error {
 func (c *Client) readSignals() {
 	defer c.wg.Done()
 	defer c.finish("signaling closed")
+	// Once the server has closed (or the socket failed), close this end
+	// too: the server lingers until the client has closed its end.
+	defer c.ws.Close()
 	for {
 		var m signaling.Message
 		if err := c.ws.ReadJSON(&m); err != nil {

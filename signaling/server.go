@@ -3,6 +3,7 @@ package signaling
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -121,7 +122,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered
 	}
 	ws.SetReadLimit(MaxMessageSize)
-	c := &conn{h: h, ws: ws, who: who, out: make(chan *Message, 256), done: make(chan struct{}),
+	c := &conn{h: h, ws: ws, who: who, out: make(chan *Message, 256), done: make(chan struct{}), readDone: make(chan struct{}),
 		limit: rate.NewLimiter(rate.Limit(h.cfg.MessageRate), h.cfg.MessageBurst),
 		// Drops themselves are bounded: sustained sending at more than
 		// ten times the rate ends the socket.
@@ -146,6 +147,7 @@ type conn struct {
 	out       chan *Message // pointers: a queue of 256 costs 2 KiB, not 64
 	done      chan struct{}
 	closeOnce sync.Once
+	readDone  chan struct{} // closed when the read loop has stopped reading
 
 	// Owned by the read loop.
 	limit, drops *rate.Limiter
@@ -215,10 +217,16 @@ func (c *conn) Closed(reason string) {
 	c.shutdown()
 }
 
+// lingerTime bounds how long a closing socket keeps reading what the
+// peer still sends, and lingerBytes how much of it.
+const (
+	lingerTime  = 2 * time.Second
+	lingerBytes = 1 << 20
+)
+
 func (c *conn) writeLoop() {
 	ping := time.NewTicker(c.h.cfg.PingInterval)
 	defer ping.Stop()
-	defer c.ws.Close()
 	write := func(m *Message) bool {
 		_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
 		return c.ws.WriteJSON(m) == nil
@@ -228,11 +236,13 @@ func (c *conn) writeLoop() {
 		case m := <-c.out:
 			if !write(m) {
 				c.shutdown()
+				c.ws.Close()
 				return
 			}
 		case <-ping.C:
 			if c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(5*time.Second)) != nil {
 				c.shutdown()
+				c.ws.Close()
 				return
 			}
 		case <-c.done:
@@ -241,6 +251,7 @@ func (c *conn) writeLoop() {
 				select {
 				case m := <-c.out:
 					if !write(m) {
+						c.ws.Close()
 						return
 					}
 					continue
@@ -256,12 +267,56 @@ func (c *conn) writeLoop() {
 			}
 			_ = c.ws.WriteControl(websocket.CloseMessage,
 				websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+			c.lingeringClose()
+			return
+		}
+	}
+}
+
+// lingeringClose closes the socket once the peer has had the chance to
+// read everything written to it. Closing a TCP socket whose peer has sent
+// data not yet read makes the kernel reset the connection, and a reset
+// throws away what the peer had received and not yet read: the messages
+// just before the close (an error, a leave) would be lost. So the sending
+// side is shut first (the peer reads everything, then end of stream), and
+// the socket is closed when the read loop has seen the peer close, or
+// after lingerTime.
+func (c *conn) lingeringClose() {
+	if hc, ok := c.ws.NetConn().(interface{ CloseWrite() error }); ok {
+		_ = hc.CloseWrite()
+	}
+	t := time.NewTimer(lingerTime)
+	select {
+	case <-c.readDone:
+	case <-t.C:
+	}
+	t.Stop()
+	c.ws.Close()
+}
+
+// drain reads and discards what the peer still sends after the read loop
+// has stopped, until the peer closes, lingerTime passes or lingerBytes
+// have been read (see lingeringClose).
+func (c *conn) drain() {
+	defer close(c.readDone)
+	_ = c.ws.SetReadDeadline(time.Now().Add(lingerTime))
+	c.ws.SetPongHandler(nil)
+	budget := int64(lingerBytes)
+	for budget > 0 {
+		_, r, err := c.ws.NextReader()
+		if err != nil {
+			return
+		}
+		n, err := io.Copy(io.Discard, io.LimitReader(r, budget))
+		budget -= n
+		if err != nil {
 			return
 		}
 	}
 }
 
 func (c *conn) readLoop() {
+	defer c.drain()
 	defer c.shutdown()
 	deadline := func(d time.Duration) { _ = c.ws.SetReadDeadline(time.Now().Add(d)) }
 	alive := 3 * c.h.cfg.PingInterval
