@@ -130,6 +130,10 @@ func (s *Server) roomEmptied(r *Room) {
 	}
 }
 
+// ReasonShutdown is the leave reason a participant is given when the
+// server shuts down.
+const ReasonShutdown = "server shutting down"
+
 // Close tells every participant the server is going away, closes their
 // peers and the sockets.
 func (s *Server) Close() {
@@ -145,7 +149,7 @@ func (s *Server) Close() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.close("server shutting down", true)
+			p.close(ReasonShutdown, true)
 		}()
 	}
 	wg.Wait()

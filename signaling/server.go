@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -49,6 +50,11 @@ type Handler struct {
 	sfu      *sfu.Server
 	upgrader websocket.Upgrader
 	log      *slog.Logger
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{} // open sockets, until their close is done
+	stopping bool
+	wg       sync.WaitGroup // one per socket in conns
 }
 
 // NewHandler returns the WebSocket endpoint.
@@ -68,7 +74,7 @@ func NewHandler(cfg Config, s *sfu.Server) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	h := &Handler{cfg: cfg, sfu: s, log: cfg.Logger}
+	h := &Handler{cfg: cfg, sfu: s, log: cfg.Logger, conns: make(map[*conn]struct{})}
 	h.upgrader = websocket.Upgrader{
 		ReadBufferSize:  4096,
 		WriteBufferSize: 4096,
@@ -127,8 +133,66 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Drops themselves are bounded: sustained sending at more than
 		// ten times the rate ends the socket.
 		drops: rate.NewLimiter(rate.Limit(10*h.cfg.MessageRate), 10*h.cfg.MessageBurst)}
-	go c.writeLoop()
+	registered := h.add(c)
+	if !registered {
+		c.Closed(sfu.ReasonShutdown)
+	}
+	go func() {
+		if registered {
+			defer h.remove(c)
+		}
+		c.writeLoop()
+	}()
 	c.readLoop()
+}
+
+// add registers c, unless Shutdown has begun.
+func (h *Handler) add(c *conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopping {
+		return false
+	}
+	h.wg.Add(1)
+	h.conns[c] = struct{}{}
+	return true
+}
+
+func (h *Handler) remove(c *conn) {
+	h.mu.Lock()
+	delete(h.conns, c)
+	h.mu.Unlock()
+	h.wg.Done()
+}
+
+// Shutdown ends every socket, joined or not, with leave (sfu.ReasonShutdown),
+// and any opened later at once; it waits until their queued messages and
+// close frames are written and each socket is closed (see
+// lingeringClose), or until ctx ends. The HTTP server does not track
+// upgraded connections, so without this the process could exit with a
+// final leave still queued.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.stopping = true
+	open := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		open = append(open, c)
+	}
+	h.mu.Unlock()
+	for _, c := range open {
+		c.Closed(sfu.ReasonShutdown)
+	}
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // conn is one socket. It implements sfu.Signaler.

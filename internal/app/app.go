@@ -61,10 +61,11 @@ type App struct {
 	Chat     *chat.Server
 	Recorder *recorder.Recorder
 	// Webhooks derives, delivers and lists webhook events (with Recorder).
-	Webhooks *webhook.Delivery
-	ln       net.Listener
-	http     *http.Server
-	done     chan error
+	Webhooks  *webhook.Delivery
+	ln        net.Listener
+	http      *http.Server
+	signaling *signaling.Handler
+	done      chan error
 
 	closeOnce sync.Once
 	closeErr  error
@@ -110,9 +111,10 @@ func New(cfg Config) (*App, error) {
 		return fail(fmt.Errorf("listen %s: %w", cfg.Addr, err))
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/v1/rtc", signaling.NewHandler(signaling.Config{
+	a.signaling = signaling.NewHandler(signaling.Config{
 		Keys: a.Keys, AllowedOrigins: cfg.AllowedOrigins, Logger: cfg.Logger,
-	}, a.SFU))
+	}, a.SFU)
+	mux.Handle("/v1/rtc", a.signaling)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		rooms, ps := a.SFU.Counts()
 		w.Header().Set("Content-Type", "application/json")
@@ -167,7 +169,15 @@ func (a *App) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	a.SFU.Close() // tells participants, closes peers and sockets
-	err := a.http.Shutdown(ctx)
+	// Sockets not joined yet too; wait for their last messages to be
+	// written (the HTTP server does not track upgraded connections).
+	var err error
+	if a.signaling != nil {
+		err = a.signaling.Shutdown(ctx)
+	}
+	if e := a.http.Shutdown(ctx); e != nil && err == nil {
+		err = e
+	}
 	if a.done != nil {
 		if e := <-a.done; e != nil && !errors.Is(e, http.ErrServerClosed) {
 			err = e

@@ -1,16 +1,22 @@
 package app_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/backchannel-rtc/backchannel/client"
 	"github.com/backchannel-rtc/backchannel/internal/app"
+	"github.com/backchannel-rtc/backchannel/sfu"
+	"github.com/backchannel-rtc/backchannel/signaling"
 )
 
 // TestJoinedCarriesICEServersAndShutdownTellsEveryone: the STUN/TURN list
 // is handed to clients in `joined`, and a graceful shutdown tells every
-// participant why before closing its peers.
+// participant why before closing its peers; a socket that has not joined
+// yet is told too, and Close returns once the close frames are out.
 func TestJoinedCarriesICEServersAndShutdownTellsEveryone(t *testing.T) {
 	ice := app.ICEServers([]string{"stun:stun.example.org:3478"}, []string{"turn:turn.example.org:3478?transport=udp"}, "user", "pass")
 	a := startServer(t, newRelay(), func(c *app.Config) { c.RTC.ICEServers = ice })
@@ -23,8 +29,28 @@ func TestJoinedCarriesICEServersAndShutdownTellsEveryone(t *testing.T) {
 		t.Fatalf("iceServers in joined: %+v", got)
 	}
 
+	tok, err := a.Token("bye", "carol", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	early, _, _ := dial(t, a, tok, nil)
+	if early == nil {
+		t.Fatal("refused")
+	}
+	defer early.Close()
+
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
+	}
+	// Already written when Close returned: no waiting for the join timeout.
+	_ = early.SetReadDeadline(time.Now().Add(time.Second))
+	var leave signaling.Message
+	if err := early.ReadJSON(&leave); err != nil || leave.Type != signaling.TypeLeave || leave.Reason != sfu.ReasonShutdown {
+		t.Fatalf("a socket not joined yet read %+v, %v; want leave (%q)", leave, err, sfu.ReasonShutdown)
+	}
+	var ce *websocket.CloseError
+	if _, _, err := early.ReadMessage(); !errors.As(err, &ce) || ce.Code != websocket.CloseNormalClosure {
+		t.Fatalf("then %v; want a normal close", err)
 	}
 	for _, c := range []*client.Client{c1, c2} {
 		select {
