@@ -2,9 +2,12 @@ package recorder
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/backchannel-rtc/backchannel/chat"
 )
 
 // TestSQLiteTime: sqliteTime reads a stored time as the SQLite drivers do
@@ -49,5 +52,57 @@ func TestSQLiteTime(t *testing.T) {
 	}
 	if compared < len(stored)+12 {
 		t.Fatalf("compared %d times: the second driver parsed fewer than 12 of %d", compared, len(stored))
+	}
+}
+
+// TestSQLiteExportSnapshot: the export's two connections read one
+// snapshot, taken when sqliteSnapshot returns: a message and a reaction
+// committed afterwards are seen by neither until the snapshot ends.
+func TestSQLiteExportSnapshot(t *testing.T) {
+	for _, b := range []backend{sqliteBackend, sqlitePureGoBackend} {
+		t.Run(b.name, func(t *testing.T) {
+			r := openT(t, b.config(t))
+			writeAll(t, r, join("snap", "alice", "Alice", 0), msg("snap", 1, "alice", "before", 1))
+			db, err := r.db.DB()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := ctxT(t)
+			conn, err := db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			extra, err := db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer extra.Close()
+			end, err := sqliteSnapshot(ctx, db, conn, extra)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeAll(t, r, msg("snap", 2, "alice", "after", 2),
+				chat.Change{Kind: chat.ChangeReaction, Room: "snap", At: at(3),
+					MessageID: msg("snap", 1, "", "", 0).Message.ID, Emoji: "👍", Identity: "alice", On: true})
+			count := func(c *sql.Conn, table string) int {
+				var n int
+				if err := c.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			for i, c := range []*sql.Conn{conn, extra} {
+				if m, re := count(c, "messages"), count(c, "reactions"); m != 1 || re != 0 {
+					t.Errorf("connection %d in the snapshot sees %d messages and %d reactions; want 1 and 0", i, m, re)
+				}
+			}
+			end()
+			for i, c := range []*sql.Conn{conn, extra} {
+				if m, re := count(c, "messages"), count(c, "reactions"); m != 2 || re != 1 {
+					t.Errorf("connection %d after the snapshot sees %d messages and %d reactions; want 2 and 1", i, m, re)
+				}
+			}
+		})
 	}
 }
