@@ -19,10 +19,11 @@ package recorder
 // messages). The marks stream on a second connection. Both share one
 // exported snapshot (REPEATABLE READ, READ ONLY): the export is consistent.
 //
-// SQLite (export_sqlite.go): the messages on one connection, the marks
-// and attachments on a second, so that SQLite's C code runs on both CPUs
-// (on one connection, every call takes that connection's lock); both read
-// transactions begin at the same commit.
+// SQLite (export_sqlite.go): the messages on two connections, in
+// alternate chunks, the marks and attachments on a third, so that
+// SQLite's C code runs on both CPUs (on one connection, every call takes
+// that connection's lock); the read transactions begin at the same
+// commit.
 //
 // The connections are held for the whole export, including while a slow
 // client reads: exportSlots caps how many exports stream at once, so they
@@ -122,6 +123,9 @@ func (r *Recorder) withExportSource(ctx context.Context, col, val string, fn fun
 	if err != nil {
 		return err
 	}
+	if r.db.Dialector.Name() != "postgres" {
+		return sqliteExport(ctx, sqlDB, col, val, fn)
+	}
 	conn, err := sqlDB.Conn(ctx)
 	if err != nil {
 		return err
@@ -132,9 +136,6 @@ func (r *Recorder) withExportSource(ctx context.Context, col, val string, fn fun
 		return err
 	}
 	defer extra.Close()
-	if r.db.Dialector.Name() != "postgres" {
-		return sqliteExport(ctx, sqlDB, conn, extra, col, val, fn)
-	}
 	return conn.Raw(func(mdc any) error {
 		return extra.Raw(func(xdc any) error {
 			mc, ok1 := mdc.(*stdlib.Conn)

@@ -37,7 +37,10 @@ import (
 var sqliteMessageFields = []string{"id", "sender", "session_id", "meeting_id", "sender_name", "kind", "text",
 	"recipients", "reply_to", "attachment_id", "created_at"}
 
-// sqliteMessagesQuery selects the messages of col = ?1 as blobs.
+// sqliteMessagesQuery selects the messages of col = ?1 as blobs, with
+// seqs from ?2 (at least 1) to before ?3. (With "seq > 0" beside them,
+// SQLite began every chunk's range at that bound, which is known when the
+// statement is prepared, and scanned from the session's start.)
 func sqliteMessagesQuery(col string) string {
 	parts := []string{"seq || ' ' || ((edited_at IS NOT NULL) + 2 * (deleted <> 0)) || ' '"}
 	for _, f := range sqliteMessageFields {
@@ -47,22 +50,42 @@ func sqliteMessagesQuery(col string) string {
 		parts = append(parts, "length(CAST(("+f+") AS BLOB)) || ':' || ("+f+")")
 	}
 	return `SELECT CAST(` + strings.Join(parts, " || ") + ` AS BLOB)
-		FROM messages m WHERE ` + col + ` = ?1 AND seq > 0 ORDER BY seq`
+		FROM messages m WHERE ` + col + ` = ?1 AND seq >= ?2 AND seq < ?3 ORDER BY seq`
 }
 
-func sqliteExport(ctx context.Context, db *sql.DB, conn, extra *sql.Conn, col, val string, fn func(exportSource) error) error {
+func sqliteExport(ctx context.Context, db *sql.DB, col, val string, fn func(exportSource) error) error {
 	_, marks, atts := exportQueries(col, "?1", "")
 	s := &sqlSource{}
 	if col == "session_id" {
 		s.session = []byte(val)
 	}
-	end, err := sqliteSnapshot(ctx, db, conn, extra)
+	// Two connections read the messages, a third the marks and attachments.
+	var conns [3]*sql.Conn
+	for i := range conns {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		conns[i] = c
+	}
+	conn, second, extra := conns[0], conns[1], conns[2]
+	end, err := sqliteSnapshot(ctx, db, conns[:]...)
 	if err != nil {
 		return err
 	}
 	defer end()
+	// The messages' seqs, for the readers' chunks.
+	var lo, hi sql.NullInt64
+	if err := conn.QueryRowContext(ctx, `SELECT min(seq), max(seq) FROM messages WHERE `+col+` = ?1 AND seq > 0`,
+		val).Scan(&lo, &hi); err != nil {
+		return err
+	}
 	s.read = func(fn func(row []byte) error) error {
-		return readAhead(ctx, conn, sqliteMessagesQuery(col), val, fn)
+		if !lo.Valid {
+			return nil
+		}
+		return readAhead(ctx, []*sql.Conn{conn, second}, sqliteMessagesQuery(col), val, lo.Int64, hi.Int64, fn)
 	}
 	if s.marks, err = extra.QueryContext(ctx, marks, val); err != nil {
 		return err

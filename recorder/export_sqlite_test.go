@@ -106,3 +106,18 @@ func TestSQLiteExportSnapshot(t *testing.T) {
 		})
 	}
 }
+
+// TestSQLiteExportSmallChunks: the CSV is the reference's when the two
+// readers take turns every 7 seqs, so that sessions, meetings, private
+// messages, marks and attachments all straddle chunk boundaries, and the
+// export still stops cleanly when the client goes away mid-chunk.
+func TestSQLiteExportSmallChunks(t *testing.T) {
+	defer func(c int64) { readAheadChunk = c }(readAheadChunk)
+	readAheadChunk = 7
+	for _, b := range []backend{sqliteBackend, sqlitePureGoBackend} {
+		t.Run(b.name, func(t *testing.T) {
+			t.Run("Reference", func(t *testing.T) { testCSVMatchesReference(t, b) })
+			t.Run("Abort", func(t *testing.T) { testCSVAbort(t, b) })
+		})
+	}
+}

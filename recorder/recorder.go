@@ -164,8 +164,9 @@ func Open(cfg Config) (*Recorder, error) {
 	}
 	maxConns := 16
 	if cfg.DSN == "" {
-		// One writer at a time anyway; a few readers run beside it (WAL).
-		maxConns = 8
+		// One writer at a time anyway; a few readers run beside it (WAL):
+		// the chat's reads, and two exports of three connections each.
+		maxConns = 10
 	}
 	sqlDB.SetMaxOpenConns(maxConns)
 	sqlDB.SetMaxIdleConns(8)
