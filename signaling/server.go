@@ -359,11 +359,13 @@ func (c *conn) lingeringClose() {
 }
 
 // drain reads and discards what the peer still sends after the read loop
-// has stopped, until the peer closes, lingerTime passes or lingerBytes
-// have been read (see lingeringClose).
+// has stopped, until the peer closes, lingerBytes have been read, or the
+// write loop closes the socket (lingerTime after its close frame: the
+// time counts from there, not from here, as the write loop may still be
+// flushing to a slow reader).
 func (c *conn) drain() {
 	defer close(c.readDone)
-	_ = c.ws.SetReadDeadline(time.Now().Add(lingerTime))
+	_ = c.ws.SetReadDeadline(time.Time{})
 	c.ws.SetPongHandler(nil)
 	budget := int64(lingerBytes)
 	for budget > 0 {
