@@ -30,15 +30,7 @@ func TestJoinedCarriesICEServersAndShutdownTellsEveryone(t *testing.T) {
 		t.Fatalf("iceServers in joined: %+v", got)
 	}
 
-	tok, err := a.Token("bye", "carol", "", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	early, _, _ := dial(t, a, tok, nil)
-	if early == nil {
-		t.Fatal("refused")
-	}
-	defer early.Close()
+	early := dialAs(t, a, "bye", "carol")
 
 	// The socket not joined yet reads its leave and the close frame, then
 	// closes its end, as a client should.

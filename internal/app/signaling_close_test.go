@@ -21,31 +21,12 @@ import (
 // kernel would throw away the pongs it had not read yet.
 func TestSignalingCloseLosesNothing(t *testing.T) {
 	a := startServer(t, nil, nil)
-	tok, err := a.Token("linger", "alice", "", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws, _, _ := dial(t, a, tok, nil)
-	if ws == nil {
-		t.Fatal("refused")
-	}
-	defer ws.Close()
-	if err := ws.WriteJSON(signaling.Message{Type: signaling.TypeJoin}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		var m signaling.Message
-		_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if err := ws.ReadJSON(&m); err != nil {
-			t.Fatal(err)
-		}
-		if m.Type == signaling.TypeJoined {
-			break
-		}
-	}
+	ws := joinSocket(t, a, "linger", "alice")
 
-	// One write of 101 frames, so that the server has them all at once
-	// (50 pings stay within the socket's burst of 100; the 2,000 after the leave are more than the server's read buffer holds, so most stay unread in its kernel).
+	// One write of all the frames, so that the server has them all at
+	// once. 50 pings stay within the socket's burst of 100; the 2,000 after
+	// the leave are more than the server's read buffer holds, so most stay
+	// unread in its kernel.
 	const before, after = 50, 2000
 	var frames bytes.Buffer
 	frame := func(payload string) {

@@ -18,32 +18,7 @@ import (
 // room is answered at once meanwhile.
 func TestSignalingFloodIsLimited(t *testing.T) {
 	a := startServer(t, nil, nil)
-	open := func(identity string) *websocket.Conn {
-		t.Helper()
-		tok, err := a.Token("flood", identity, "", false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ws, _, _ := dial(t, a, tok, nil)
-		if ws == nil {
-			t.Fatal("refused")
-		}
-		t.Cleanup(func() { ws.Close() })
-		if err := ws.WriteJSON(signaling.Message{Type: signaling.TypeJoin}); err != nil {
-			t.Fatal(err)
-		}
-		for {
-			var m signaling.Message
-			_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
-			if err := ws.ReadJSON(&m); err != nil {
-				t.Fatalf("%s: %v", identity, err)
-			}
-			if m.Type == signaling.TypeJoined {
-				return ws
-			}
-		}
-	}
-	flooder, other := open("mallory"), open("alice")
+	flooder, other := joinSocket(t, a, "flood", "mallory"), joinSocket(t, a, "flood", "alice")
 
 	var pongs, limited atomic.Int64
 	closed := make(chan error, 1)

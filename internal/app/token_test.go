@@ -37,6 +37,41 @@ func dial(t *testing.T, a *app.App, token string, header http.Header) (*websocke
 	return nil, resp.StatusCode, body
 }
 
+// dialAs opens a signaling socket for identity in room by hand (closed
+// when the test ends), without joining.
+func dialAs(t *testing.T, a *app.App, room, identity string) *websocket.Conn {
+	t.Helper()
+	tok, err := a.Token(room, identity, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, _, _ := dial(t, a, tok, nil)
+	if ws == nil {
+		t.Fatal("refused")
+	}
+	t.Cleanup(func() { ws.Close() })
+	return ws
+}
+
+// joinSocket is dialAs, then join, read up to joined.
+func joinSocket(t *testing.T, a *app.App, room, identity string) *websocket.Conn {
+	t.Helper()
+	ws := dialAs(t, a, room, identity)
+	if err := ws.WriteJSON(signaling.Message{Type: signaling.TypeJoin}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var m signaling.Message
+		_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if err := ws.ReadJSON(&m); err != nil {
+			t.Fatalf("%s: %v", identity, err)
+		}
+		if m.Type == signaling.TypeJoined {
+			return ws
+		}
+	}
+}
+
 func TestSocketRefusesBadTokens(t *testing.T) {
 	a := startServer(t, newRelay(), nil)
 	grant := auth.VideoGrant{Room: "r", RoomJoin: true}
