@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -118,6 +120,42 @@ func TestSQLiteExportSmallChunks(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Run("Reference", func(t *testing.T) { testCSVMatchesReference(t, b) })
 			t.Run("Abort", func(t *testing.T) { testCSVAbort(t, b) })
+		})
+	}
+}
+
+// TestSQLiteExportSnapshotReadOnly: the snapshot's barrier (BEGIN
+// IMMEDIATE, which writes nothing) works on a database opened read-only
+// (a copy, a read-only mount), so such a database can still be exported.
+func TestSQLiteExportSnapshotReadOnly(t *testing.T) {
+	cfg := sqliteBackend.config(t)
+	r := openT(t, cfg)
+	writeAll(t, r, join("ro", "alice", "Alice", 0), msg("ro", 1, "alice", "hello", 1))
+	for _, driverName := range []string{"sqlite3", "sqlite"} { // the C engine, the pure-Go one
+		t.Run(driverName, func(t *testing.T) {
+			if !slices.Contains(sql.Drivers(), driverName) {
+				t.Skipf("no %s driver in this build", driverName)
+			}
+			db, err := sql.Open(driverName, "file:"+filepath.Join(cfg.DataDir, "backchannel.db")+"?mode=ro")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			ctx := ctxT(t)
+			conn, err := db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			end, err := sqliteSnapshot(ctx, db, conn)
+			if err != nil {
+				t.Fatalf("read-only: %v", err)
+			}
+			defer end()
+			var n int
+			if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM messages").Scan(&n); err != nil || n != 1 {
+				t.Fatalf("%d messages, %v", n, err)
+			}
 		})
 	}
 }
