@@ -99,9 +99,10 @@ func sqliteExport(ctx context.Context, db *sql.DB, col, val string, fn func(expo
 }
 
 // sqliteSnapshot begins a read transaction on each of conns, all at the
-// same commit: a third connection holds the write lock meanwhile (for
-// well under a millisecond), so no commit falls between them. end rolls
-// them back; a connection whose rollback fails is discarded.
+// same commit: one more connection holds the write lock meanwhile (BEGIN
+// IMMEDIATE, for well under a millisecond; it writes nothing, so a
+// read-only database works too), so no commit falls between them. end
+// rolls them back; a connection whose rollback fails is discarded.
 func sqliteSnapshot(ctx context.Context, db *sql.DB, conns ...*sql.Conn) (end func(), err error) {
 	var begun []*sql.Conn
 	end = func() {
