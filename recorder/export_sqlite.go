@@ -1,12 +1,12 @@
 package recorder
 
-// The export's streams on SQLite. The messages are read on one
-// connection, by a goroutine ahead of the CSV writer
-// (export_readahead.go); the marks and attachments on a second. On one
-// connection every call takes that connection's lock, so all of SQLite's
-// work ran on one CPU; on two it runs on both. Both read transactions
-// begin at the same commit (sqliteSnapshot), so the export is consistent,
-// as on PostgreSQL.
+// The export's streams on SQLite. Two goroutines read the messages on two
+// connections, in alternate chunks of seqs, ahead of the CSV writer
+// (export_readahead.go); the marks and attachments stream on a third. On
+// one connection every call takes that connection's lock, so all of
+// SQLite's work ran on one CPU; now it runs on both. The read
+// transactions begin at the same commit (sqliteSnapshot), so the export
+// is consistent, as on PostgreSQL.
 //
 // Each message comes back as ONE blob: "<seq> <flags> " (flags: 1 edited,
 // 2 deleted), then its text columns, each as "<byte length>:<bytes>". The
@@ -16,8 +16,8 @@ package recorder
 // 2.5 times faster. On the C SQLite, building the blob is most of what a
 // row costs, so it has as few parts as it can: the scope's own column is
 // not read back, and seq and the flags need no length (fourteen
-// length-prefixed columns read 20 % slower). The drivers turn created_at (text) into a time;
-// sqliteTime does what they do.
+// length-prefixed columns read 20 % slower). The drivers turn created_at
+// (text) into a time; sqliteTime does what they do.
 
 import (
 	"bytes"
@@ -26,6 +26,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +35,7 @@ import (
 // sqliteMessageFields are the length-prefixed parts of a message's blob,
 // in this order, less the scope column (session_id when exporting a
 // session: it is the scope's value).
-var sqliteMessageFields = []string{"id", "sender", "session_id", "meeting_id", "sender_name", "kind", "text",
+var sqliteMessageFields = [...]string{"id", "sender", "session_id", "meeting_id", "sender_name", "kind", "text",
 	"recipients", "reply_to", "attachment_id", "created_at"}
 
 // sqliteMessagesQuery selects the messages of col = ?1 as blobs, with
@@ -55,10 +56,8 @@ func sqliteMessagesQuery(col string) string {
 
 func sqliteExport(ctx context.Context, db *sql.DB, col, val string, fn func(exportSource) error) error {
 	_, marks, atts := exportQueries(col, "?1", "")
-	s := &sqlSource{}
-	if col == "session_id" {
-		s.session = []byte(val)
-	}
+	// The scope column, when it is a field, is not read back but filled in.
+	s := &sqlSource{scope: []byte(val), scopeField: slices.Index(sqliteMessageFields[:], col)}
 	// Two connections read the messages, a third the marks and attachments.
 	var conns [3]*sql.Conn
 	for i := range conns {
@@ -145,7 +144,8 @@ func rollback(ctx context.Context, c *sql.Conn) {
 type sqlSource struct {
 	read            func(fn func(row []byte) error) error // the messages
 	marks, atts     *sql.Rows
-	session         []byte
+	scope           []byte // the scope's value
+	scopeField      int    // its index in sqliteMessageFields, or -1
 	row             exportRow
 	emoji, identity sql.RawBytes
 	att             AttachmentRow
@@ -157,7 +157,7 @@ var errBadRow = errors.New("recorder: export: malformed message row")
 
 func (s *sqlSource) each(fn func(m *exportRow) error) error {
 	m := &s.row
-	var f [11][]byte // sqliteMessageFields
+	var f [len(sqliteMessageFields)][]byte
 	return s.read(func(b []byte) error {
 		sp := bytes.IndexByte(b, ' ')
 		if sp < 1 || len(b) < sp+3 || b[sp+2] != ' ' || b[sp+1] < '0' || b[sp+1] > '3' {
@@ -171,8 +171,8 @@ func (s *sqlSource) each(fn func(m *exportRow) error) error {
 		m.edited, m.deleted = flags&1 != 0, flags&2 != 0
 		b = b[sp+3:]
 		for i := range f {
-			if s.session != nil && i == 2 { // session_id: the scope
-				f[i] = s.session
+			if i == s.scopeField {
+				f[i] = s.scope
 				continue
 			}
 			var ok bool
