@@ -54,6 +54,20 @@ type Group struct {
 	LatencyMS  LatencyMS `json:"latency_ms"`
 }
 
+// Switches are context switches, voluntary and involuntary.
+type Switches struct {
+	Voluntary   float64 `json:"voluntary"`
+	Involuntary float64 `json:"involuntary"`
+}
+
+// voluntary is s.Voluntary, 0 for a run that did not measure it.
+func (s *Switches) voluntary() float64 {
+	if s == nil {
+		return 0
+	}
+	return s.Voluntary
+}
+
 // Result is one run's report. The first fields carry the names issue 7
 // fixes; the rest say under which conditions it was measured.
 type Result struct {
@@ -71,6 +85,9 @@ type Result struct {
 	ServerCPUSeconds       float64   `json:"server_cpu_seconds"`
 	ServerCPUUsPerDelivery float64   `json:"server_cpu_us_per_delivery"`
 	ServerPeakRSSBytes     int64     `json:"server_peak_rss_bytes"`
+	// The server's threads' context switches over the measured phase and
+	// the drain, per real-time delivery: on a VM each is costly.
+	ServerSwitchesPerDelivery *Switches `json:"server_switches_per_delivery,omitempty"`
 
 	Recovered int64  `json:"recovered_from_history"`
 	Resyncs   int64  `json:"resyncs"`
@@ -221,12 +238,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	udp0, _ := readUDP()
 	selfCPU0, _ := procCPU(selfPID())
 	var cpu0 time.Duration
+	var vol0, invol0 int64
 	var mon *monitor
 	if cfg.PID > 0 {
 		var err error
 		if cpu0, err = procCPU(cfg.PID); err != nil {
 			return nil, fmt.Errorf("bench: --pid %d: %w", cfg.PID, err)
 		}
+		vol0, invol0, _ = procSwitches(cfg.PID)
 		mon = startMonitor(cfg.PID)
 	}
 	r.measuredStart = time.Now()
@@ -270,10 +289,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	res.DrainS = time.Since(dstart).Seconds()
+	var switches *Switches
 	if cfg.PID > 0 {
 		cpu1, err := procCPU(cfg.PID)
 		if err == nil {
 			res.ServerCPUSeconds = (cpu1 - cpu0).Seconds()
+		}
+		if vol1, invol1, err := procSwitches(cfg.PID); err == nil {
+			switches = &Switches{Voluntary: float64(vol1 - vol0), Involuntary: float64(invol1 - invol0)}
 		}
 		res.ServerPeakRSSBytes = mon.stop()
 	}
@@ -291,6 +314,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.account(res)
 	if d := r.delivered.Load(); d > 0 && cfg.PID > 0 {
 		res.ServerCPUUsPerDelivery = res.ServerCPUSeconds * 1e6 / float64(d)
+		if switches != nil {
+			switches.Voluntary /= float64(d)
+			switches.Involuntary /= float64(d)
+			res.ServerSwitchesPerDelivery = switches
+		}
 	}
 	if droppedBefore >= 0 {
 		if after := scrapeCounter(httpURL(cfg.URL), "backchannel_data_messages_dropped_total"); after >= 0 {

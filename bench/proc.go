@@ -41,6 +41,40 @@ func procCPU(pid int) (time.Duration, error) {
 	return time.Duration(ut+st) * time.Second / clkTck, nil
 }
 
+// procSwitches returns the context switches of every thread of the
+// process, voluntary (it slept: waiting for the network, a lock, a timer)
+// and involuntary (preempted). A thread that ended is no longer counted;
+// a Go server's threads rarely end.
+func procSwitches(pid int) (vol, invol int64, err error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name()))
+		if err != nil {
+			continue // the thread ended meanwhile
+		}
+		for line := range strings.Lines(string(b)) {
+			var dst *int64
+			switch {
+			case strings.HasPrefix(line, "voluntary_ctxt_switches:"):
+				dst = &vol
+			case strings.HasPrefix(line, "nonvoluntary_ctxt_switches:"):
+				dst = &invol
+			default:
+				continue
+			}
+			if fs := strings.Fields(line); len(fs) == 2 {
+				if v, err := strconv.ParseInt(fs[1], 10, 64); err == nil {
+					*dst += v
+				}
+			}
+		}
+	}
+	return vol, invol, nil
+}
+
 // procMem returns VmRSS and VmHWM (peak RSS) in bytes.
 func procMem(pid int) (rss, hwm int64, err error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))

@@ -44,6 +44,9 @@ func (res *Result) WriteTable(w io.Writer) error {
 		row("server_cpu_seconds", "%.2f", res.ServerCPUSeconds)
 		row("server_cpu_us_per_delivery", "%.1f", res.ServerCPUUsPerDelivery)
 		row("server_peak_rss_bytes", "%d (%.1f MiB)", res.ServerPeakRSSBytes, float64(res.ServerPeakRSSBytes)/(1<<20))
+		if sw := res.ServerSwitchesPerDelivery; sw != nil {
+			row("server_switches_per_delivery", "%.2f voluntary, %.2f involuntary (all its threads)", sw.Voluntary, sw.Involuntary)
+		}
 	} else {
 		row("server", "no --pid: CPU and memory not measured")
 	}

@@ -34,8 +34,8 @@ func Summarize(in io.Reader, out io.Writer) error {
 	if err := sc.Err(); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "| run | n | join p50 ms | latency p50 ms | latency p99 ms | delivered/s | server CPU µs/delivery | server peak RSS MiB | lost / dup / leaked (sum) | notes |")
-	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(out, "| run | n | join p50 ms | latency p50 ms | latency p99 ms | delivered/s | server CPU µs/delivery | server sleeps/delivery | server peak RSS MiB | lost / dup / leaked (sum) | notes |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, label := range order {
 		rs := groups[label]
 		f := func(get func(*Result) float64, format string) string {
@@ -84,13 +84,14 @@ func Summarize(in io.Reader, out io.Writer) error {
 			notes = append(notes, fmt.Sprintf("%d UDP errors", udp))
 		}
 		notes = append(notes, "load "+strings.Join(load, ", "))
-		fmt.Fprintf(out, "| %s (%d runs) | %d | %s | %s | %s | %s | %s | %s | %d / %d / %d | %s |\n",
+		fmt.Fprintf(out, "| %s (%d runs) | %d | %s | %s | %s | %s | %s | %s | %s | %d / %d / %d | %s |\n",
 			label, len(rs), rs[0].Participants,
 			f(func(r *Result) float64 { return r.JoinMS.P50 }, "%.0f"),
 			f(func(r *Result) float64 { return r.LatencyMS.P50 }, "%.2f"),
 			f(func(r *Result) float64 { return r.LatencyMS.P99 }, "%.2f"),
 			f(func(r *Result) float64 { return r.DeliveredPerSec }, "%.0f"),
 			f(func(r *Result) float64 { return r.ServerCPUUsPerDelivery }, "%.1f"),
+			f(func(r *Result) float64 { return r.ServerSwitchesPerDelivery.voluntary() }, "%.2f"),
 			f(func(r *Result) float64 { return float64(r.ServerPeakRSSBytes) / (1 << 20) }, "%.0f"),
 			lost, dup, leak, strings.Join(notes, "; "))
 	}
