@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -55,53 +54,35 @@ func procSwitches(pid int) (vol, invol int64, err error) {
 		if err != nil {
 			continue // the thread ended meanwhile
 		}
-		for line := range strings.Lines(string(b)) {
-			var dst *int64
-			switch {
-			case strings.HasPrefix(line, "voluntary_ctxt_switches:"):
-				dst = &vol
-			case strings.HasPrefix(line, "nonvoluntary_ctxt_switches:"):
-				dst = &invol
-			default:
-				continue
-			}
-			if fs := strings.Fields(line); len(fs) == 2 {
-				if v, err := strconv.ParseInt(fs[1], 10, 64); err == nil {
-					*dst += v
-				}
-			}
-		}
+		addStatus(b, map[string]*int64{"voluntary_ctxt_switches:": &vol, "nonvoluntary_ctxt_switches:": &invol})
 	}
 	return vol, invol, nil
 }
 
 // procMem returns VmRSS and VmHWM (peak RSS) in bytes.
 func procMem(pid int) (rss, hwm int64, err error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, 0, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		var dst *int64
-		switch {
-		case strings.HasPrefix(line, "VmRSS:"):
-			dst = &rss
-		case strings.HasPrefix(line, "VmHWM:"):
-			dst = &hwm
-		default:
+	addStatus(b, map[string]*int64{"VmRSS:": &rss, "VmHWM:": &hwm})
+	return rss << 10, hwm << 10, nil // kB
+}
+
+// addStatus adds the number after each key of a /proc status file (a
+// line "key: value [unit]") to the key's counter.
+func addStatus(status []byte, keys map[string]*int64) {
+	for line := range strings.Lines(string(status)) {
+		fs := strings.Fields(line)
+		if len(fs) < 2 {
 			continue
 		}
-		fs := strings.Fields(line)
-		if len(fs) >= 2 {
+		if dst, ok := keys[fs[0]]; ok {
 			if v, err := strconv.ParseInt(fs[1], 10, 64); err == nil {
-				*dst = v << 10 // kB
+				*dst += v
 			}
 		}
 	}
-	return rss, hwm, sc.Err()
 }
 
 // UDPCounters are the kernel's UDP error counters (/proc/net/snmp),
