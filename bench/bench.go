@@ -239,13 +239,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	selfCPU0, _ := procCPU(selfPID())
 	var cpu0 time.Duration
 	var vol0, invol0 int64
+	var switchesErr error // the first reading's: without it there is no difference to take
 	var mon *monitor
 	if cfg.PID > 0 {
 		var err error
 		if cpu0, err = procCPU(cfg.PID); err != nil {
 			return nil, fmt.Errorf("bench: --pid %d: %w", cfg.PID, err)
 		}
-		vol0, invol0, _ = procSwitches(cfg.PID)
+		vol0, invol0, switchesErr = procSwitches(cfg.PID)
 		mon = startMonitor(cfg.PID)
 	}
 	r.measuredStart = time.Now()
@@ -295,7 +296,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if err == nil {
 			res.ServerCPUSeconds = (cpu1 - cpu0).Seconds()
 		}
-		if vol1, invol1, err := procSwitches(cfg.PID); err == nil {
+		if vol1, invol1, err := procSwitches(cfg.PID); err == nil && switchesErr == nil {
 			switches = &Switches{Voluntary: float64(vol1 - vol0), Involuntary: float64(invol1 - invol0)}
 		}
 		res.ServerPeakRSSBytes = mon.stop()
