@@ -24,11 +24,6 @@ run: build
 test: lint
 	@bash scripts/check-env.sh
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
-	# Backchannel's own tests of its Pion patches (each a module of its own;
-	# Pion's own tests are not vendored).
-	cd third_party/pion/ice && $(GO) test -race -count=1 -run 'UDPMuxDirect' .
-	cd third_party/pion/dtls && $(GO) test -race -count=1 -run 'DataHandler' .
-	cd third_party/pion/sctp && $(GO) test -race -count=1 -run 'InboundHandedOver' .
 	# Figures measured without the race detector (files tagged !race).
 	$(GO) test -count=1 -timeout 15m -run 'ExportMemory|FloodIsContained' ./recorder ./internal/app
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)

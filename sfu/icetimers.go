@@ -10,11 +10,12 @@ import (
 //
 // Every PeerConnection (two per participant) sends a consent check
 // (a STUN binding request, RFC 7675) every ICEKeepalive and answers the
-// peer's. Pion's default is every 2 s, and that traffic was nearly all of
-// what an idle participant cost the server (BENCHMARKS.md, "Scenario d and
-// idle connections"); RFC 7675 asks for about 5 s. Pion's agent ran its
-// loop every 2 s whatever interval was set; the patched copy in
-// third_party/pion/ice honours it.
+// peer's. Pion's default is every 2 s, and that traffic is nearly all of
+// what an idle participant costs the server; RFC 7675 asks for about 5 s.
+// Upstream Pion's agent still runs its loop every 2 s whatever interval is
+// set, so today this asks for 5 s and gets 2 s; the setting takes effect
+// as soon as an upgrade honours it (docs/pion-upstream.md, and the tripwire
+// TestICEConsentEveryKeepaliveInterval).
 //
 // A peer silent for ICEDisconnectedTimeout is "disconnected" (nothing is
 // done about it), and ICEFailedTimeout later "failed": the server then

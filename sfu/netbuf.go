@@ -3,8 +3,8 @@ package sfu
 import (
 	"net"
 
-	"github.com/pion/transport/v4"
-	"github.com/pion/transport/v4/stdnet"
+	"github.com/pion/transport/v5"
+	"github.com/pion/transport/v5/stdnet"
 )
 
 // SocketBuffer is the UDP receive and send buffer asked for on every socket

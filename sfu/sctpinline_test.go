@@ -33,10 +33,12 @@ func (c *countingConn) Read(b []byte) (int, error) {
 
 func (c *countingConn) RemoteAddr() net.Addr { return c.peer }
 
-// With nothing else being sent, SCTP puts a message on the wire before
-// WriteSCTP returns, from the writer's goroutine, instead of waking its
-// write loop to do it (the patch in third_party/pion/sctp): at chat rates
-// that wake-up cost more than the send.
+// A tripwire on upstream Pion (docs/pion-upstream.md): WriteSCTP only
+// queues a message and wakes the association's write loop, which sends it
+// from its own goroutine; at chat rates that hand-off costs more than the
+// send. The test asserts upstream's behaviour today (no message is on the
+// wire when WriteSCTP returns) and fails, naming the saving, once an
+// upgrade sends from the writer's goroutine when the association is idle.
 func TestSCTPWritesFromTheWritersGoroutine(t *testing.T) {
 	t.Parallel()
 	listen := func() *net.UDPConn {
@@ -110,8 +112,11 @@ func TestSCTPWritesFromTheWritersGoroutine(t *testing.T) {
 		time.Sleep(5 * time.Millisecond) // let the SACK come back: the sender is idle again
 	}
 	t.Logf("%d of %d messages on the wire when WriteSCTP returned", inline, n)
-	// Not all: the write loop may be sending a SACK at that moment.
-	if inline < n*8/10 {
-		t.Errorf("%d of %d messages on the wire when WriteSCTP returned; want nearly all", inline, n)
+	// The write loop may have sent by the time the counter is read, so a
+	// few "inline" writes are scheduling luck, not a change upstream.
+	if inline > n/2 {
+		t.Errorf("%d of %d messages on the wire when WriteSCTP returned: upstream pion/sctp "+
+			"now sends from the writer's goroutine (the write-loop hand-off is gone); "+
+			"update docs/pion-upstream.md and this tripwire", inline, n)
 	}
 }
