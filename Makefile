@@ -35,8 +35,17 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	done
 
-lint:
+# The browser client is plain JavaScript checked by TypeScript (// @ts-check,
+# web/jsconfig.json); TypeScript comes from the npm registry into .tools/
+# (git ignores it) the first time. Only lint needs it: `make run` needs Go.
+TSC := .tools/node_modules/.bin/tsc
+
+$(TSC):
+	npm install --prefix .tools --no-audit --no-fund --no-save typescript@5
+
+lint: $(TSC)
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(TSC) -p web/jsconfig.json
 	$(GO) vet $(PKGS)
 	# The build without a C compiler (pure-Go SQLite) must keep building.
 	CGO_ENABLED=0 $(GO) vet ./recorder/...
