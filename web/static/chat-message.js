@@ -127,10 +127,10 @@ function fillBubble(bubble, m, target) {
     if (m.kind === "image" && m.attachment) parts.push(renderImage(m.attachment));
     if (m.kind === "file" && m.attachment) parts.push(renderFile(m.attachment));
     if (m.text) {
-      const body = h("div", { class: "msg-text" });
-      appendLinkified(body, m.text);
+      const text = h("span", { class: "msg-text" });
+      appendLinkified(text, m.text);
       // "(edited)" ends the text's last line rather than taking its own.
-      if (edited) body.append(" ", edited);
+      const body = h("div", { class: "msg-body" }, text, edited ? " " : null, edited);
       parts.push(body);
       if (estimatedLines(m.text) > FOLD_LINES) {
         const open = ui.expanded.has(m.id);
@@ -162,7 +162,7 @@ function estimatedLines(text) {
  * @param {HTMLElement} el
  */
 export function foldIfLong(el) {
-  const body = el.querySelector(".msg-text.folded");
+  const body = el.querySelector(".msg-body.folded");
   if (!(body instanceof HTMLElement) || !body.offsetParent) return;
   if (body.scrollHeight <= body.clientHeight + 2) {
     body.classList.remove("long", "folded");
