@@ -48,6 +48,10 @@ type Config struct {
 	// Webhooks configures the webhook endpoints and their delivery (the
 	// API secret and public URL are the server's).
 	Webhooks webhook.Config
+
+	// HTTP bounds connections that are not signaling sockets (zero
+	// fields: DefaultHTTPLimits).
+	HTTP HTTPLimits
 }
 
 // App is a running server.
@@ -64,6 +68,7 @@ type App struct {
 	Webhooks  *webhook.Delivery
 	ln        net.Listener
 	http      *http.Server
+	guard     *connGuard
 	signaling *signaling.Handler
 	done      chan error
 
@@ -134,7 +139,7 @@ func New(cfg Config) (*App, error) {
 		}
 	}
 	mux.Handle("/", web.Handler())
-	a.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	a.http = a.newHTTPServer(mux)
 	return a, nil
 }
 
