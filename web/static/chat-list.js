@@ -235,6 +235,11 @@ async function jumpTo(id) {
   el.focus({ preventScroll: true });
 }
 
+/** Measures folded texts again, now that the list is shown. */
+export function refold() {
+  for (const el of ui.els.values()) foldIfLong(el);
+}
+
 export function renderTyping() {
   const c = ui.client;
   const names = [...c.typing.values()].map((t) => t.name);

@@ -146,19 +146,20 @@ function fillBubble(bubble, m, target) {
 }
 
 /**
- * Lines the text takes in the panel, roughly (about 42 characters a line):
- * enough to decide whether "Show more" may be needed; foldIfLong checks.
+ * Lines the text may take, counted generously (20 characters a line, as in
+ * a narrow bubble): enough to decide that "Show more" may be needed;
+ * foldIfLong measures and unfolds what fits.
  * @param {string} text
  */
 function estimatedLines(text) {
   let n = 0;
-  for (const line of text.split("\n")) n += Math.max(1, Math.ceil(line.length / 42));
+  for (const line of text.split("\n")) n += Math.max(1, Math.ceil(line.length / 20));
   return n;
 }
 
 /**
- * Once the row is laid out, drops "Show more" from a folded text that
- * turns out to fit.
+ * Once the row is laid out (and shown: the list calls it again when the
+ * panel opens), drops "Show more" from a folded text that turns out to fit.
  * @param {HTMLElement} el
  */
 export function foldIfLong(el) {

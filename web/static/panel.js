@@ -4,7 +4,7 @@
 
 import { $ } from "./dom.js";
 import { ui, wide } from "./state.js";
-import { maybeMarkRead, renderUnread } from "./chat-list.js";
+import { maybeMarkRead, refold, renderUnread } from "./chat-list.js";
 import { scrollToBottom } from "./chat-model.js";
 import { renderGridLayout } from "./grid.js";
 
@@ -20,6 +20,7 @@ export function setPanel(p) {
   $("btn-chat").setAttribute("aria-pressed", String(p === "chat"));
   $("btn-people").setAttribute("aria-pressed", String(p === "people"));
   if (p === "chat") {
+    refold();
     scrollToBottom();
     maybeMarkRead();
     if (wide()) $("chat-input").focus({ preventScroll: true });
