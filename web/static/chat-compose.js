@@ -241,6 +241,13 @@ export function renderRecipients() {
   const people = [...c.participants.values()].filter((p) => p.online || p.chat).sort((a, b) => a.name.localeCompare(b.name));
   // Recipients who left stay selectable until removed.
   for (const id of ui.recipients) if (!people.some((p) => p.identity === id)) people.push({ identity: id, name: c.nameOf(id), tracks: [], muted: false, read: 0, online: false, chat: false });
+  /**
+   * @param {boolean} checked
+   * @param {string} text
+   * @param {string|null} sub
+   * @param {() => void} onclick
+   * @param {string} [identity] absent for "Everyone"
+   */
   const item = (checked, text, sub, onclick, identity) => h("button", {
     type: "button", role: "menuitemcheckbox", "aria-checked": String(checked), class: `menu-item${checked ? " checked" : ""}`,
     dataset: identity ? { identity } : { everyone: "1" }, onclick,
@@ -266,6 +273,7 @@ export function renderRecipients() {
   );
 }
 
+/** @param {File|null|undefined} file */
 function pickFile(file) {
   clearFile();
   if (!file) return;
@@ -301,6 +309,7 @@ function autoGrow() {
   ta.style.height = `${Math.min(ta.scrollHeight, 160)}px`;
 }
 
+/** @param {string} text what the composer holds, trimmed */
 function sendTyping(text) {
   const c = ui.client;
   clearTimeout(ui.typingTimer);
@@ -403,6 +412,7 @@ export function wireComposer() {
 }
 
 let errTimer = 0;
+/** @param {string} text */
 function showChatError(text) {
   $("chat-error-text").textContent = text;
   $("chat-error").hidden = false;

@@ -52,6 +52,7 @@ export function h(tag, props = {}, ...children) {
   return el;
 }
 
+/** @type {Record<string, string[]>} name → the paths of a 24×24 stroke icon */
 const ICONS = {
   mic: ["M12 2a3 3 0 0 0-3 3v7a3 3 0 0 0 6 0V5a3 3 0 0 0-3-3z", "M19 10v2a7 7 0 0 1-14 0v-2", "M12 19v3"],
   micOff: ["M2 2l20 20", "M18.89 13.23A7 7 0 0 0 19 12v-2", "M5 10v2a7 7 0 0 0 12 5", "M15 9.34V5a3 3 0 0 0-5.68-1.33", "M9 9v3a3 3 0 0 0 5.12 2.12", "M12 19v3"],

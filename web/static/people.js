@@ -44,6 +44,10 @@ export function renderPeople() {
   $("people-count-n").textContent = String(n);
   $("tab-people-n").textContent = String(n);
   $("people-count").setAttribute("aria-label", `${n} participant${n === 1 ? "" : "s"}`);
+  /**
+   * @param {Pick<Participant, "identity"|"name"|"muted"> & Partial<Participant>} p
+   * @param {boolean} self
+   */
   const row = (p, self) => {
     const hasAudio = self ? c.microphoneOn : (p.tracks || []).some((x) => x.kind === "audio");
     const hasVideo = self ? c.cameraOn : (p.tracks || []).some((x) => x.kind === "video");
