@@ -9,6 +9,8 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 // Config describes the media transport of a server.
@@ -23,7 +25,7 @@ type Config struct {
 	// server behind 1:1 NAT, such as a cloud VM).
 	NAT1To1IPs []string
 	// ICEServers (STUN/TURN) are handed to clients in `joined`.
-	ICEServers []webrtc.ICEServer
+	ICEServers []protocol.ICEServer
 	// LoopbackOnly gathers candidates on the loopback interface only: tests
 	// and benchmarks that must not touch any other network.
 	LoopbackOnly bool
@@ -81,9 +83,9 @@ func newTransport(cfg Config) (*rtcTransport, error) {
 
 	se := webrtc.SettingEngine{}
 	se.DetachDataChannels()
-	// Accept messages up to MaxMessage, so an oversized chat packet gets
+	// Accept messages up to protocol.MaxDataMessage, so an oversized chat packet gets
 	// the chat protocol's error instead of failing in SCTP.
-	se.SetSCTPMaxMessageSize(MaxMessage)
+	se.SetSCTPMaxMessageSize(protocol.MaxDataMessage)
 	// What a client may have in flight towards us: enough for full speed
 	// on any real path, small enough that a flooding client (whose reader
 	// chat holds back) cannot make the server decrypt and buffer megabytes.
