@@ -14,12 +14,10 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/datachannel"
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/backchannel-rtc/backchannel/internal/rtcsetup"
 	"github.com/backchannel-rtc/backchannel/protocol"
-	"github.com/backchannel-rtc/backchannel/sfu"
 )
 
 // Options of a client.
@@ -142,31 +140,20 @@ func rtcURL(raw, token string) (string, error) {
 
 func newAPI(loopback, tcpOnly bool) (*webrtc.API, error) {
 	se := webrtc.SettingEngine{}
-	se.DetachDataChannels()
-	n, err := sfu.BufferedNet(sfu.SocketBuffer)
+	n, err := rtcsetup.BufferedNet(rtcsetup.SocketBuffer)
 	if err != nil {
 		return nil, err
 	}
 	se.SetNet(n)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	sfu.SetICETimers(&se)
 	if loopback {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetInterfaceFilter(func(name string) bool { return strings.HasPrefix(name, "lo") })
+		rtcsetup.LoopbackOnly(&se)
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	}
 	if tcpOnly {
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
 	}
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		return nil, err
-	}
-	ir := &interceptor.Registry{}
-	if err := sfu.RegisterInterceptors(m, ir); err != nil {
-		return nil, err
-	}
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir)), nil
+	// The same timers and interceptors as the server's.
+	return rtcsetup.NewAPI(&se)
 }
 
 // iceServers converts the servers of `joined` to Pion's.

@@ -4,12 +4,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 
 	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/backchannel-rtc/backchannel/internal/rtcsetup"
 	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
@@ -78,11 +77,10 @@ func newTransport(cfg Config) (*rtcTransport, error) {
 	if t.udpConn, err = net.ListenUDP("udp", udpAddr); err != nil {
 		return nil, fmt.Errorf("rtc udp port: %w", err)
 	}
-	SetBuffers(t.udpConn, SocketBuffer)
+	rtcsetup.SetBuffers(t.udpConn, rtcsetup.SocketBuffer)
 	t.udpMux = webrtc.NewICEUDPMux(nil, t.udpConn)
 
 	se := webrtc.SettingEngine{}
-	se.DetachDataChannels()
 	// Accept messages up to protocol.MaxDataMessage, so an oversized chat packet gets
 	// the chat protocol's error instead of failing in SCTP.
 	se.SetSCTPMaxMessageSize(protocol.MaxDataMessage)
@@ -107,23 +105,15 @@ func newTransport(cfg Config) (*rtcTransport, error) {
 	if len(cfg.NAT1To1IPs) > 0 {
 		se.SetNAT1To1IPs(cfg.NAT1To1IPs, webrtc.ICECandidateTypeHost)
 	}
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if cfg.LoopbackOnly || isLoopback(cfg.UDPAddr) {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetInterfaceFilter(func(name string) bool { return strings.HasPrefix(name, "lo") })
+		rtcsetup.LoopbackOnly(&se)
 	}
-	SetICETimers(&se)
-
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
+	// Detached channels, the ICE timers, NACK, RTCP reports and TWCC: the
+	// same as the Go client's.
+	if t.api, err = rtcsetup.NewAPI(&se); err != nil {
+		t.close()
 		return nil, err
 	}
-	ir := &interceptor.Registry{}
-	// NACK generator and responder, RTCP sender/receiver reports, TWCC.
-	if err := RegisterInterceptors(m, ir); err != nil {
-		return nil, err
-	}
-	t.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir))
 	return t, nil
 }
 
