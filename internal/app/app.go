@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/backchannel-rtc/backchannel/auth"
@@ -107,6 +108,11 @@ func New(cfg Config) (*App, error) {
 			_ = a.Recorder.Close()
 		}
 		return nil, err
+	}
+	// The server's metrics go on the registry /metrics serves; nothing
+	// registers itself at package init.
+	if err := sfu.RegisterMetrics(prometheus.DefaultRegisterer); err != nil {
+		return fail(err)
 	}
 	if a.SFU, err = sfu.NewServer(cfg.RTC, cfg.Chat); err != nil {
 		return fail(err)
