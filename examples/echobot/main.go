@@ -58,10 +58,9 @@ func run(ctx context.Context, url, token string, opts client.Options) error {
 			// The ping's id makes the clientId unique and a retry harmless.
 			pong := protocol.ChatRequest("pong-"+ev.Message.ID, "pong", to...)
 			pong.ReplyTo = &ev.Message.ID
-			if out, err := json.Marshal(pong); err == nil {
-				if err := c.SendChat(out); err != nil {
-					return err
-				}
+			out, _ := json.Marshal(pong) // a Request always encodes
+			if err := c.SendChat(out); err != nil {
+				return err
 			}
 		}
 	}
