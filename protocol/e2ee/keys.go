@@ -3,6 +3,7 @@ package e2ee
 import (
 	"bytes"
 	"crypto/ecdh"
+	"crypto/ecdsa"
 	"crypto/hpke"
 	"crypto/rand"
 	"crypto/sha256"
@@ -223,9 +224,7 @@ func ParsePEM(data []byte) (*PrivateKey, error) {
 	}
 	var ek *ecdh.PrivateKey
 	switch k := key.(type) {
-	case interface {
-		ECDH() (*ecdh.PrivateKey, error)
-	}: // *ecdsa.PrivateKey
+	case *ecdsa.PrivateKey:
 		if ek, err = k.ECDH(); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrKey, err)
 		}
