@@ -153,3 +153,30 @@ func TestParseEnvelope(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzValidate: no input makes the server's checks panic, and whatever they
+// accept survives the JSON round trip it is stored through.
+func FuzzValidate(f *testing.F) {
+	_, dir := newParties(f, "alice", "bob", "carol")
+	env, err := Seal([]byte("hello"), Context{Room: "r", Sender: "alice", To: []string{"bob", "carol"}}, dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	raw, _ := json.Marshal(env)
+	f.Add(raw)
+	f.Add([]byte(`{"suite":"bc-e2ee-v1","nonce":"AAAAAAAAAAAAAAAA","ct":"","keys":[]}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		env, err := ParseEnvelope(raw)
+		if err != nil {
+			return
+		}
+		if Validate(env, []string{"bob", "carol"}, "alice", DefaultLimits()) != nil {
+			return
+		}
+		again, _ := json.Marshal(env)
+		back, err := ParseEnvelope(again)
+		if err != nil || Validate(back, []string{"carol", "bob"}, "alice", DefaultLimits()) != nil {
+			t.Fatalf("accepted %s, but not after a round trip: %v", raw, err)
+		}
+	})
+}

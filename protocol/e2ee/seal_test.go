@@ -18,7 +18,7 @@ type party struct {
 	key *PrivateKey
 }
 
-func newParties(t *testing.T, ids ...string) ([]party, map[string]*PublicKey) {
+func newParties(t testing.TB, ids ...string) ([]party, map[string]*PublicKey) {
 	t.Helper()
 	var ps []party
 	dir := map[string]*PublicKey{}

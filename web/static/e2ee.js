@@ -30,7 +30,7 @@ const subtle = globalThis.crypto.subtle;
 const utf8 = new TextEncoder();
 const P256 = { name: "ECDH", namedCurve: "P-256" };
 
-/** An error with a code: suite, encoding, length, too_large, recipients, malformed, no_key, not_recipient, decrypt. */
+/** An error with a code: suite, encoding, length, too_large, recipients, malformed (envelope checks), key (a bad public key), no_key, not_recipient, decrypt. */
 export class E2EEError extends Error {
   /** @param {string} code @param {string} field @param {string} message */
   constructor(code, field, message) {
@@ -135,11 +135,11 @@ function labeledExpand(suite, prk, label, info, L) {
 
 /** @param {Uint8Array} raw */
 async function importPublic(raw) {
-  if (raw.length !== ENC_SIZE || raw[0] !== 4) throw new E2EEError("length", "public key", "not a 65-byte uncompressed P-256 point");
+  if (raw.length !== ENC_SIZE || raw[0] !== 4) throw new E2EEError("key", "public key", "not a 65-byte uncompressed P-256 point");
   try {
     return await subtle.importKey("raw", raw, P256, true, []);
   } catch {
-    throw new E2EEError("decrypt", "public key", "not a point on P-256");
+    throw new E2EEError("key", "public key", "not a point on P-256");
   }
 }
 
