@@ -127,15 +127,15 @@ func Validate(env *Envelope, to []string, sender string, limits Limits) error {
 	if env.Suite != Suite {
 		return envErr("suite", ErrSuite, "%q (this server speaks %q)", truncate(env.Suite), Suite)
 	}
-	if _, err := decodeExact("nonce", env.Nonce, NonceSize); err != nil {
-		return err
+	if _, err := decodeExact(env.Nonce, NonceSize); err != nil {
+		return err.in("nonce")
 	}
 	if n := len(env.Ciphertext); n > base64.StdEncoding.EncodedLen(limits.MaxCiphertext) {
 		return envErr("ct", ErrTooLarge, "more than %d bytes", limits.MaxCiphertext)
 	}
-	ct, err := decode("ct", env.Ciphertext)
-	if err != nil {
-		return err
+	ct, derr := decode(env.Ciphertext)
+	if derr != nil {
+		return derr.in("ct")
 	}
 	if len(ct) < MinCiphertext {
 		return envErr("ct", ErrLength, "%d bytes, at least %d", len(ct), MinCiphertext)
@@ -161,23 +161,25 @@ func checkKeys(keys []SealedKey, to []string, sender string, maxKeys int) error 
 	}
 	seen := make(map[string]bool, len(keys))
 	for i, k := range keys {
-		field := fmt.Sprintf("keys[%d]", i)
+		// The field's name is formatted only for an error: this loop runs
+		// for every sealed key of every encrypted message.
+		field := func(f string) string { return fmt.Sprintf("keys[%d].%s", i, f) }
 		if seen[k.Identity] {
-			return envErr(field+".identity", ErrRecipients, "%q has two sealed keys", truncate(k.Identity))
+			return envErr(field("identity"), ErrRecipients, "%q has two sealed keys", truncate(k.Identity))
 		}
 		if _, ok := slices.BinarySearch(want, k.Identity); !ok {
-			return envErr(field+".identity", ErrRecipients, "%q is neither a destination nor the sender", truncate(k.Identity))
+			return envErr(field("identity"), ErrRecipients, "%q is neither a destination nor the sender", truncate(k.Identity))
 		}
 		seen[k.Identity] = true
-		enc, err := decodeExact(field+".enc", k.Enc, EncSize)
+		enc, err := decodeExact(k.Enc, EncSize)
 		if err != nil {
-			return err
+			return err.in(field("enc"))
 		}
 		if enc[0] != 4 {
-			return envErr(field+".enc", ErrLength, "not an uncompressed P-256 point (first byte %#02x)", enc[0])
+			return envErr(field("enc"), ErrLength, "not an uncompressed P-256 point (first byte %#02x)", enc[0])
 		}
-		if _, err := decodeExact(field+".key", k.Key, SealedKeySize); err != nil {
-			return err
+		if _, err := decodeExact(k.Key, SealedKeySize); err != nil {
+			return err.in(field("key"))
 		}
 	}
 	for _, id := range want {
@@ -199,31 +201,39 @@ func Recipients(to []string, sender string) []string {
 }
 
 // decodeExact decodes a canonical base64 field of exactly n bytes, refusing
-// a longer string before decoding it.
-func decodeExact(field, s string, n int) ([]byte, error) {
+// a much longer string before decoding it. The caller names the field.
+func decodeExact(s string, n int) ([]byte, *EnvelopeError) {
 	want := base64.StdEncoding.EncodedLen(n)
 	if len(s) > want+8 {
-		return nil, envErr(field, ErrLength, "%d base64 characters, want %d for %d bytes", len(s), want, n)
+		return nil, envErr("", ErrLength, "%d base64 characters, want %d for %d bytes", len(s), want, n)
 	}
-	b, err := decode(field, s)
+	b, err := decode(s)
 	if err != nil {
 		return nil, err
 	}
 	if len(b) != n {
-		return nil, envErr(field, ErrLength, "%d bytes, want %d", len(b), n)
+		return nil, envErr("", ErrLength, "%d bytes, want %d", len(b), n)
 	}
 	return b, nil
 }
 
-// decode accepts only the canonical standard encoding: the decoder alone
-// would skip line breaks and accept non-zero padding bits, and then two
-// different strings would carry the same envelope.
-func decode(field, s string) ([]byte, error) {
+// decode accepts only the canonical standard encoding, so that two
+// different strings never carry the same envelope. Strict refuses non-zero
+// padding bits and the padded encoding requires its "="; what the decoder
+// still skips is line breaks, and those make s longer than the canonical
+// text of what it decoded.
+func decode(s string) ([]byte, *EnvelopeError) {
 	b, err := base64.StdEncoding.Strict().DecodeString(s)
-	if err != nil || base64.StdEncoding.EncodeToString(b) != s {
-		return nil, envErr(field, ErrEncoding, "")
+	if err != nil || len(s) != base64.StdEncoding.EncodedLen(len(b)) {
+		return nil, &EnvelopeError{Err: ErrEncoding}
 	}
 	return b, nil
+}
+
+// in names the field of an error made without one.
+func (e *EnvelopeError) in(field string) *EnvelopeError {
+	e.Field = field
+	return e
 }
 
 func truncate(s string) string {
