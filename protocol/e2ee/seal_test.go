@@ -102,7 +102,7 @@ func TestOpenRefusesTampering(t *testing.T) {
 	}
 	flip := func(s string, i int) string {
 		b, _ := base64.StdEncoding.DecodeString(s)
-		b[i%len(b)] ^= 1
+		b[(i+len(b))%len(b)] ^= 1 // a negative i counts from the end
 		return base64.StdEncoding.EncodeToString(b)
 	}
 	other := fresh()
