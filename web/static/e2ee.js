@@ -282,6 +282,7 @@ export async function loadOrCreateDeviceKey(name = "device") {
     const record = await new Promise((resolve, reject) => {
       const tx = db.transaction(STORE, "readwrite");
       const store = tx.objectStore(STORE);
+      /** @type {any} */
       let out;
       store.get(name).onsuccess = (e) => {
         out = /** @type {IDBRequest} */ (e.target).result;
