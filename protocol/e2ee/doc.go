@@ -20,7 +20,9 @@
 //     another conversation or present it as another sender's.
 //
 // The server calls Validate and stores the envelope unchanged; it never
-// holds a private key. Clients call Seal and Open. Base mode authenticates
+// holds a private key. Clients call Seal and Open. Both sides can keep the
+// last announced key of each identity in a KeyRing, which also tells a key
+// change. Base mode authenticates
 // no sender: the threat model in docs/e2ee.md says what that leaves open.
 //
 // Go uses only the standard library (crypto/hpke, crypto/ecdh,
