@@ -38,10 +38,13 @@ fuzz:
 # The browser client is plain JavaScript checked by TypeScript (// @ts-check,
 # web/jsconfig.json); TypeScript comes from the npm registry into .tools/
 # (git ignores it) the first time. Only lint needs it: `make run` needs Go.
-TSC := .tools/node_modules/.bin/tsc
+# One pinned version, so that every checkout checks the same way (5.7 made
+# Uint8Array generic, which e2ee.js's WebCrypto calls are not typed for yet).
+TS_VERSION := 5.6.3
+TSC := .tools/typescript-$(TS_VERSION)/node_modules/.bin/tsc
 
 $(TSC):
-	npm install --prefix .tools --no-audit --no-fund --no-save typescript@5
+	npm install --prefix .tools/typescript-$(TS_VERSION) --no-audit --no-fund --no-save typescript@$(TS_VERSION)
 
 lint: $(TSC)
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
