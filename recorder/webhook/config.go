@@ -1,19 +1,3 @@
-// Package webhook turns what the recorder writes into Standard Webhooks
-// events and delivers them.
-//
-// Events are derived from each recorder.Batch by Delivery.Hook, which the
-// recorder runs inside the batch's write transaction (recorder.Config.
-// OutboxHook): one webhook_outbox row per (event, endpoint) whose filter
-// matches, so an event is durable exactly when the state it describes is.
-// Delivery workers poll the outbox (woken after each batch), claim due rows
-// under a lease in short transactions (FOR UPDATE SKIP LOCKED on
-// PostgreSQL, so several servers drain one outbox without double sending),
-// and POST them outside any transaction, signed per the Standard Webhooks
-// specification. Failures are retried on a schedule with jitter, honouring
-// Retry-After; 410 Gone disables the endpoint; exhausted deliveries are
-// marked failed. Every attempt is logged in webhook_attempts, and an admin
-// API lists deliveries and redelivers one. docs/webhooks.md is the
-// consumer's reference.
 package webhook
 
 import (

@@ -205,7 +205,7 @@ func open(t testing.TB, rcfg recorder.Config, wcfg webhook.Config) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rcfg.OutboxHook = d.Hook
+	rcfg.Outbox = d
 	rec, err := recorder.Open(rcfg)
 	if err != nil {
 		t.Fatal(err)
