@@ -21,10 +21,11 @@ type Outbox interface {
 	// error rolls the batch back and it is retried, so Events must keep
 	// no state across calls.
 	Events(tx *gorm.DB, b *Batch) ([]OutboxEvent, error)
-	// Committed runs once the transaction holding n (> 0) of Events' rows
-	// has committed: the rows are visible to delivery from then on. It
-	// runs on the writer's goroutine and must not block.
-	Committed(n int)
+	// Committed runs once the transaction holding rows (what Events
+	// returned, never empty) has committed: they are visible to delivery
+	// from then on. It runs on the writer's goroutine, must not block and
+	// must not keep rows.
+	Committed(rows []OutboxEvent)
 }
 
 // OutboxFunc adapts a function to Outbox, with nothing to do at commit.
@@ -34,7 +35,7 @@ type OutboxFunc func(tx *gorm.DB, b *Batch) ([]OutboxEvent, error)
 func (f OutboxFunc) Events(tx *gorm.DB, b *Batch) ([]OutboxEvent, error) { return f(tx, b) }
 
 // Committed implements Outbox.
-func (OutboxFunc) Committed(int) {}
+func (OutboxFunc) Committed([]OutboxEvent) {}
 
 // NewOutboxEvent is a pending outbox row for endpoint, due now, with
 // payload marshalled to JSON: what an Outbox's Events returns.

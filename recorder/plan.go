@@ -52,8 +52,8 @@ type plan struct {
 	// be stored already (a commit whose outcome was unknown). Only the
 	// first attempt may use statements without ON CONFLICT (bulk.go).
 	replay bool
-	// outboxRows is how many outbox rows the last attempt inserted.
-	outboxRows int
+	// outbox are the rows the Outbox returned for the last attempt.
+	outbox []OutboxEvent
 }
 
 // room returns the plan's copy of a room's state, loading it from the
@@ -308,12 +308,13 @@ const chunk = 1000
 // the rows that transaction committed (never before: delivery must not
 // look for rows that are not visible yet).
 func (w *writer) apply(p *plan) error {
-	p.outboxRows = 0
+	p.outbox = nil
 	if err := w.applyCommit(p); err != nil {
 		return err
 	}
-	if p.outboxRows > 0 {
-		w.r.cfg.Outbox.Committed(p.outboxRows)
+	if len(p.outbox) > 0 {
+		w.r.cfg.Outbox.Committed(p.outbox)
+		p.outbox = nil
 	}
 	return nil
 }
@@ -459,7 +460,7 @@ func (w *writer) applyTx(tx *gorm.DB, conn *sql.Conn, p *plan) error {
 				return fmt.Errorf("recorder: outbox: %w", err)
 			}
 		}
-		p.outboxRows = len(rows)
+		p.outbox = rows
 	}
 	return nil
 }

@@ -257,7 +257,7 @@ func (r *Recorder) recoverSessions(ctx context.Context) error {
 		return fmt.Errorf("recorder: recovery: %w", err)
 	}
 	for i := range open {
-		events := 0
+		var events []OutboxEvent
 		if err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			if _, err := closeStale(tx, &open[i]); err != nil {
 				return err
@@ -268,14 +268,14 @@ func (r *Recorder) recoverSessions(ctx context.Context) error {
 				if err != nil || len(rows) == 0 {
 					return err
 				}
-				events = len(rows)
+				events = rows
 				return tx.Create(&rows).Error
 			}
 			return nil
 		}); err != nil {
 			return fmt.Errorf("recorder: recovery: %w", err)
 		}
-		if events > 0 {
+		if len(events) > 0 {
 			r.cfg.Outbox.Committed(events)
 		}
 		r.log.Info("recorder: closed session left open", "session", open[i].ID, "room", open[i].Room, "endedAt", open[i].EndedAt)

@@ -212,11 +212,11 @@ type testOutboxer struct {
 
 func (o *testOutboxer) Events(tx *gorm.DB, b *Batch) ([]OutboxEvent, error) { return o.events(tx, b) }
 
-func (o *testOutboxer) Committed(n int) {
+func (o *testOutboxer) Committed(rows []OutboxEvent) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.committed += n
-	o.seen += int64(n)
+	o.committed += len(rows)
+	o.seen += int64(len(rows))
 	var visible int64
 	if db := o.db.Load(); db != nil {
 		db.Model(&OutboxEvent{}).Count(&visible)

@@ -76,7 +76,7 @@ func New(r *recorder.Recorder) (*Exporter, error) {
 
 // WriteCSV streams the chat of scope to w and returns the rows written
 // (without the header).
-func (r *Exporter) WriteCSV(ctx context.Context, w io.Writer, scope Scope, o Options) (int, error) {
+func (x *Exporter) WriteCSV(ctx context.Context, w io.Writer, scope Scope, o Options) (int, error) {
 	e := &csvExport{ctx: ctx, w: w, o: o, buf: make([]byte, 0, csvBuffer+4096)}
 	if o.BOM {
 		e.buf = append(e.buf, "\uFEFF"...)
@@ -88,11 +88,11 @@ func (r *Exporter) WriteCSV(ctx context.Context, w io.Writer, scope Scope, o Opt
 		e.buf = appendCellString(e.buf, h)
 	}
 	e.buf = append(e.buf, '\r', '\n')
-	col, val, err := r.scopeColumn(ctx, scope)
+	col, val, err := x.scopeColumn(ctx, scope)
 	if err != nil {
 		return 0, err
 	}
-	err = r.withExportSource(ctx, col, val, func(src exportSource) error {
+	err = x.withExportSource(ctx, col, val, func(src exportSource) error {
 		e.src = src
 		return src.each(e.row)
 	})
@@ -277,13 +277,13 @@ func (e *csvExport) row(m *exportRow) error {
 }
 
 // scopeColumn is the messages column and value that select scope's rows.
-func (r *Exporter) scopeColumn(ctx context.Context, scope Scope) (col, val string, err error) {
+func (x *Exporter) scopeColumn(ctx context.Context, scope Scope) (col, val string, err error) {
 	if scope.SessionID != "" {
 		return "session_id", scope.SessionID, nil
 	}
 	// A meeting is its room: use the (room, seq) index.
 	var m recorder.Meeting
-	if err := r.db.WithContext(ctx).Where("id = ?", scope.MeetingID).Take(&m).Error; err != nil {
+	if err := x.db.WithContext(ctx).Where("id = ?", scope.MeetingID).Take(&m).Error; err != nil {
 		return "", "", err
 	}
 	return "room", m.Room, nil

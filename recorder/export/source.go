@@ -117,18 +117,18 @@ func newSlots(maxConns int) chan struct{} {
 }
 
 // withExportSource opens the streams for col = val and runs fn.
-func (r *Exporter) withExportSource(ctx context.Context, col, val string, fn func(exportSource) error) error {
+func (x *Exporter) withExportSource(ctx context.Context, col, val string, fn func(exportSource) error) error {
 	select {
-	case r.slots <- struct{}{}:
-		defer func() { <-r.slots }()
+	case x.slots <- struct{}{}:
+		defer func() { <-x.slots }()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	sqlDB, err := r.db.DB()
+	sqlDB, err := x.db.DB()
 	if err != nil {
 		return err
 	}
-	if r.db.Dialector.Name() != "postgres" {
+	if x.db.Dialector.Name() != "postgres" {
 		return sqliteExport(ctx, sqlDB, col, val, fn)
 	}
 	conn, err := sqlDB.Conn(ctx)

@@ -200,7 +200,7 @@ func (d *Delivery) redeliver(w http.ResponseWriter, req *http.Request) {
 		envelope.Error(w, http.StatusConflict, "an attempt is in progress; try again when it ends")
 		return
 	}
-	d.Notify()
+	d.notify(row.Endpoint)
 	row, _ = d.row(w, req)
 	if row != nil {
 		envelope.Data(w, deliveryJSON(row, false))
@@ -262,6 +262,6 @@ func (d *Delivery) enable(w http.ResponseWriter, req *http.Request) {
 	d.mu.Lock()
 	delete(d.disabled, id)
 	d.mu.Unlock()
-	d.Notify()
+	d.notify(id)
 	envelope.Data(w, map[string]any{"id": id, "disabled": false})
 }

@@ -76,8 +76,9 @@ type Config struct {
 	Jitter float64
 	// Timeout bounds one attempt, response included (default 15s).
 	Timeout time.Duration
-	// Workers is how many deliveries run at once in this process
-	// (default 8).
+	// Workers is how many deliveries to one endpoint run at once in this
+	// process (default 8); each endpoint has its own, so a slow or dead
+	// endpoint holds only its own.
 	Workers int
 	// PollInterval is how often the outbox is polled when nothing woke the
 	// workers (default 1s): it picks up retries that came due and rows

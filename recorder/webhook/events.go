@@ -173,9 +173,13 @@ func (d *Delivery) Events(tx *gorm.DB, b *recorder.Batch) ([]recorder.OutboxEven
 	return e.rows, nil
 }
 
-// Committed implements recorder.Outbox: n rows became visible, so the
-// delivery loops look for them now rather than at their next poll.
-func (d *Delivery) Committed(n int) { d.Notify() }
+// Committed implements recorder.Outbox: rows became visible, so the loops
+// of their endpoints look for them now rather than at their next poll.
+func (d *Delivery) Committed(rows []recorder.OutboxEvent) {
+	for i := range rows {
+		d.notify(rows[i].Endpoint)
+	}
+}
 
 func message(m *chat.Message) Message {
 	out := Message{ID: m.ID, Seq: m.Seq, Sender: Participant{m.Sender, m.SenderName}, Kind: m.Kind,
