@@ -46,10 +46,21 @@ TSC := .tools/typescript-$(TS_VERSION)/node_modules/.bin/tsc
 $(TSC):
 	npm install --prefix .tools/typescript-$(TS_VERSION) --no-audit --no-fund --no-save typescript@$(TS_VERSION)
 
-lint: $(TSC)
+# golangci-lint, pinned, built from the module proxy into .tools/ (git
+# ignores it) the first time `make lint` runs.
+GOLANGCI_VERSION := v2.15.0
+GOLANGCI := .tools/bin/golangci-lint-$(GOLANGCI_VERSION)
+
+$(GOLANGCI):
+	@mkdir -p .tools/bin
+	GOBIN=$(CURDIR)/.tools/bin $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+	mv .tools/bin/golangci-lint $@
+
+lint: $(TSC) $(GOLANGCI)
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(TSC) -p web/jsconfig.json
 	$(GO) vet $(PKGS)
+	$(GOLANGCI) run ./...
 	# The build without a C compiler (pure-Go SQLite) must keep building.
 	CGO_ENABLED=0 $(GO) vet ./recorder/...
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/backchannel
