@@ -90,6 +90,9 @@ func Join(ctx context.Context, rawURL, token string, opts Options) (*Client, err
 	}
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
 	ws, resp, err := d.DialContext(ctx, u, opts.Header)
+	if resp != nil && resp.Body != nil {
+		defer resp.Body.Close()
+	}
 	if err != nil {
 		if resp != nil {
 			var body struct{ Error, Reason string }
