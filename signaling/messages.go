@@ -37,6 +37,10 @@ func Decode(b []byte) (protocol.Signal, error) {
 		if m.Candidate == nil {
 			return protocol.Signal{}, fmt.Errorf("%w: candidate without candidate", ErrBadMessage)
 		}
+	case protocol.SignalMuteTrack:
+		if m.TrackID == "" || m.Muted == nil {
+			return protocol.Signal{}, fmt.Errorf("%w: muteTrack needs trackId and muted", ErrBadMessage)
+		}
 	case "":
 		return protocol.Signal{}, fmt.Errorf("%w: no type", ErrBadMessage)
 	default:
