@@ -120,3 +120,22 @@ func (c *Client) feed(ctx context.Context, t *webrtc.TrackLocalStaticSample, per
 func (c *Client) MuteTrack(trackID string, muted bool) error {
 	return c.write(protocol.Signal{Type: protocol.SignalMuteTrack, TrackID: trackID, Muted: &muted})
 }
+
+// PublisherExtensionID is the id negotiated on the publisher connection for
+// the RTP header extension uri (e.g. sdp.AudioLevelURI), for a caller that
+// writes RTP itself (TrackLocalStaticRTP) and sets the extension; ok is
+// false when no published track negotiated it.
+func (c *Client) PublisherExtensionID(uri string) (id uint8, ok bool) {
+	for _, tr := range c.pub.GetTransceivers() {
+		s := tr.Sender()
+		if s == nil {
+			continue
+		}
+		for _, h := range s.GetParameters().HeaderExtensions {
+			if h.URI == uri && h.ID > 0 && h.ID < 256 {
+				return uint8(h.ID), true
+			}
+		}
+	}
+	return 0, false
+}
