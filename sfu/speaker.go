@@ -46,7 +46,7 @@ type levelMeter struct {
 	active  atomic.Uint32 // voice packets this window
 	loudest atomic.Uint32 // loudest voice level this window
 
-	smoothed float64 // owned by the speaker loop
+	smoothed float64 // guarded by the room's mu
 }
 
 // newLevelMeter returns a meter for a track whose receiver negotiated the
@@ -142,15 +142,21 @@ func (r *Room) speakerLoop(stop chan struct{}) {
 	defer tick.Stop()
 	last := time.Now()
 	var sent []protocol.SpeakerInfo
+	defer func() {
+		// The last audio track is gone: nobody speaks.
+		if len(sent) > 0 {
+			r.sendSpeakers([]protocol.SpeakerInfo{})
+		}
+	}()
 	for {
 		select {
 		case <-stop:
-			if len(sent) > 0 {
-				r.sendSpeakers([]protocol.SpeakerInfo{})
-			}
 			return
 		case now := <-tick.C:
-			speakers := r.measure(now.Sub(last))
+			speakers, current := r.measure(stop, now.Sub(last))
+			if !current {
+				return // stopped (and maybe replaced) meanwhile
+			}
 			last = now
 			if !sameSpeakers(sent, speakers) {
 				sent = speakers
@@ -160,34 +166,30 @@ func (r *Room) speakerLoop(stop chan struct{}) {
 	}
 }
 
-type metered struct {
-	meter    *levelMeter
-	identity string
-	muted    bool
-	hidden   bool
-}
-
 // measure closes the window of every metered track and returns the
-// speakers, loudest first (never nil).
-func (r *Room) measure(elapsed time.Duration) []protocol.SpeakerInfo {
+// speakers, loudest first (never nil); current is false if the loop of
+// stop is no longer the room's. It is a few float operations per audio
+// track, done under r.mu, which guards the meters' smoothed levels.
+func (r *Room) measure(stop chan struct{}, elapsed time.Duration) (speakers []protocol.SpeakerInfo, current bool) {
 	r.mu.Lock()
-	ts := make([]metered, 0, len(r.tracks))
-	for _, t := range r.tracks {
-		if t.meter != nil {
-			ts = append(ts, metered{t.meter, t.publisher.who.Identity, t.muted, t.publisher.who.Grant.Hidden})
-		}
+	defer r.mu.Unlock()
+	if r.speakerStop != stop {
+		return nil, false
 	}
-	r.mu.Unlock()
-	speakers := []protocol.SpeakerInfo{}
-	for _, t := range ts {
+	speakers = []protocol.SpeakerInfo{}
+	for _, t := range r.tracks {
+		if t.meter == nil {
+			continue
+		}
 		lvl := t.meter.tick(elapsed, t.muted)
-		if lvl <= 0 || t.hidden {
+		if lvl <= 0 || t.publisher.who.Grant.Hidden {
 			continue
 		}
 		// One entry per identity: the loudest of its audio tracks.
-		i := slices.IndexFunc(speakers, func(s protocol.SpeakerInfo) bool { return s.Identity == t.identity })
+		id := t.publisher.who.Identity
+		i := slices.IndexFunc(speakers, func(s protocol.SpeakerInfo) bool { return s.Identity == id })
 		if i < 0 {
-			speakers = append(speakers, protocol.SpeakerInfo{Identity: t.identity})
+			speakers = append(speakers, protocol.SpeakerInfo{Identity: id})
 			i = len(speakers) - 1
 		}
 		speakers[i].Level = max(speakers[i].Level, math.Round(lvl*1000)/1000)
@@ -201,7 +203,7 @@ func (r *Room) measure(elapsed time.Duration) []protocol.SpeakerInfo {
 		}
 		return strings.Compare(a.Identity, b.Identity)
 	})
-	return speakers
+	return speakers, true
 }
 
 func sameSpeakers(a, b []protocol.SpeakerInfo) bool {

@@ -3,6 +3,7 @@ package signaling
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -28,7 +29,7 @@ func TestDecode(t *testing.T) {
 		`{"type":"offer"}`, `{"type":"candidate"}`, `{"type":1}`,
 		`{"type":"muteTrack","muted":true}`, `{"type":"muteTrack","trackId":"AT_1"}`,
 		`{"type":"muteTrack","trackId":"AT_1","muted":"yes"}`, `{"type":"trackMuted","trackId":"AT_1","muted":true}`,
-		`{"type":"activeSpeakers","speakers":[]}`,
+		`{"type":"activeSpeakers","speakers":[]}`, `{"type":"muteTrack","trackId":"` + strings.Repeat("x", 257) + `","muted":true}`,
 	}
 	for _, s := range bad {
 		if _, err := Decode([]byte(s)); !errors.Is(err, ErrBadMessage) {
