@@ -142,6 +142,7 @@ function on(c, type, fn) {
 /** @param {Client} c */
 function wireClient(c) {
   on(c, "state", ({ state, reason }) => {
+    renderGrid();
     const b = $("conn-banner");
     if (state === "reconnecting") {
       b.hidden = false;

@@ -74,6 +74,10 @@ export class Connection extends EventTarget {
     this.localStream = null;
     this.cameraOn = false;
     this.microphoneOn = false;
+    /** @type {Set<string>} identities the server says are speaking (activeSpeakers) */
+    this.speakers = new Set();
+    /** @type {WeakSet<MediaStreamTrack>} remote tracks that have carried media (so a later mute means it stopped) */
+    this._flowed = new WeakSet();
 
     /** @type {WebSocket|null} */
     this._ws = null;
@@ -218,7 +222,7 @@ export class Connection extends EventTarget {
         this._leaveReason = "";
         // The signaling list is authoritative for who is in the meeting.
         for (const p of this.participants.values()) p.online = false;
-        for (const p of m.participants || []) this._upsertParticipant(p.identity, { name: p.name, tracks: p.tracks || [], online: true });
+        for (const p of m.participants || []) this._upsertParticipant(p.identity, { name: p.name, tracks: p.tracks || [], online: true, host: !!p.host });
         for (const [id, p] of this.participants) if (!p.online && !p.chat) this.participants.delete(id);
         this._emit("participants", {});
         setupPeers(this, m.iceServers || [], gen, opened, fail);
@@ -231,7 +235,7 @@ export class Connection extends EventTarget {
         break;
       case "participantJoined": {
         const p = m.participant;
-        this._upsertParticipant(p.identity, { name: p.name, tracks: p.tracks || [], online: true });
+        this._upsertParticipant(p.identity, { name: p.name, tracks: p.tracks || [], online: true, host: !!p.host });
         this._emit("participants", {});
         break;
       }
@@ -254,6 +258,17 @@ export class Connection extends EventTarget {
         this._emit("participants", {});
         break;
       }
+      case "trackMuted": {
+        const p = this.participants.get(m.identity || "");
+        for (const t of (p && p.tracks) || []) if (t.id === m.trackId) t.muted = !!m.muted;
+        this._emit("participants", {});
+        break;
+      }
+      case "activeSpeakers":
+        // Replaced wholesale: someone the list no longer names stopped speaking.
+        this.speakers = new Set((m.speakers || []).map((x) => x.identity));
+        this._emit("participants", {});
+        break;
       case "pong":
         this._lastPong = Date.now();
         break;

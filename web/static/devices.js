@@ -53,7 +53,12 @@ export class Media extends Connection {
     }
     // Disabled tracks send black frames and silence: no renegotiation, and
     // the device comes back instantly.
-    for (const t of tracks) t.enabled = on;
+    for (const t of tracks) {
+      t.enabled = on;
+      // Others learn it from the server (trackMuted): a disabled track only
+      // sends black frames and silence, which they cannot tell from a fault.
+      this._sendSignal({ type: "muteTrack", trackId: t.id, muted: !on });
+    }
     const now = tracks.length > 0 && on;
     if (kind === "video") this.cameraOn = now;
     else this.microphoneOn = now;

@@ -19,7 +19,7 @@ function tileFor(identity, name, self) {
   video.muted = true;
   const label = h("span", { class: "tile-name" });
   tile = h("div", { class: `tile${self ? " self" : ""}`, dataset: { identity } },
-    h("div", { class: "tile-avatar" }, avatar(identity, name, "avatar-xl")),
+    h("div", { class: "tile-avatar" }, avatar(identity, name, "avatar-xl"), h("span", { class: "tile-state cam-off-mark", text: "camera off" }), h("span", { class: "tile-state reconnecting-mark", text: "reconnecting…" })),
     video,
     h("div", { class: "tile-label" }, h("span", { class: "tile-mic" }, icon("micOff")), label),
   );
@@ -47,16 +47,23 @@ export function renderGrid() {
   me.classList.toggle("cam-off", !c.cameraOn);
   me.classList.toggle("has-video", c.cameraOn && v.videoWidth > 0);
   me.classList.toggle("mic-off", !c.microphoneOn);
+  me.classList.toggle("speaking", !!c.speakers && c.speakers.has(c.self.identity));
   for (const p of c.participants.values()) {
     if (!p.online) continue;
     want.add(p.identity);
     const t = tileFor(p.identity, p.name, false);
     t.querySelector(".tile-name").textContent = p.name;
-    const hasAudio = (p.tracks || []).some((x) => x.kind === "audio");
-    const hasVideo = (p.tracks || []).some((x) => x.kind === "video");
+    const hasAudio = (p.tracks || []).some((x) => x.kind === "audio" && !x.muted);
+    const hasVideo = (p.tracks || []).some((x) => x.kind === "video" && !x.muted);
     t.classList.toggle("mic-off", !hasAudio);
     t.classList.toggle("cam-off", !hasVideo);
+    t.classList.toggle("speaking", !!c.speakers && c.speakers.has(p.identity));
     const stream = c.remoteStreams.get(p.identity);
+    // Media that flowed and stopped, for a track its publisher did not mute:
+    // their connection is lost (ours is handled below).
+    const stalled = !!stream && stream.getTracks().some((x) => c._flowed.has(x) && (x.muted || x.readyState === "ended")
+      && (p.tracks || []).some((i) => i.kind === x.kind && !i.muted));
+    t.classList.toggle("reconnecting", stalled || c.state === "reconnecting");
     if (stream) attachStream(p.identity, stream);
   }
   for (const t of [...grid.children]) if (t instanceof HTMLElement && !want.has(t.dataset.identity)) t.remove();

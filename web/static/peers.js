@@ -57,7 +57,17 @@ export function setupPeers(c, iceServers, gen, opened, fail) {
     stream.onremovetrack = (ev) => {
       if (gen === c._gen) c._emit("trackended", { identity, stream, track: ev.track });
     };
-    c._emit("track", { identity, stream, track: e.track });
+    // A remote track mutes when its packets stop (the publisher's link is
+    // down or they are reconnecting): the grid shows "reconnecting…" then.
+    const t = e.track;
+    t.onunmute = () => {
+      c._flowed.add(t);
+      if (gen === c._gen) c._emit("trackended", { identity, stream, track: t });
+    };
+    t.onmute = () => {
+      if (gen === c._gen) c._emit("trackended", { identity, stream, track: t });
+    };
+    c._emit("track", { identity, stream, track: t });
   };
 
   const dc = pub.createDataChannel("chat", { ordered: true });

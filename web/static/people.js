@@ -49,10 +49,10 @@ export function renderPeople() {
    * @param {boolean} self
    */
   const row = (p, self) => {
-    const hasAudio = self ? c.microphoneOn : (p.tracks || []).some((x) => x.kind === "audio");
-    const hasVideo = self ? c.cameraOn : (p.tracks || []).some((x) => x.kind === "video");
+    const hasAudio = self ? c.microphoneOn : (p.tracks || []).some((x) => x.kind === "audio" && !x.muted);
+    const hasVideo = self ? c.cameraOn : (p.tracks || []).some((x) => x.kind === "video" && !x.muted);
     const sub = [];
-    if (self && c.self.admin) sub.push("Host");
+    const host = self ? c.self.admin : !!p.host;
     if (p.muted) sub.push("Chat off");
     const actions = h("div", { class: "person-actions" });
     if (!self) {
@@ -72,10 +72,12 @@ export function renderPeople() {
         );
       }
     }
-    return h("li", { class: "person", dataset: { identity: p.identity } },
+    const speaking = !!c.speakers && c.speakers.has(p.identity);
+    return h("li", { class: `person${speaking ? " speaking" : ""}`, dataset: { identity: p.identity } },
       h("span", { class: "person-avatar" }, avatar(p.identity, p.name), h("span", { class: "presence-dot", title: "In the meeting" })),
       h("div", { class: "person-body" },
-        h("span", { class: "person-name" }, p.name, self ? h("span", { class: "muted", text: " (you)" }) : null),
+        h("span", { class: "person-name" }, p.name, self ? h("span", { class: "muted", text: " (you)" }) : null,
+          host ? h("span", { class: "badge-host", text: "Host" }) : null),
         sub.length ? h("span", { class: "person-sub", text: sub.join(" · ") }) : null),
       h("span", { class: "person-media" },
         h("span", { class: `media-ico${hasAudio ? "" : " off"}`, title: hasAudio ? "Microphone on" : "Microphone off" }, icon(hasAudio ? "mic" : "micOff")),

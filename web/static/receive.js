@@ -30,7 +30,7 @@ export class Receiving extends Sending {
         for (const q of this.participants.values()) q.chat = false;
         for (const q of p.participants || []) {
           if (q.identity === this.self.identity) continue;
-          this._upsertParticipant(q.identity, { name: q.name, muted: !!q.muted, read: q.read || 0, chat: true });
+          this._upsertParticipant(q.identity, { name: q.name, muted: !!q.muted, read: q.read || 0, chat: true, host: !!q.host });
         }
         this._emit("self", {});
         this._emit("participants", {});
@@ -39,7 +39,7 @@ export class Receiving extends Sending {
       case "joined": {
         const q = p.participant;
         if (q && q.identity && q.identity !== this.self.identity) {
-          this._upsertParticipant(q.identity, { name: q.name, muted: !!q.muted, read: q.read || 0, chat: true });
+          this._upsertParticipant(q.identity, { name: q.name, muted: !!q.muted, read: q.read || 0, chat: true, host: !!q.host });
           this._emit("participants", {});
         }
         break;

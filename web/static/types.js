@@ -43,6 +43,7 @@
  * @property {string} id
  * @property {string} kind "audio" | "video"
  * @property {string} [publisher]
+ * @property {boolean} [muted] the publisher turned it off (trackMuted)
  */
 
 /**
@@ -55,6 +56,7 @@
  * @property {number} read
  * @property {boolean} online in the media session
  * @property {boolean} chat in the chat session
+ * @property {boolean} [host] roomAdmin (signaling and chat presence say so)
  */
 
 /**
@@ -125,8 +127,8 @@
  * @property {boolean} [retryable]
  * @property {number} [retryAfterMs]
  * @property {Partial<Self>} [self]
- * @property {{identity: string, name?: string, muted?: boolean, read?: number}[]} [participants]
- * @property {{identity: string, name?: string, muted?: boolean, read?: number}} [participant]
+ * @property {{identity: string, name?: string, muted?: boolean, read?: number, host?: boolean}[]} [participants]
+ * @property {{identity: string, name?: string, muted?: boolean, read?: number, host?: boolean}} [participant]
  */
 
 /**
@@ -141,9 +143,12 @@
  * @property {string} [code]
  * @property {string} [message]
  * @property {RTCIceServer[]} [iceServers]
- * @property {{identity: string, name: string, tracks?: TrackInfo[]}} [participant]
- * @property {{identity: string, name: string, tracks?: TrackInfo[]}[]} [participants]
+ * @property {{identity: string, name: string, host?: boolean, tracks?: TrackInfo[]}} [participant]
+ * @property {{identity: string, name: string, host?: boolean, tracks?: TrackInfo[]}[]} [participants]
  * @property {TrackInfo & {publisher: string}} [track]
+ * @property {string} [trackId]
+ * @property {boolean} [muted]
+ * @property {{identity: string, level: number}[]} [speakers]
  */
 
 /**
