@@ -73,6 +73,7 @@ export function updateRow(el, m, prev) {
   } else {
     const fresh = h("div", { class: "msg-head" },
       h("span", { class: "msg-name", text: own ? "You" : m.senderName || m.sender, title: own ? null : m.senderName || m.sender }),
+      senderIsHost(m.sender, own) ? h("span", { class: "badge-host", text: "Host" }) : null,
       h("time", { datetime: m.createdAt, title: dateFmt.format(new Date(m.createdAt)), text: timeOf(m.createdAt) }),
       m.pinned ? h("span", { class: "msg-pin", title: "Pinned" }, icon("pin")) : null);
     if (head) head.replaceWith(fresh);
@@ -299,4 +300,17 @@ function openLightbox(url, name) {
   $("lightbox-name").textContent = name || "";
   $("lightbox-open", HTMLAnchorElement).href = url;
   $("lightbox", HTMLDialogElement).showModal();
+}
+
+/**
+ * Whether a message's sender is a host (roomAdmin), as presence says.
+ * @param {string} sender
+ * @param {boolean} own
+ */
+function senderIsHost(sender, own) {
+  const c = ui.client;
+  if (!c) return false;
+  if (own) return !!c.self.admin;
+  const p = c.participants.get(sender);
+  return !!(p && p.host);
 }
