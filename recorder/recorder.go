@@ -267,7 +267,7 @@ func (r *Recorder) recoverSessions(ctx context.Context) error {
 		}); err != nil {
 			return fmt.Errorf("recorder: recovery: %w", err)
 		}
-		r.log.Info("recorder: closed session left open", "session", open[i].ID, "room", open[i].Room, "endedAt", open[i].EndedAt)
+		r.log.Info("recorder: closed session left open", "session", open[i].ID, "room", open[i].Room, "ended_at", open[i].EndedAt)
 	}
 	return nil
 }

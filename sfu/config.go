@@ -8,7 +8,10 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/backchannel-rtc/backchannel/internal/logs"
 )
 
 // Config describes the media transport of a server.
@@ -37,6 +40,9 @@ type Config struct {
 	// before its writer waits for it to drain.
 	HighWater int
 	Logger    *slog.Logger
+	// LoggerFactory is where Pion logs (default: into Logger, through
+	// internal/logs, with Pion's info demoted to debug).
+	LoggerFactory logging.LoggerFactory
 }
 
 func (c *Config) defaults() {
@@ -54,6 +60,9 @@ func (c *Config) defaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.LoggerFactory == nil {
+		c.LoggerFactory = logs.Pion(c.Logger)
 	}
 }
 
@@ -77,9 +86,9 @@ func newTransport(cfg Config) (*rtcTransport, error) {
 		return nil, fmt.Errorf("rtc udp port: %w", err)
 	}
 	SetBuffers(t.udpConn, SocketBuffer)
-	t.udpMux = webrtc.NewICEUDPMux(nil, t.udpConn)
+	t.udpMux = webrtc.NewICEUDPMux(cfg.LoggerFactory.NewLogger("ice"), t.udpConn)
 
-	se := webrtc.SettingEngine{}
+	se := webrtc.SettingEngine{LoggerFactory: cfg.LoggerFactory}
 	se.DetachDataChannels()
 	// Accept messages up to MaxMessage, so an oversized chat packet gets
 	// the chat protocol's error instead of failing in SCTP.
@@ -97,7 +106,7 @@ func newTransport(cfg Config) (*rtcTransport, error) {
 			return nil, fmt.Errorf("rtc tcp port: %w", err)
 		}
 		t.tcpLn = ln
-		t.tcpMux = webrtc.NewICETCPMux(nil, ln, 32)
+		t.tcpMux = webrtc.NewICETCPMux(cfg.LoggerFactory.NewLogger("ice"), ln, 32)
 		se.SetICETCPMux(t.tcpMux)
 		types = append(types, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
 	}

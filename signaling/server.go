@@ -17,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/backchannel-rtc/backchannel/auth"
+	"github.com/backchannel-rtc/backchannel/internal/logs"
 	"github.com/backchannel-rtc/backchannel/sfu"
 )
 
@@ -106,29 +107,46 @@ func refuse(w http.ResponseWriter, status int, code, reason string) {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	log := h.log
+	if id := logs.RequestID(r.Context()); id != "" {
+		log = log.With("request_id", id)
+	}
+	// A refusal is logged with its reason and whatever identity the token
+	// proved, never the token itself.
+	refused := func(status int, reason string, attrs ...any) {
+		log.Info("socket refused", append([]any{"reason", reason, "status", status, "remote_addr", r.RemoteAddr}, attrs...)...)
+	}
+	deny := func(status int, code, reason string, attrs ...any) {
+		refused(status, reason, attrs...)
+		refuse(w, status, code, reason)
+	}
 	who, err := h.cfg.Keys.Verify(auth.FromRequest(r))
 	if err != nil {
+		refused(http.StatusUnauthorized, tokenReason(err))
 		refuse(w, http.StatusUnauthorized, "unauthorized", err.Error())
 		return
 	}
 	if !who.Grant.RoomJoin || who.Grant.Room == "" {
-		refuse(w, http.StatusForbidden, "forbidden", "the token does not grant joining a room")
+		deny(http.StatusForbidden, "forbidden", "the token does not grant joining a room", "identity", who.Identity)
 		return
 	}
 	if room := r.URL.Query().Get("room"); room != "" && room != who.Grant.Room {
-		refuse(w, http.StatusForbidden, "forbidden", "the token is for another room")
+		deny(http.StatusForbidden, "forbidden", "the token is for another room", "identity", who.Identity, "room", who.Grant.Room)
 		return
 	}
 	if !h.checkOrigin(r) {
-		refuse(w, http.StatusForbidden, "forbidden", "origin not allowed")
+		deny(http.StatusForbidden, "forbidden", "origin not allowed", "identity", who.Identity, "room", who.Grant.Room,
+			"origin", r.Header.Get("Origin"))
 		return
 	}
 	ws, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		log.Info("socket refused", "reason", "websocket upgrade failed", "error", err.Error(), "remote_addr", r.RemoteAddr)
 		return // the upgrader has answered
 	}
 	ws.SetReadLimit(MaxMessageSize)
-	c := &conn{h: h, ws: ws, who: who, out: make(chan *Message, 256), done: make(chan struct{}), readDone: make(chan struct{}),
+	c := &conn{h: h, log: log.With("room", who.Grant.Room, "identity", who.Identity), ws: ws, who: who,
+		out: make(chan *Message, 256), done: make(chan struct{}), readDone: make(chan struct{}),
 		limit: rate.NewLimiter(rate.Limit(h.cfg.MessageRate), h.cfg.MessageBurst),
 		// Drops themselves are bounded: sustained sending at more than
 		// ten times the rate ends the socket.
@@ -198,6 +216,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 // conn is one socket. It implements sfu.Signaler.
 type conn struct {
 	h   *Handler
+	log *slog.Logger // with the request id, room and identity
 	ws  *websocket.Conn
 	who auth.Identity
 
@@ -207,6 +226,7 @@ type conn struct {
 	closing   bool
 	closeCode int // of the final close frame; 0: normal closure
 	closeText string
+	reason    string // why the server ended it, for the leave line
 
 	out       chan *Message // pointers: a queue of 256 costs 2 KiB, not 64
 	done      chan struct{}
@@ -277,8 +297,23 @@ func (c *conn) Closed(reason string) {
 	c.mu.Lock()
 	c.sendLocked(Message{Type: TypeLeave, Reason: reason})
 	c.closing = true
+	if c.reason == "" {
+		c.reason = reason
+	}
 	c.mu.Unlock()
 	c.shutdown()
+}
+
+// leaveReason is why the participant left: the first of the server ending
+// it (moderation, replaced, shutdown, flood) and the client saying leave;
+// def if neither happened (the socket went away).
+func (c *conn) leaveReason(def string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reason == "" {
+		c.reason = def
+	}
+	return c.reason
 }
 
 // lingerTime bounds how long a closing socket keeps reading what the
@@ -395,15 +430,23 @@ func (c *conn) readLoop() {
 		return
 	}
 	if m.Type != TypeJoin {
+		c.log.Info("socket refused", "reason", "the first message must be join")
 		c.send(Message{Type: TypeError, Code: "join_first", Message: "the first message must be join"})
 		return
 	}
 	p, info, err := c.h.sfu.Join(c.who.Grant.Room, c.who, c)
 	if err != nil {
+		c.log.Info("socket refused", "reason", "join failed", "error", err.Error())
 		c.send(Message{Type: TypeError, Code: "join_failed", Message: err.Error()})
 		return
 	}
-	defer p.Leave()
+	joined := time.Now()
+	c.log.Info("participant joined", "participant_id", p.ID())
+	defer func() {
+		p.Leave()
+		c.log.Info("participant left", "participant_id", p.ID(), "reason", c.leaveReason("connection lost"),
+			"duration_s", time.Since(joined).Round(time.Millisecond).Seconds())
+	}()
 	c.start(Message{
 		Type: TypeJoined, Protocol: ProtocolVersion, Room: c.who.Grant.Room,
 		Participant: &info.Self, Participants: info.Others, ICEServers: c.h.sfu.ICEServers(),
@@ -437,11 +480,24 @@ func (c *conn) readLoop() {
 		case TypePing:
 			c.send(Message{Type: TypePong, Timestamp: m.Timestamp})
 		case TypeLeave:
+			c.leaveReason("client left")
 			return
 		case TypeJoin:
 			c.send(Message{Type: TypeError, Code: "already_joined", Message: "join was already sent"})
 		}
 	}
+}
+
+// tokenReason names what was wrong with a token by its sentinel alone: a
+// wrapped parser error might quote part of the token.
+func tokenReason(err error) string {
+	for _, e := range []error{auth.ErrMissing, auth.ErrMalformed, auth.ErrSignature, auth.ErrAlgorithm,
+		auth.ErrExpired, auth.ErrNotYet, auth.ErrIssuer, auth.ErrIdentity, auth.ErrNoGrant} {
+		if errors.Is(err, e) {
+			return e.Error()
+		}
+	}
+	return "invalid token"
 }
 
 func codeOf(err error) string {
@@ -466,9 +522,12 @@ func (c *conn) next() (Message, bool) {
 		}
 		if !c.limit.Allow() {
 			if !c.drops.Allow() {
-				c.h.log.Warn("signaling: closing a flooding socket", "identity", c.who.Identity, "room", c.who.Grant.Room)
+				c.log.Warn("signaling: closing a flooding socket")
 				c.mu.Lock()
 				c.closing = true // what is queued is still sent, then the close
+				if c.reason == "" {
+					c.reason = "too many signaling messages"
+				}
 				c.closeCode, c.closeText = websocket.ClosePolicyViolation, "too many signaling messages"
 				c.mu.Unlock()
 				c.shutdown()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/auth"
 	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/internal/logs"
 	"github.com/backchannel-rtc/backchannel/recorder"
 	"github.com/backchannel-rtc/backchannel/recorder/webhook"
 	"github.com/backchannel-rtc/backchannel/sfu"
@@ -63,6 +64,7 @@ type App struct {
 	// Webhooks derives, delivers and lists webhook events (with Recorder).
 	Webhooks  *webhook.Delivery
 	ln        net.Listener
+	mux       *http.ServeMux
 	http      *http.Server
 	signaling *signaling.Handler
 	done      chan error
@@ -133,12 +135,15 @@ func New(cfg Config) (*App, error) {
 		}
 	}
 	mux.Handle("/", web.Handler())
-	a.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	a.mux = mux
+	// One log line per request, with a request id (internal/logs).
+	a.http = &http.Server{Handler: logs.Requests(cfg.Logger, mux), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(cfg.Logger.With("component", "http").Handler(), slog.LevelWarn)}
 	return a, nil
 }
 
 // Mux lets later parts (recorder API, attachments) add their routes.
-func (a *App) Mux() *http.ServeMux { return a.http.Handler.(*http.ServeMux) }
+func (a *App) Mux() *http.ServeMux { return a.mux }
 
 // Serve runs the HTTP listener in the background.
 func (a *App) Serve() {
