@@ -37,12 +37,13 @@ func benchCommand() *cli.Command {
 			&cli.StringFlag{Name: "api-key", Value: "devkey", Sources: env("api-key"), Usage: "API key the tokens are minted with"},
 			&cli.StringFlag{Name: "api-secret", Value: "secret", Sources: env("api-secret"), Usage: "API secret the tokens are signed with"},
 			strf("room", "bench", "room to join"),
-			intf("participants", []string{"n"}, 10, "participants"),
+			withValidator(intf("participants", []string{"n"}, 10, "participants (2-1000)"), between(2, 1000)),
 			intf("senders", nil, 0, "how many participants send (0: all)"),
 			&cli.FloatFlag{Name: "rate", Value: 10, Validator: nonNegative[float64], Sources: env("bench-rate"),
 				Usage: "messages per second per sender"},
-			intf("size", nil, 200, "text bytes per message (prefix with sender, seq and send time, then padding)"),
-			dur("duration", 15*time.Second, "measured phase"),
+			withValidator(intf("size", nil, 200, "text bytes per message (prefix with sender, seq and send time, then padding; at most 64 KiB)"),
+				between(1, 64<<10)),
+			withValidator(dur("duration", 15*time.Second, "measured phase (at most 1h)"), between(time.Nanosecond, time.Hour)),
 			boolf("burst", nil, "send as fast as the connection drains (pause while >256 KiB is unsent)"),
 			boolf("private", nil, "each message goes to one random other participant"),
 			intf("slow", nil, 0, "receivers that read 1 message/s during the measured phase"),
@@ -58,6 +59,20 @@ func benchCommand() *cli.Command {
 			strf("summarize", "", "print a Markdown table (min / median / max per label) of a file of --json results, and exit"),
 		},
 		Action: action(runBench),
+	}
+}
+
+func withValidator[T any, C any, V cli.ValueCreator[T, C]](f *cli.FlagBase[T, C, V], v func(T) error) *cli.FlagBase[T, C, V] {
+	f.Validator = v
+	return f
+}
+
+func between[T int | time.Duration](lo, hi T) func(T) error {
+	return func(v T) error {
+		if v < lo || v > hi {
+			return fmt.Errorf("must be from %v to %v", lo, hi)
+		}
+		return nil
 	}
 }
 
