@@ -71,8 +71,9 @@ type countingStringer struct{ n *int }
 
 func (c countingStringer) String() string { *c.n++; return "x" }
 
-// TestPionLevels: Pion's info is debug, its warnings and errors keep their
-// level, and what is below the level is not even formatted.
+// TestPionLevels: Pion is quiet at info (its info and warnings are
+// debug, its errors warn, its own level kept as pion_level), and what is
+// below the level is not even formatted.
 func TestPionLevels(t *testing.T) {
 	var buf bytes.Buffer
 	log, _ := New(&buf, "json", slog.LevelInfo)
@@ -81,22 +82,27 @@ func TestPionLevels(t *testing.T) {
 	l.Tracef("trace %v", countingStringer{&formatted})
 	l.Debugf("debug %v", countingStringer{&formatted})
 	l.Infof("info %v", countingStringer{&formatted})
+	l.Warnf("warn %v", countingStringer{&formatted})
 	l.Info("info")
-	l.Warnf("warn %d", 1)
-	l.Error("error")
+	l.Warn("warn")
+	l.Errorf("error %d", 1)
 	if formatted != 0 {
 		t.Errorf("%d disabled lines were formatted", formatted)
 	}
 	lines := jsonLines(t, buf.Bytes())
-	if len(lines) != 2 || lines[0]["level"] != "WARN" || lines[0]["msg"] != "warn 1" || lines[1]["level"] != "ERROR" ||
+	if len(lines) != 1 || lines[0]["level"] != "WARN" || lines[0]["msg"] != "error 1" || lines[0]["pion_level"] != "error" ||
 		lines[0]["component"] != "pion" || lines[0]["scope"] != "ice" {
 		t.Fatalf("at info: %s", buf.Bytes())
 	}
 	buf.Reset()
 	log, _ = New(&buf, "json", slog.LevelDebug)
-	Pion(log).NewLogger("dtls").Info("handshake")
-	if lines := jsonLines(t, buf.Bytes()); len(lines) != 1 || lines[0]["level"] != "DEBUG" {
-		t.Fatalf("Pion's info at debug: %s", buf.Bytes())
+	l = Pion(log).NewLogger("dtls")
+	l.Info("handshake")
+	l.Warn("odd")
+	l.Trace("packet")
+	lines = jsonLines(t, buf.Bytes())
+	if len(lines) != 2 || lines[0]["level"] != "DEBUG" || lines[0]["pion_level"] != "info" || lines[1]["pion_level"] != "warn" {
+		t.Fatalf("at debug: %s", buf.Bytes())
 	}
 }
 
@@ -132,7 +138,7 @@ func TestRequests(t *testing.T) {
 	}
 	r1 := get("/v1/things/42?sig=SIGNATURE&access_token=TOKEN", "")
 	r2 := get("/v1/things/43", "from-the-proxy_1.2")
-	r3 := get("/v1/things/44", "bad id\nlevel=ERROR")
+	r3 := get("/v1/things/44", `bad id" level=ERROR`)
 	get("/nowhere", "")
 	get("/healthz", "")
 	if len(r1.Header.Get(RequestIDHeader)) != 24 || r2.Header.Get(RequestIDHeader) != "from-the-proxy_1.2" ||
