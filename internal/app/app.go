@@ -49,6 +49,10 @@ type Config struct {
 	// Webhooks configures the webhook endpoints and their delivery (the
 	// API secret and public URL are the server's).
 	Webhooks webhook.Config
+
+	// HTTP bounds connections that are not signaling sockets (zero
+	// fields: DefaultHTTPLimits).
+	HTTP HTTPLimits
 }
 
 // App is a running server.
@@ -66,6 +70,7 @@ type App struct {
 	ln        net.Listener
 	mux       *http.ServeMux
 	http      *http.Server
+	guard     *connGuard
 	signaling *signaling.Handler
 	done      chan error
 
@@ -137,8 +142,8 @@ func New(cfg Config) (*App, error) {
 	mux.Handle("/", web.Handler())
 	a.mux = mux
 	// One log line per request, with a request id (internal/logs).
-	a.http = &http.Server{Handler: logs.Requests(cfg.Logger, mux), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(cfg.Logger.With("component", "http").Handler(), slog.LevelWarn)}
+	a.http = a.newHTTPServer(logs.Requests(cfg.Logger, mux))
+	a.http.ErrorLog = slog.NewLogLogger(cfg.Logger.With("component", "http").Handler(), slog.LevelWarn)
 	return a, nil
 }
 
