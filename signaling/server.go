@@ -1,8 +1,8 @@
 package signaling
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -17,7 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/backchannel-rtc/backchannel/auth"
-	"github.com/backchannel-rtc/backchannel/internal/logs"
+	"github.com/backchannel-rtc/backchannel/protocol"
 	"github.com/backchannel-rtc/backchannel/sfu"
 )
 
@@ -99,44 +99,23 @@ func (h *Handler) checkOrigin(r *http.Request) bool {
 	return false
 }
 
-// refuse answers before the upgrade with a JSON reason.
-func refuse(w http.ResponseWriter, status int, code, reason string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "reason": reason})
-}
-
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	log := h.log
-	if id := logs.RequestID(r.Context()); id != "" {
-		log = log.With("request_id", id)
-	}
-	// A refusal is logged with its reason and whatever identity the token
-	// proved, never the token itself.
-	refused := func(status int, reason string, attrs ...any) {
-		log.Info("socket refused", append([]any{"reason", reason, "status", status, "remote_addr", r.RemoteAddr}, attrs...)...)
-	}
-	deny := func(status int, code, reason string, attrs ...any) {
-		refused(status, reason, attrs...)
-		refuse(w, status, code, reason)
-	}
+	log := h.requestLog(r)
 	who, err := h.cfg.Keys.Verify(auth.FromRequest(r))
 	if err != nil {
-		refused(http.StatusUnauthorized, tokenReason(err))
-		refuse(w, http.StatusUnauthorized, "unauthorized", err.Error())
+		deny(log, w, r, http.StatusUnauthorized, "unauthorized", err.Error(), tokenReason(err))
 		return
 	}
 	if !who.Grant.RoomJoin || who.Grant.Room == "" {
-		deny(http.StatusForbidden, "forbidden", "the token does not grant joining a room", "identity", who.Identity)
+		deny(log, w, r, http.StatusForbidden, "forbidden", "the token does not grant joining a room", "", "identity", who.Identity)
 		return
 	}
 	if room := r.URL.Query().Get("room"); room != "" && room != who.Grant.Room {
-		deny(http.StatusForbidden, "forbidden", "the token is for another room", "identity", who.Identity, "room", who.Grant.Room)
+		deny(log, w, r, http.StatusForbidden, "forbidden", "the token is for another room", "", "identity", who.Identity)
 		return
 	}
 	if !h.checkOrigin(r) {
-		deny(http.StatusForbidden, "forbidden", "origin not allowed", "identity", who.Identity, "room", who.Grant.Room,
-			"origin", r.Header.Get("Origin"))
+		deny(log, w, r, http.StatusForbidden, "forbidden", "origin not allowed", "", "identity", who.Identity, "origin", r.Header.Get("Origin"))
 		return
 	}
 	ws, err := h.upgrader.Upgrade(w, r, nil)
@@ -144,16 +123,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.Info("socket refused", "reason", "websocket upgrade failed", "error", err.Error(), "remote_addr", r.RemoteAddr)
 		return // the upgrader has answered
 	}
-	ws.SetReadLimit(MaxMessageSize)
-	c := &conn{h: h, log: log.With("room", who.Grant.Room, "identity", who.Identity), ws: ws, who: who,
-		out: make(chan *Message, 256), done: make(chan struct{}), readDone: make(chan struct{}),
+	ws.SetReadLimit(protocol.MaxSignalBytes)
+	c := &conn{h: h, log: log.With("room", who.Grant.Room, "identity", who.Identity), ws: ws, who: who, out: make(chan *protocol.Signal, 256), done: make(chan struct{}), readDone: make(chan struct{}),
 		limit: rate.NewLimiter(rate.Limit(h.cfg.MessageRate), h.cfg.MessageBurst),
 		// Drops themselves are bounded: sustained sending at more than
 		// ten times the rate ends the socket.
 		drops: rate.NewLimiter(rate.Limit(10*h.cfg.MessageRate), 10*h.cfg.MessageBurst)}
 	registered := h.add(c)
 	if !registered {
-		c.Closed(sfu.ReasonShutdown)
+		c.Closed(protocol.ReasonShutdown)
 	}
 	go func() {
 		if registered {
@@ -183,7 +161,7 @@ func (h *Handler) remove(c *conn) {
 	h.wg.Done()
 }
 
-// Shutdown ends every socket, joined or not, with leave (sfu.ReasonShutdown),
+// Shutdown ends every socket, joined or not, with leave (protocol.ReasonShutdown),
 // and any opened later at once; it waits until their queued messages and
 // close frames are written and each socket is closed (see
 // lingeringClose), or until ctx ends. The HTTP server does not track
@@ -198,7 +176,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	}
 	h.mu.Unlock()
 	for _, c := range open {
-		c.Closed(sfu.ReasonShutdown)
+		c.Closed(protocol.ReasonShutdown)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -221,14 +199,14 @@ type conn struct {
 	who auth.Identity
 
 	mu        sync.Mutex
-	ready     bool      // joined has been queued
-	pending   []Message // signals that came before joined
+	ready     bool              // joined has been queued
+	pending   []protocol.Signal // signals that came before joined
 	closing   bool
 	closeCode int // of the final close frame; 0: normal closure
 	closeText string
-	reason    string // why the server ended it, for the leave line
+	reason    string // why the participant left: the first of the server's reason and the client's leave
 
-	out       chan *Message // pointers: a queue of 256 costs 2 KiB, not 64
+	out       chan *protocol.Signal // pointers: a queue of 256 costs 2 KiB, not 64
 	done      chan struct{}
 	closeOnce sync.Once
 	readDone  chan struct{} // closed when the read loop has stopped reading
@@ -240,17 +218,17 @@ type conn struct {
 
 // send queues m without blocking. A client too slow to read its own
 // signaling is disconnected: it will reconnect and resynchronise.
-func (c *conn) send(m Message) {
+func (c *conn) send(m protocol.Signal) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sendLocked(m)
 }
 
-func (c *conn) sendLocked(m Message) {
+func (c *conn) sendLocked(m protocol.Signal) {
 	if c.closing {
 		return
 	}
-	if !c.ready && m.Type != TypeJoined && m.Type != TypeError && m.Type != TypeLeave {
+	if !c.ready && m.Type != protocol.SignalJoined && m.Type != protocol.SignalError && m.Type != protocol.SignalLeave {
 		c.pending = append(c.pending, m)
 		return
 	}
@@ -263,7 +241,7 @@ func (c *conn) sendLocked(m Message) {
 }
 
 // start queues joined, then whatever the SFU said meanwhile.
-func (c *conn) start(joined Message) {
+func (c *conn) start(joined protocol.Signal) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sendLocked(joined)
@@ -277,43 +255,29 @@ func (c *conn) start(joined Message) {
 func (c *conn) shutdown() { c.closeOnce.Do(func() { close(c.done) }) }
 
 func (c *conn) SubscriberOffer(d webrtc.SessionDescription) {
-	c.send(Message{Type: TypeOffer, Target: sfu.Subscriber, SDP: d.SDP})
+	c.send(protocol.Signal{Type: protocol.SignalOffer, Target: protocol.Subscriber, SDP: d.SDP})
 }
-func (c *conn) ParticipantJoined(p sfu.ParticipantInfo) {
-	c.send(Message{Type: TypeParticipantJoined, Participant: &p})
+func (c *conn) ParticipantJoined(p protocol.ParticipantInfo) {
+	c.send(protocol.Signal{Type: protocol.SignalParticipantJoined, Participant: &p})
 }
 func (c *conn) ParticipantLeft(identity string) {
-	c.send(Message{Type: TypeParticipantLeft, Identity: identity})
+	c.send(protocol.Signal{Type: protocol.SignalParticipantLeft, Identity: identity})
 }
-func (c *conn) TrackPublished(t sfu.TrackInfo) {
-	c.send(Message{Type: TypeTrackPublished, Track: &t})
+func (c *conn) TrackPublished(t protocol.TrackInfo) {
+	c.send(protocol.Signal{Type: protocol.SignalTrackPublished, Track: &t})
 }
-func (c *conn) TrackUnpublished(t sfu.TrackInfo) {
-	c.send(Message{Type: TypeTrackUnpublished, Track: &t})
+func (c *conn) TrackUnpublished(t protocol.TrackInfo) {
+	c.send(protocol.Signal{Type: protocol.SignalTrackUnpublished, Track: &t})
 }
 
 // Closed: the server ended the participant; say why, then close.
 func (c *conn) Closed(reason string) {
 	c.mu.Lock()
-	c.sendLocked(Message{Type: TypeLeave, Reason: reason})
+	c.sendLocked(protocol.Signal{Type: protocol.SignalLeave, Reason: reason})
 	c.closing = true
-	if c.reason == "" {
-		c.reason = reason
-	}
+	c.reason = cmp.Or(c.reason, reason)
 	c.mu.Unlock()
 	c.shutdown()
-}
-
-// leaveReason is why the participant left: the first of the server ending
-// it (moderation, replaced, shutdown, flood) and the client saying leave;
-// def if neither happened (the socket went away).
-func (c *conn) leaveReason(def string) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.reason == "" {
-		c.reason = def
-	}
-	return c.reason
 }
 
 // lingerTime bounds how long a closing socket keeps reading what the
@@ -326,7 +290,7 @@ const (
 func (c *conn) writeLoop() {
 	ping := time.NewTicker(c.h.cfg.PingInterval)
 	defer ping.Stop()
-	write := func(m *Message) bool {
+	write := func(m *protocol.Signal) bool {
 		_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
 		return c.ws.WriteJSON(m) == nil
 	}
@@ -429,26 +393,20 @@ func (c *conn) readLoop() {
 	if !ok {
 		return
 	}
-	if m.Type != TypeJoin {
+	if m.Type != protocol.SignalJoin {
 		c.log.Info("socket refused", "reason", "the first message must be join")
-		c.send(Message{Type: TypeError, Code: "join_first", Message: "the first message must be join"})
+		c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeJoinFirst, Message: "the first message must be join"})
 		return
 	}
 	p, info, err := c.h.sfu.Join(c.who.Grant.Room, c.who, c)
 	if err != nil {
 		c.log.Info("socket refused", "reason", "join failed", "error", err.Error())
-		c.send(Message{Type: TypeError, Code: "join_failed", Message: err.Error()})
+		c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeJoinFailed, Message: err.Error()})
 		return
 	}
-	joined := time.Now()
-	c.log.Info("participant joined", "participant_id", p.ID())
-	defer func() {
-		p.Leave()
-		c.log.Info("participant left", "participant_id", p.ID(), "reason", c.leaveReason("connection lost"),
-			"duration_s", time.Since(joined).Round(time.Millisecond).Seconds())
-	}()
-	c.start(Message{
-		Type: TypeJoined, Protocol: ProtocolVersion, Room: c.who.Grant.Room,
+	defer c.left(p, c.joined(p))
+	c.start(protocol.Signal{
+		Type: protocol.SignalJoined, Protocol: protocol.Version, Room: c.who.Grant.Room,
 		Participant: &info.Self, Participants: info.Others, ICEServers: c.h.sfu.ICEServers(),
 	})
 	for {
@@ -458,66 +416,54 @@ func (c *conn) readLoop() {
 			return
 		}
 		switch m.Type {
-		case TypeOffer:
-			if m.Target != "" && m.Target != sfu.Publisher {
-				c.send(Message{Type: TypeError, Code: "bad_target", Message: "offers are for the publisher connection"})
+		case protocol.SignalOffer:
+			if m.Target != "" && m.Target != protocol.Publisher {
+				c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeBadTarget, Message: "offers are for the publisher connection"})
 				continue
 			}
 			answer, err := p.HandleOffer(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
 			if err != nil {
-				c.send(Message{Type: TypeError, Code: codeOf(err), Message: err.Error()})
+				c.send(protocol.Signal{Type: protocol.SignalError, Code: codeOf(err), Message: err.Error()})
 				continue
 			}
-			c.send(Message{Type: TypeAnswer, Target: sfu.Publisher, SDP: answer.SDP})
-		case TypeAnswer:
+			c.send(protocol.Signal{Type: protocol.SignalAnswer, Target: protocol.Publisher, SDP: answer.SDP})
+		case protocol.SignalAnswer:
 			if err := p.HandleAnswer(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
-				c.send(Message{Type: TypeError, Code: "bad_answer", Message: err.Error()})
+				c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeBadAnswer, Message: err.Error()})
 			}
-		case TypeCandidate:
+		case protocol.SignalCandidate:
 			if err := p.AddCandidate(m.Target, *m.Candidate); err != nil {
-				c.send(Message{Type: TypeError, Code: "bad_candidate", Message: err.Error()})
+				c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeBadCandidate, Message: err.Error()})
 			}
-		case TypePing:
-			c.send(Message{Type: TypePong, Timestamp: m.Timestamp})
-		case TypeLeave:
+		case protocol.SignalPing:
+			c.send(protocol.Signal{Type: protocol.SignalPong, Timestamp: m.Timestamp})
+		case protocol.SignalLeave:
 			c.leaveReason("client left")
 			return
-		case TypeJoin:
-			c.send(Message{Type: TypeError, Code: "already_joined", Message: "join was already sent"})
+		case protocol.SignalJoin:
+			c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeAlreadyJoined, Message: "join was already sent"})
 		}
 	}
 }
 
-// tokenReason names what was wrong with a token by its sentinel alone: a
-// wrapped parser error might quote part of the token.
-func tokenReason(err error) string {
-	for _, e := range []error{auth.ErrMissing, auth.ErrMalformed, auth.ErrSignature, auth.ErrAlgorithm,
-		auth.ErrExpired, auth.ErrNotYet, auth.ErrIssuer, auth.ErrIdentity, auth.ErrNoGrant} {
-		if errors.Is(err, e) {
-			return e.Error()
-		}
-	}
-	return "invalid token"
-}
-
-func codeOf(err error) string {
+func codeOf(err error) protocol.Code {
 	if errors.Is(err, sfu.ErrForbidden) {
-		return "forbidden"
+		return protocol.CodeForbidden
 	}
-	return "bad_offer"
+	return protocol.CodeBadOffer
 }
 
 // next reads one message; a bad one is answered with an error and skipped,
 // and so is one over the socket's rate (see Config.MessageRate).
-func (c *conn) next() (Message, bool) {
+func (c *conn) next() (protocol.Signal, bool) {
 	for {
 		typ, b, err := c.ws.ReadMessage()
 		if err != nil {
-			return Message{}, false
+			return protocol.Signal{}, false
 		}
 		select {
 		case <-c.done:
-			return Message{}, false
+			return protocol.Signal{}, false
 		default:
 		}
 		if !c.limit.Allow() {
@@ -525,28 +471,26 @@ func (c *conn) next() (Message, bool) {
 				c.log.Warn("signaling: closing a flooding socket")
 				c.mu.Lock()
 				c.closing = true // what is queued is still sent, then the close
-				if c.reason == "" {
-					c.reason = "too many signaling messages"
-				}
+				c.reason = cmp.Or(c.reason, "too many signaling messages")
 				c.closeCode, c.closeText = websocket.ClosePolicyViolation, "too many signaling messages"
 				c.mu.Unlock()
 				c.shutdown()
-				return Message{}, false
+				return protocol.Signal{}, false
 			}
 			if !c.throttled {
 				c.throttled = true
-				c.send(Message{Type: TypeError, Code: "rate_limited", Message: "too many signaling messages; slow down"})
+				c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeRateLimited, Message: "too many signaling messages; slow down"})
 			}
 			continue
 		}
 		c.throttled = false
 		if typ != websocket.TextMessage {
-			c.send(Message{Type: TypeError, Code: "bad_message", Message: "messages are JSON text frames"})
+			c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeBadMessage, Message: "messages are JSON text frames"})
 			continue
 		}
 		m, err := Decode(b)
 		if err != nil {
-			c.send(Message{Type: TypeError, Code: "bad_message", Message: err.Error()})
+			c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeBadMessage, Message: err.Error()})
 			continue
 		}
 		return m, true

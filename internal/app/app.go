@@ -10,12 +10,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/backchannel-rtc/backchannel/auth"
 	"github.com/backchannel-rtc/backchannel/chat"
 	"github.com/backchannel-rtc/backchannel/internal/logs"
+	"github.com/backchannel-rtc/backchannel/protocol"
 	"github.com/backchannel-rtc/backchannel/recorder"
 	"github.com/backchannel-rtc/backchannel/recorder/webhook"
 	"github.com/backchannel-rtc/backchannel/sfu"
@@ -109,6 +110,11 @@ func New(cfg Config) (*App, error) {
 			_ = a.Recorder.Close()
 		}
 		return nil, err
+	}
+	// The server's metrics go on the registry /metrics serves; nothing
+	// registers itself at package init.
+	if err := sfu.RegisterMetrics(prometheus.DefaultRegisterer); err != nil {
+		return fail(err)
 	}
 	if a.SFU, err = sfu.NewServer(cfg.RTC, cfg.Chat); err != nil {
 		return fail(err)
@@ -209,13 +215,14 @@ func (a *App) close() error {
 }
 
 // ICEServers builds the STUN/TURN list handed to clients.
-func ICEServers(stun []string, turn []string, user, credential string) []webrtc.ICEServer {
-	var out []webrtc.ICEServer
+func ICEServers(stun []string, turn []string, user, credential string) []protocol.ICEServer {
+	var out []protocol.ICEServer
 	if len(stun) > 0 {
-		out = append(out, webrtc.ICEServer{URLs: stun})
+		out = append(out, protocol.ICEServer{URLs: stun, CredentialType: protocol.CredentialPassword})
 	}
 	if len(turn) > 0 {
-		out = append(out, webrtc.ICEServer{URLs: turn, Username: user, Credential: credential})
+		out = append(out, protocol.ICEServer{URLs: turn, Username: user, Credential: credential,
+			CredentialType: protocol.CredentialPassword})
 	}
 	return out
 }

@@ -1,4 +1,4 @@
-package sfu
+package rtcsetup
 
 import (
 	"net"
@@ -9,8 +9,8 @@ import (
 
 // SocketBuffer is the UDP receive and send buffer asked for on every socket
 // ICE opens. With the OS default (~208 KiB) loopback bursts drop datagrams
-// and SCTP must retransmit; 4 MiB removed every drop in the measurements of
-// NOTES-performance.md. The kernel caps it at net.core.{r,w}mem_max.
+// and SCTP must retransmit; 4 MiB removed every drop we measured. The
+// kernel caps it at net.core.{r,w}mem_max.
 const SocketBuffer = 4 << 20
 
 // BufferedNet returns a transport.Net whose UDP sockets get size-byte

@@ -1,4 +1,4 @@
-package sfu
+package rtcsetup
 
 import (
 	"sync"
@@ -19,9 +19,8 @@ import (
 // Why: most participants of a meeting with chat are connected with no
 // media on one or both of their PeerConnections, and those tickers were
 // 24 wake-ups a second per participant doing nothing: at 100 participants
-// most of an idle server's CPU (BENCHMARKS.md, "Scenario d and idle
-// connections"). With a stream bound, behaviour is Pion's own. The Go
-// client uses it too: a chat bot has no media at all.
+// most of an idle server's CPU. With a stream bound, behaviour is Pion's
+// own. The Go client uses it too: a chat bot has no media at all.
 func RegisterInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
 	responder, err := nack.NewResponderInterceptor()
 	if err != nil {
