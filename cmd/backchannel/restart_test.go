@@ -72,7 +72,7 @@ func freePort(t *testing.T, network string) int {
 type server struct {
 	cmd  *exec.Cmd
 	url  string
-	log  *bytes.Buffer
+	log  *lockedBuffer // read while the process writes
 	args []string
 }
 
@@ -88,7 +88,7 @@ func startProcessWith(t *testing.T, data string, httpPort, udpPort int, env []st
 		"--addr", fmt.Sprintf("127.0.0.1:%d", httpPort), "--rtc-bind", "127.0.0.1",
 		"--rtc-udp-port", fmt.Sprint(udpPort), "--rtc-tcp-port", "0", "--log-level", "warn"}
 	args = append(args, flags...)
-	s := &server{url: fmt.Sprintf("http://127.0.0.1:%d", httpPort), log: &bytes.Buffer{}, args: args}
+	s := &server{url: fmt.Sprintf("http://127.0.0.1:%d", httpPort), log: &lockedBuffer{}, args: args}
 	s.cmd = exec.Command(binary(t), args...)
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log

@@ -165,7 +165,9 @@ func TestMeetingLogIsJSONWithoutSecrets(t *testing.T) {
 	if err := bob.Close(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "bob's leave", func() bool { return strings.Contains(buf.String(), `"reason":"client left"`) })
+	eventually(t, 10*time.Second, "bob's leave", func() bool {
+		return strings.Contains(buf.String(), `"msg":"participant left","request_id"`) // alice's comes at shutdown
+	})
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +218,12 @@ func TestMeetingLogIsJSONWithoutSecrets(t *testing.T) {
 	}
 	find("alice's join", is("msg", "participant joined", "identity", "alice", "room", "standup"))
 	find("bob's join", is("msg", "participant joined", "identity", "bob", "room", "standup"))
-	find("bob's leave", is("msg", "participant left", "identity", "bob", "reason", "client left"))
+	// A client that says leave and closes its connections at once may
+	// be seen first through its chat channel closing.
+	if l := find("bob's leave", is("msg", "participant left", "identity", "bob")); l != nil &&
+		l["reason"] != "client left" && l["reason"] != "chat channel closed" {
+		t.Errorf("bob's leave: %v", l)
+	}
 	find("alice's leave at shutdown", is("msg", "participant left", "identity", "alice", "reason", "server shutting down"))
 	find("the forged token's refusal", is("msg", "socket refused", "reason", "invalid token signature", "status", 401.0))
 	find("the expired token's refusal", is("msg", "socket refused", "reason", "token expired"))
