@@ -177,13 +177,7 @@ var suite = []struct {
 	{"WriterTransient", testWriterTransient},
 	{"WriterBackPressure", testWriterBackPressure},
 	{"WriterReplay", testWriterReplay},
-	{"OutboxHook", testOutboxHook},
-	{"CSV", testCSV},
-	{"CSVMatchesReference", testCSVMatchesReference},
-	{"CSVAbort", testCSVAbort},
-	{"CSVSlowClients", testCSVSlowClients},
-	{"AdminAPI", testAdminAPI},
-	{"Attachments", testAttachments},
+	{"Outbox", testOutbox},
 }
 
 func runSuite(t *testing.T, b backend) {

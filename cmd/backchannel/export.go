@@ -4,8 +4,8 @@ package main
 // or of one session on stdout, straight from the database (SQLite under
 // --data, or --database), read-only so it is safe beside a running
 // server. Same columns and streaming as the HTTP download
-// (recorder.WriteCSV): --meeting writes what the meeting's chat-replay
-// link serves.
+// (export.Exporter.WriteCSV): --meeting writes what the meeting's
+// chat-replay link serves.
 
 import (
 	"context"
@@ -19,6 +19,8 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/backchannel-rtc/backchannel/recorder"
+	"github.com/backchannel-rtc/backchannel/recorder/export"
+	"github.com/backchannel-rtc/backchannel/recorder/links"
 )
 
 // isTerminal reports whether f is a character device (a terminal), without
@@ -80,11 +82,11 @@ func runExport(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	opts := recorder.CSVOptions{BOM: cmd.Bool("bom")}
+	opts := export.Options{BOM: cmd.Bool("bom")}
 	if url, secret := cmd.String("public-url"), cmd.String("api-secret"); url != "" && secret != "" {
 		exp := time.Now().Add(cmd.Duration("link-ttl"))
 		opts.AttachmentURL = func(a *recorder.AttachmentRow) string {
-			return recorder.AttachmentURL(url, secret, a.ID, exp)
+			return links.AttachmentURL(url, secret, a.ID, exp)
 		}
 	}
 	tty := isTerminal(os.Stderr) && stderr == io.Writer(os.Stderr)
@@ -94,7 +96,11 @@ func runExport(ctx context.Context, cmd *cli.Command) error {
 			fmt.Fprintf(os.Stderr, "\rexporting %s: %d rows", what, rows)
 		}
 	}
-	rows, err := rec.WriteCSV(ctx, cmd.Root().Writer, scope, opts)
+	x, err := export.New(rec)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	rows, err := x.WriteCSV(ctx, cmd.Root().Writer, scope, opts)
 	if tty {
 		fmt.Fprintf(os.Stderr, "\rexported %s: %d rows in %v\n", what, rows, time.Since(start).Round(time.Millisecond))
 	}
@@ -106,7 +112,7 @@ func runExport(ctx context.Context, cmd *cli.Command) error {
 
 // exportScope finds what to export and says on stderr what it is: with
 // --room, which of the room's sessions, and how to have them all.
-func exportScope(ctx context.Context, rec *recorder.Recorder, meeting, room, session string, stderr io.Writer) (recorder.CSVScope, string, error) {
+func exportScope(ctx context.Context, rec *recorder.Recorder, meeting, room, session string, stderr io.Writer) (export.Scope, string, error) {
 	db := rec.DB().WithContext(ctx)
 	sessions := func(meetingID string) (int64, error) {
 		var n int64
@@ -117,25 +123,25 @@ func exportScope(ctx context.Context, rec *recorder.Recorder, meeting, room, ses
 	case meeting != "":
 		var ms []recorder.Meeting
 		if err := db.Where("id = ?", meeting).Limit(1).Find(&ms).Error; err != nil {
-			return recorder.CSVScope{}, "", err
+			return export.Scope{}, "", err
 		}
 		if len(ms) == 0 {
-			return recorder.CSVScope{}, "", fmt.Errorf("no meeting %q", meeting)
+			return export.Scope{}, "", fmt.Errorf("no meeting %q", meeting)
 		}
 		n, err := sessions(meeting)
 		if err != nil {
-			return recorder.CSVScope{}, "", err
+			return export.Scope{}, "", err
 		}
 		fmt.Fprintf(stderr, "exporting meeting %s (room %q): all %d sessions\n", meeting, ms[0].Room, n)
-		return recorder.CSVScope{MeetingID: meeting}, "meeting " + meeting, nil
+		return export.Scope{MeetingID: meeting}, "meeting " + meeting, nil
 	case room != "":
 		s, err := rec.LatestSession(ctx, room)
 		if err != nil {
-			return recorder.CSVScope{}, "", err
+			return export.Scope{}, "", err
 		}
 		n, err := sessions(s.MeetingID)
 		if err != nil {
-			return recorder.CSVScope{}, "", err
+			return export.Scope{}, "", err
 		}
 		which := "its only session"
 		if n > 1 {
@@ -143,12 +149,12 @@ func exportScope(ctx context.Context, rec *recorder.Recorder, meeting, room, ses
 		}
 		fmt.Fprintf(stderr, "exporting session %s of room %q, started %s: %s\n",
 			s.ID, room, s.StartedAt.UTC().Format(time.RFC3339), which)
-		return recorder.CSVScope{SessionID: s.ID}, "session " + s.ID, nil
+		return export.Scope{SessionID: s.ID}, "session " + s.ID, nil
 	default:
 		s, err := rec.SessionByID(ctx, session)
 		if err != nil {
-			return recorder.CSVScope{}, "", err
+			return export.Scope{}, "", err
 		}
-		return recorder.CSVScope{SessionID: s.ID}, "session " + s.ID, nil
+		return export.Scope{SessionID: s.ID}, "session " + s.ID, nil
 	}
 }

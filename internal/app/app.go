@@ -18,6 +18,7 @@ import (
 	"github.com/backchannel-rtc/backchannel/internal/logs"
 	"github.com/backchannel-rtc/backchannel/protocol"
 	"github.com/backchannel-rtc/backchannel/recorder"
+	recorderapi "github.com/backchannel-rtc/backchannel/recorder/api"
 	"github.com/backchannel-rtc/backchannel/recorder/webhook"
 	"github.com/backchannel-rtc/backchannel/sfu"
 	"github.com/backchannel-rtc/backchannel/signaling"
@@ -138,8 +139,11 @@ func New(cfg Config) (*App, error) {
 		mux.HandleFunc("GET /v1/dev/token", a.devToken)
 	}
 	if a.Recorder != nil {
-		a.Recorder.Register(mux, a.Keys, recorder.APIConfig{PublicURL: cfg.PublicURL})
-		if err := a.startWebhooks(mux); err != nil {
+		err := recorderapi.Register(mux, a.Recorder, a.Keys, recorderapi.Config{PublicURL: cfg.PublicURL})
+		if err == nil {
+			err = a.startWebhooks(mux)
+		}
+		if err != nil {
 			a.ln.Close()
 			a.SFU.Close()
 			return fail(err)

@@ -1,4 +1,4 @@
-package recorder
+package export
 
 // The 1,000,000-message export figure: rows/s and the exporting process's
 // peak RSS. Seeding goes through SQL (generate_series on PostgreSQL, a
@@ -7,7 +7,7 @@ package recorder
 // TestExport1MChild) so that the peak RSS read from /proc (VmHWM) is the
 // export's own, not the seeding's.
 //
-//	go test ./recorder -run '^$' -bench Export1M -benchtime 1x -timeout 30m
+//	go test ./recorder/export -run '^$' -bench Export1M -benchtime 1x -timeout 30m
 //
 // EXPORT1M_ROWS=200000 exports a smaller session; EXPORT1M_CPUPROFILE=file
 // profiles the child.
@@ -23,24 +23,26 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/backchannel-rtc/backchannel/recorder"
 )
 
 // seedExport inserts n messages into one session of room in SQL, with a
 // realistic mix: 10 % private, 1 in 25 with a file or an image, 1 in 50
 // with reactions, edits, deletions, replies, pins, and text that must be
 // quoted or neutralised. It returns the session id.
-func seedExport(t testing.TB, r *Recorder, room string, n int) string {
+func seedExport(t testing.TB, r *testRec, room string, n int) string {
 	t.Helper()
 	writeAll(t, r, join(room, "alice", "Alice", 0))
-	var s Session
+	var s recorder.Session
 	if err := r.db.Where("room = ?", room).Take(&s).Error; err != nil {
 		t.Fatal(err)
 	}
-	img := AttachmentRow{ID: "01JSEEDIMG0000000000000001", Room: room, Uploader: "alice", Name: "cat.png",
+	img := recorder.AttachmentRow{ID: "01JSEEDIMG0000000000000001", Room: room, Uploader: "alice", Name: "cat.png",
 		ContentType: "image/png", Size: 4, Hash: strings.Repeat("ab", 32), Image: true, Width: 1, Height: 1, CreatedAt: at(0)}
-	file := AttachmentRow{ID: "01JSEEDFILE000000000000001", Room: room, Uploader: "bob", Name: "notes.pdf",
+	file := recorder.AttachmentRow{ID: "01JSEEDFILE000000000000001", Room: room, Uploader: "bob", Name: "notes.pdf",
 		ContentType: "application/pdf", Size: 9, Hash: strings.Repeat("cd", 32), CreatedAt: at(0)}
-	if err := r.db.Create(&[]AttachmentRow{img, file}).Error; err != nil {
+	if err := r.db.Create(&[]recorder.AttachmentRow{img, file}).Error; err != nil {
 		t.Fatal(err)
 	}
 	pg := r.db.Dialector.Name() == "postgres"
@@ -128,8 +130,8 @@ func export1MRows() int {
 }
 
 func benchExport1M(b *testing.B, be backend) {
-	cfg := be.config(b)
-	r, err := Open(cfg)
+	cfg := be.Config(b)
+	r, err := openRec(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -170,7 +172,7 @@ func BenchmarkExport1M_SQLite(b *testing.B)   { benchExport1M(b, sqliteBackend) 
 
 // runExportChild exports session sid of cfg in a child process and
 // returns what it measured.
-func runExportChild(t testing.TB, cfg Config, sid string) map[string]int64 {
+func runExportChild(t testing.TB, cfg recorder.Config, sid string) map[string]int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -209,7 +211,7 @@ func TestExport1MChild(t *testing.T) {
 	if os.Getenv("BC_EXPORT_CHILD") != "1" {
 		t.Skip("only run by BenchmarkExport1M_*")
 	}
-	r, err := Open(Config{DSN: os.Getenv("BC_EXPORT_DSN"), DataDir: os.Getenv("BC_EXPORT_DIR"), ReadOnly: true, Logger: quiet})
+	r, err := openRec(recorder.Config{DSN: os.Getenv("BC_EXPORT_DSN"), DataDir: os.Getenv("BC_EXPORT_DIR"), ReadOnly: true, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +226,7 @@ func TestExport1MChild(t *testing.T) {
 	for i, key := range []string{"", "warm_"} {
 		var out countingWriter
 		start := time.Now()
-		rows, err := r.WriteCSV(ctx, &out, CSVScope{SessionID: os.Getenv("BC_EXPORT_SESSION")}, CSVOptions{})
+		rows, err := r.WriteCSV(ctx, &out, Scope{SessionID: os.Getenv("BC_EXPORT_SESSION")}, Options{})
 		d := time.Since(start)
 		if err != nil {
 			t.Fatal(err)

@@ -1,6 +1,6 @@
 //go:build !race
 
-package recorder
+package export
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 // `make test` runs this file in its own, race-free, step.
 
 func TestSQLite_ExportMemory(t *testing.T) {
-	r := openT(t, sqliteBackend.config(t))
+	r := openT(t, sqliteBackend.Config(t))
 	const n = 200000
 	start := time.Now()
 	sid := seedMessages(t, r, "big", n)
@@ -51,7 +51,7 @@ func TestSQLite_ExportMemory(t *testing.T) {
 	start = time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	rows, err := r.WriteCSV(ctx, &out, CSVScope{SessionID: sid}, CSVOptions{})
+	rows, err := r.WriteCSV(ctx, &out, Scope{SessionID: sid}, Options{})
 	d := time.Since(start)
 	close(stop)
 	wg.Wait()

@@ -1,4 +1,4 @@
-package recorder
+package export
 
 // The export as it was before the streaming rewrite (GORM chunks of
 // csvChunk rows, loadExtras per chunk, encoding/csv through writeRow): the
@@ -18,24 +18,25 @@ import (
 	"time"
 
 	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/recorder"
 )
 
 // writeCSVReference is the former WriteCSV.
-func (r *Recorder) writeCSVReference(ctx context.Context, w io.Writer, scope CSVScope, o CSVOptions) (int, error) {
+func (r *testRec) writeCSVReference(ctx context.Context, w io.Writer, scope Scope, o Options) (int, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	if o.BOM {
 		bw.WriteString("\uFEFF")
 	}
 	cw := newCSVWriter(bw)
-	if err := cw.Write(CSVHeader); err != nil {
+	if err := cw.Write(Header); err != nil {
 		return 0, err
 	}
 	col, val, err := r.scopeColumn(ctx, scope)
 	if err != nil {
 		return 0, err
 	}
-	rows := make([]MessageRow, 0, csvChunk)
-	rec := make([]string, len(CSVHeader))
+	rows := make([]recorder.MessageRow, 0, csvChunk)
+	rec := make([]string, len(Header))
 	n := 0
 	var last int64
 	for {
@@ -47,16 +48,33 @@ func (r *Recorder) writeCSVReference(ctx context.Context, w io.Writer, scope CSV
 		if len(rows) == 0 {
 			break
 		}
-		x, err := loadExtras(ctx, r.db, rows)
+		msgs, err := r.Messages(ctx, rows)
 		if err != nil {
 			return n, err
 		}
+		var attIDs []string
+		for i := range msgs {
+			if a := msgs[i].Attachment; a != nil {
+				attIDs = append(attIDs, a.ID)
+			}
+		}
+		atts := map[string]*recorder.AttachmentRow{}
+		if len(attIDs) > 0 {
+			var list []recorder.AttachmentRow
+			if err := r.db.WithContext(ctx).Where("id IN ?", attIDs).Find(&list).Error; err != nil {
+				return n, err
+			}
+			for i := range list {
+				atts[list[i].ID] = &list[i]
+			}
+		}
 		for i := range rows {
-			m := &rows[i]
+			m, cm := &rows[i], &msgs[i]
 			payload := m.Text
 			if m.Kind == string(chat.KindImage) || m.Kind == string(chat.KindFile) {
 				payload = ""
-				if a := x.attachments[m.AttachmentID]; a != nil && !m.Deleted {
+				if cm.Attachment != nil && !m.Deleted {
+					a := atts[cm.Attachment.ID]
 					if o.AttachmentURL != nil {
 						payload = o.AttachmentURL(a)
 					} else {
@@ -72,14 +90,14 @@ func (r *Recorder) writeCSVReference(ctx context.Context, w io.Writer, scope CSV
 			rec[2] = m.SessionID
 			rec[3] = m.MeetingID
 			rec[4] = m.SenderName
-			rec[5] = strconv.FormatBool(x.pinned[m.ID])
+			rec[5] = strconv.FormatBool(cm.Pinned)
 			rec[6] = strconv.FormatBool(m.EditedAt != nil)
 			rec[7] = payloadType(m.Kind)
 			rec[8] = payload
 			rec[9] = m.CreatedAt.UTC().Format(csvTime)
-			rec[10] = strings.Join(decodeList(m.Recipients), ";")
+			rec[10] = strings.Join(cm.To, ";")
 			rec[11] = m.ReplyTo
-			rec[12] = formatReactions(x.reactions[m.ID])
+			rec[12] = formatReactions(cm.Reactions)
 			rec[13] = strconv.FormatBool(m.Deleted)
 			rec[14] = strconv.FormatInt(m.Seq, 10)
 			if err := writeRow(cw, rec); err != nil {
@@ -170,13 +188,13 @@ func formatReactions(rs []chat.Reaction) string {
 // recipients, attachments, present and missing, cells to quote, to
 // neutralise or with line breaks), plus another room's messages sharing
 // the attachments, and returns the sessions.
-func seedVaried(t *testing.T, r *Recorder, n int) []Session {
+func seedVaried(t *testing.T, r *testRec, n int) []recorder.Session {
 	t.Helper()
-	img := AttachmentRow{ID: "01JVARIMG00000000000000001", Room: "var", Uploader: "alice", Name: "cat.png",
+	img := recorder.AttachmentRow{ID: "01JVARIMG00000000000000001", Room: "var", Uploader: "alice", Name: "cat.png",
 		ContentType: "image/png", Size: 4, Hash: strings.Repeat("ab", 32), Image: true, Width: 3, Height: 2, CreatedAt: at(0).Add(123456 * time.Microsecond)}
-	file := AttachmentRow{ID: "01JVARFILE0000000000000001", Room: "var", Uploader: "bob", Name: "a,\"b\".pdf",
+	file := recorder.AttachmentRow{ID: "01JVARFILE0000000000000001", Room: "var", Uploader: "bob", Name: "a,\"b\".pdf",
 		ContentType: "application/pdf", Size: 9, Hash: strings.Repeat("cd", 32), CreatedAt: at(0)}
-	if err := r.db.Create(&[]AttachmentRow{img, file}).Error; err != nil {
+	if err := r.db.Create(&[]recorder.AttachmentRow{img, file}).Error; err != nil {
 		t.Fatal(err)
 	}
 	texts := []string{"hello, world", "say \"hi\"", "multi\nline", "cr\rinside", "crlf\r\nin", "=1+1", "+1", "-2",
@@ -199,9 +217,9 @@ func seedVaried(t *testing.T, r *Recorder, n int) []Session {
 			}
 			switch i % 11 {
 			case 4:
-				c.Message.Kind, c.Message.Attachment = chat.KindImage, img.chat()
+				c.Message.Kind, c.Message.Attachment = chat.KindImage, img.Chat()
 			case 5:
-				c.Message.Kind, c.Message.Attachment = chat.KindFile, file.chat()
+				c.Message.Kind, c.Message.Attachment = chat.KindFile, file.Chat()
 			case 6: // an attachment whose row is gone
 				c.Message.Kind, c.Message.Attachment = chat.KindFile, &chat.Attachment{ID: "01JVARGONE0000000000000001"}
 			}
@@ -232,13 +250,13 @@ func seedVaried(t *testing.T, r *Recorder, n int) []Session {
 	for i := int64(1); i <= 50; i++ {
 		c := msg("other", i, "eve", "noise", int(i))
 		if i%2 == 0 {
-			c.Message.Kind, c.Message.Attachment = chat.KindImage, img.chat()
+			c.Message.Kind, c.Message.Attachment = chat.KindImage, img.Chat()
 		}
 		noise = append(noise, c, chat.Change{Kind: chat.ChangeReaction, Room: "other", MessageID: c.Message.ID,
 			Identity: "eve", Emoji: "👍", On: true, At: at(int(i))})
 	}
 	writeAll(t, r, noise...)
-	var ss []Session
+	var ss []recorder.Session
 	if err := r.db.Where("room = ?", "var").Order("id").Find(&ss).Error; err != nil || len(ss) != 2 {
 		t.Fatalf("sessions %v %v", ss, err)
 	}
@@ -250,18 +268,18 @@ func seedVaried(t *testing.T, r *Recorder, n int) []Session {
 // attachment URLs and BOM, across several chunks, calling Progress at
 // the same counts.
 func testCSVMatchesReference(t *testing.T, b backend) {
-	r := openT(t, b.config(t))
+	r := openT(t, b.Config(t))
 	ss := seedVaried(t, r, 300)
-	url := func(a *AttachmentRow) string {
+	url := func(a *recorder.AttachmentRow) string {
 		return fmt.Sprintf("https://x/%s/%s/%s/%d/%v/%dx%d?%s&%s&%s&%s", a.ID, a.Room, a.Name, a.Size, a.Image,
 			a.Width, a.Height, a.Uploader, a.ContentType, a.Hash, a.CreatedAt.UTC().Format(time.RFC3339Nano))
 	}
 	// And the benchmark's data (perf_export_test.go), written in SQL:
 	// more than one csvChunk.
 	seeded := seedExport(t, r, "seeded", 1100)
-	for _, sc := range []CSVScope{{SessionID: ss[0].ID}, {SessionID: ss[1].ID}, {MeetingID: ss[0].MeetingID},
+	for _, sc := range []Scope{{SessionID: ss[0].ID}, {SessionID: ss[1].ID}, {MeetingID: ss[0].MeetingID},
 		{SessionID: "none"}, {SessionID: seeded}} {
-		for _, o := range []CSVOptions{{}, {BOM: true, AttachmentURL: url}} {
+		for _, o := range []Options{{}, {BOM: true, AttachmentURL: url}} {
 			if o.BOM && sc.SessionID != ss[0].ID && sc.MeetingID == "" {
 				continue // options once per kind of scope is enough
 			}
@@ -291,7 +309,7 @@ func testCSVMatchesReference(t *testing.T, b backend) {
 			}
 		}
 	}
-	if _, err := r.WriteCSV(ctxT(t), io.Discard, CSVScope{MeetingID: "none"}, CSVOptions{}); err == nil {
+	if _, err := r.WriteCSV(ctxT(t), io.Discard, Scope{MeetingID: "none"}, Options{}); err == nil {
 		t.Fatal("unknown meeting exported")
 	}
 }
@@ -340,15 +358,15 @@ func (f *failingWriter) Write(p []byte) (int, error) {
 // and slots are released (more exports than slots then run), and the
 // writer still writes.
 func testCSVAbort(t *testing.T, b backend) {
-	r := openT(t, b.config(t))
+	r := openT(t, b.Config(t))
 	sid := seedExport(t, r, "ab", 1500)
-	for i := 0; i < cap(r.exportSlots)+1; i++ {
-		if _, err := r.WriteCSV(ctxT(t), &failingWriter{n: 100 << 10}, CSVScope{SessionID: sid}, CSVOptions{}); err == nil {
+	for i := 0; i < cap(r.slots)+1; i++ {
+		if _, err := r.WriteCSV(ctxT(t), &failingWriter{n: 100 << 10}, Scope{SessionID: sid}, Options{}); err == nil {
 			t.Fatal("export to a failing writer succeeded")
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		n := 0
-		_, err := r.WriteCSV(ctx, io.Discard, CSVScope{SessionID: sid}, CSVOptions{Progress: func(rows int) {
+		_, err := r.WriteCSV(ctx, io.Discard, Scope{SessionID: sid}, Options{Progress: func(rows int) {
 			if n++; n == 1 {
 				cancel()
 			}
@@ -360,7 +378,7 @@ func testCSVAbort(t *testing.T, b backend) {
 	}
 	writeAll(t, r, msg("ab", 1501, "alice", "still writing", 1501)) // seedExport's session is open
 	var buf bytes.Buffer
-	if n, err := r.WriteCSV(ctxT(t), &buf, CSVScope{SessionID: sid}, CSVOptions{}); err != nil || n != 1501 {
+	if n, err := r.WriteCSV(ctxT(t), &buf, Scope{SessionID: sid}, Options{}); err != nil || n != 1501 {
 		t.Fatalf("export after aborts: %d rows, %v", n, err)
 	}
 }
@@ -368,16 +386,16 @@ func testCSVAbort(t *testing.T, b backend) {
 // testCSVSlowClients: exports held by clients that do not read take at
 // most their slots' connections: the writer and reads go on meanwhile.
 func testCSVSlowClients(t *testing.T, b backend) {
-	r := openT(t, b.config(t))
+	r := openT(t, b.Config(t))
 	sid := seedExport(t, r, "slow", 1500)
 	release := make(chan struct{})
 	var wg sync.WaitGroup
-	for i := 0; i < cap(r.exportSlots)+3; i++ {
+	for i := 0; i < cap(r.slots)+3; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			// Blocks in its first Write until released (or waits for a slot).
-			_, _ = r.WriteCSV(context.Background(), blockingWriter(release), CSVScope{SessionID: sid}, CSVOptions{})
+			_, _ = r.WriteCSV(context.Background(), blockingWriter(release), Scope{SessionID: sid}, Options{})
 		}()
 	}
 	time.Sleep(200 * time.Millisecond) // let the exports take what they can
@@ -419,4 +437,13 @@ func payloadType(k string) string {
 		return "FILE_MESSAGE"
 	}
 	return "TEXT_MESSAGE"
+}
+
+func TestNeutralise(t *testing.T) {
+	for in, want := range map[string]string{"=1": "'=1", "+1": "'+1", "-1": "'-1", "@a": "'@a", "\tx": "'\tx",
+		"\rx": "'\rx", "a=1": "a=1", "": "", "'=": "'="} {
+		if got := neutralise(in); got != want {
+			t.Errorf("neutralise(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

@@ -1,8 +1,9 @@
-package recorder
+package export
 
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -47,7 +48,7 @@ func FuzzCSVWriter(f *testing.F) {
 			"2025-03-15T10:00:01.000Z", b + ";" + c, "", a, "false", "-1"}
 		var buf bytes.Buffer
 		cw := newCSVWriter(&buf)
-		if err := cw.Write(CSVHeader); err != nil {
+		if err := cw.Write(Header); err != nil {
 			t.Fatal(err)
 		}
 		for range 2 {
@@ -57,7 +58,7 @@ func FuzzCSVWriter(f *testing.F) {
 			}
 		}
 		// The export's encoder, cell by cell.
-		fast := []byte(strings.Join(CSVHeader, ",") + "\r\n")
+		fast := []byte(strings.Join(Header, ",") + "\r\n")
 		for range 2 {
 			for i, cell := range in {
 				if i > 0 {
@@ -122,4 +123,25 @@ func TestAppendCSVTime(t *testing.T) {
 			t.Fatalf("%v: %q, want %q", tm, got, want)
 		}
 	}
+}
+
+// encodeList and decodeList are the recorder's stored form of a recipient
+// list (store.go): a JSON array, "" for none, unreadable as none.
+func encodeList(l []string) string {
+	if len(l) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(l)
+	return string(b)
+}
+
+func decodeList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	var l []string
+	if json.Unmarshal([]byte(s), &l) != nil {
+		return nil
+	}
+	return l
 }

@@ -1,18 +1,6 @@
-package recorder
-
-// The server API: post-meeting reads for room admins, the RealtimeKit
-// compatible chat-replay endpoints, and the signed CSV download they hand
-// out. Register adds exactly these patterns to the server's mux (which also
-// carries /v1/rtc and the rest). docs/api.md documents every endpoint.
-//
-// Admin endpoints take `Authorization: Bearer <token>` whose grant has
-// roomAdmin (401 missing or invalid token, 403 no roomAdmin). A token whose
-// grant names a room sees only that room's meetings; one without a room
-// sees all. Answers use RealtimeKit's envelope: {"success":true,"data":…}
-// or {"success":false,"error":{"code":…,"message":…}}.
+package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,10 +15,15 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/auth"
 	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/recorder"
+	"github.com/backchannel-rtc/backchannel/recorder/attachments"
+	"github.com/backchannel-rtc/backchannel/recorder/envelope"
+	"github.com/backchannel-rtc/backchannel/recorder/export"
+	"github.com/backchannel-rtc/backchannel/recorder/links"
 )
 
-// APIConfig tunes the HTTP API.
-type APIConfig struct {
+// Config tunes the HTTP API.
+type Config struct {
 	// PublicURL is the base of absolute URLs handed out (e.g.
 	// "https://meet.example.com"); "" uses the request's scheme and Host.
 	PublicURL string
@@ -49,15 +42,18 @@ type APIConfig struct {
 }
 
 type api struct {
-	r    *Recorder
+	r    *recorder.Recorder
+	db   *gorm.DB
+	x    *export.Exporter
 	keys auth.KeyProvider
-	cfg  APIConfig
-	sig  signer
+	cfg  Config
+	sig  links.Signer
 	log  *slog.Logger
 }
 
-// Register adds the recorder's endpoints to mux (patterns under /v1/).
-func (r *Recorder) Register(mux *http.ServeMux, keys auth.KeyProvider, cfg APIConfig) {
+// Register adds the recorder's endpoints to mux (patterns under /v1/),
+// the attachment endpoints (recorder/attachments) included.
+func Register(mux *http.ServeMux, r *recorder.Recorder, keys auth.KeyProvider, cfg Config) error {
 	if cfg.ChatURLTTL <= 0 {
 		cfg.ChatURLTTL = time.Hour
 	}
@@ -74,10 +70,13 @@ func (r *Recorder) Register(mux *http.ServeMux, keys auth.KeyProvider, cfg APICo
 		cfg.Now = time.Now
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	a := &api{r: r, keys: keys, cfg: cfg, sig: newSigner(keys.APISecret), log: r.log}
-	mux.HandleFunc("POST /v1/rooms/{room}/attachments", a.upload)
-	mux.HandleFunc("GET /v1/attachments/{id}/url", a.attachmentURL)
-	mux.HandleFunc("GET /v1/attachments/{id}", a.download)
+	x, err := export.New(r)
+	if err != nil {
+		return err
+	}
+	a := &api{r: r, db: r.DB(), x: x, keys: keys, cfg: cfg, sig: links.NewSigner(keys.APISecret), log: r.Logger()}
+	attachments.Register(mux, r, keys, attachments.Config{PublicURL: cfg.PublicURL, URLTTL: cfg.AttachmentURLTTL,
+		MaxUploadBytes: cfg.MaxUploadBytes, Now: cfg.Now})
 	mux.HandleFunc("GET /v1/meetings", a.admin(a.listMeetings))
 	mux.HandleFunc("GET /v1/meetings/{id}", a.admin(a.getMeeting))
 	mux.HandleFunc("GET /v1/sessions/{id}/messages", a.admin(a.sessionMessages))
@@ -86,49 +85,25 @@ func (r *Recorder) Register(mux *http.ServeMux, keys auth.KeyProvider, cfg APICo
 	mux.HandleFunc("GET /v1/meetings/{id}/chat", a.admin(a.meetingChat))
 	mux.HandleFunc("GET /v1/chat-replay/sessions/{id}", a.replayCSV)
 	mux.HandleFunc("GET /v1/chat-replay/meetings/{id}", a.replayCSV)
+	return nil
 }
 
 // Handler returns a mux with only the recorder's endpoints.
-func (r *Recorder) Handler(keys auth.KeyProvider, cfg APIConfig) http.Handler {
+func Handler(r *recorder.Recorder, keys auth.KeyProvider, cfg Config) (http.Handler, error) {
 	mux := http.NewServeMux()
-	r.Register(mux, keys, cfg)
-	return mux
-}
-
-// WriteJSON, WriteData and WriteError answer in the API's envelope:
-// {"success":true,"data":…} or {"success":false,"error":{"code","message"}}.
-// The webhook API answers with them too.
-func WriteJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func WriteData(w http.ResponseWriter, data any) {
-	WriteJSON(w, http.StatusOK, map[string]any{"success": true, "data": data})
-}
-
-func WriteError(w http.ResponseWriter, code int, msg string) {
-	WriteJSON(w, code, map[string]any{"success": false, "error": map[string]any{"code": code, "message": msg}})
+	if err := Register(mux, r, keys, cfg); err != nil {
+		return nil, err
+	}
+	return mux, nil
 }
 
 func (a *api) fail(w http.ResponseWriter, req *http.Request, err error) {
 	a.log.Error("recorder api", "path", req.URL.Path, "err", err)
-	WriteError(w, http.StatusInternalServerError, "internal error")
+	envelope.Error(w, http.StatusInternalServerError, "internal error")
 }
 
 // baseURL is where absolute URLs point.
-func (a *api) baseURL(req *http.Request) string {
-	if a.cfg.PublicURL != "" {
-		return a.cfg.PublicURL
-	}
-	scheme := "http"
-	if req.TLS != nil || req.Header.Get("X-Forwarded-Proto") == "https" {
-		scheme = "https"
-	}
-	return scheme + "://" + req.Host
-}
+func (a *api) baseURL(req *http.Request) string { return links.BaseURL(req, a.cfg.PublicURL) }
 
 type adminHandler func(w http.ResponseWriter, req *http.Request, who auth.Identity)
 
@@ -137,11 +112,11 @@ func (a *api) admin(h adminHandler) http.HandlerFunc {
 		who, err := a.keys.Verify(auth.FromRequest(req))
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="backchannel"`)
-			WriteError(w, http.StatusUnauthorized, err.Error())
+			envelope.Error(w, http.StatusUnauthorized, err.Error())
 			return
 		}
 		if !who.Grant.RoomAdmin {
-			WriteError(w, http.StatusForbidden, "token lacks the roomAdmin grant")
+			envelope.Error(w, http.StatusForbidden, "token lacks the roomAdmin grant")
 			return
 		}
 		h(w, req, who)
@@ -194,20 +169,20 @@ func (a *api) listMeetings(w http.ResponseWriter, req *http.Request, who auth.Id
 	room := q.Get("room")
 	if who.Grant.Room != "" {
 		if room != "" && room != who.Grant.Room {
-			WriteError(w, http.StatusForbidden, "token is for another room")
+			envelope.Error(w, http.StatusForbidden, "token is for another room")
 			return
 		}
 		room = who.Grant.Room
 	}
 	limit := clampInt(q.Get("limit"), 100, 1, 500)
-	db := a.r.db.WithContext(req.Context()).Model(&Meeting{})
+	db := a.db.WithContext(req.Context()).Model(&recorder.Meeting{})
 	if room != "" {
 		db = db.Where("room = ?", room)
 	}
 	if c := q.Get("cursor"); c != "" {
 		db = db.Where("id < ?", c)
 	}
-	var ms []Meeting
+	var ms []recorder.Meeting
 	if err := db.Order("id DESC").Limit(limit).Find(&ms).Error; err != nil {
 		a.fail(w, req, err)
 		return
@@ -215,9 +190,9 @@ func (a *api) listMeetings(w http.ResponseWriter, req *http.Request, who auth.Id
 	out := make([]meetingJSON, 0, len(ms))
 	for _, m := range ms {
 		mj := meetingJSON{ID: m.ID, Room: m.Room, CreatedAt: m.CreatedAt.UTC()}
-		a.r.db.Model(&Session{}).Where("meeting_id = ?", m.ID).Count(&mj.SessionCount)
+		a.db.Model(&recorder.Session{}).Where("meeting_id = ?", m.ID).Count(&mj.SessionCount)
 		var open int64
-		a.r.db.Model(&Session{}).Where("meeting_id = ? AND ended_at IS NULL", m.ID).Count(&open)
+		a.db.Model(&recorder.Session{}).Where("meeting_id = ? AND ended_at IS NULL", m.ID).Count(&open)
 		mj.Live = open > 0
 		out = append(out, mj)
 	}
@@ -225,16 +200,16 @@ func (a *api) listMeetings(w http.ResponseWriter, req *http.Request, who auth.Id
 	if len(ms) == limit {
 		next = ms[len(ms)-1].ID
 	}
-	WriteData(w, map[string]any{"meetings": out, "nextCursor": next})
+	envelope.Data(w, map[string]any{"meetings": out, "nextCursor": next})
 }
 
 // loadByID loads the {id} row an admin may see, or answers 404 (also for
 // a room the token does not cover: never tell that it exists).
 func loadByID[T any](a *api, w http.ResponseWriter, req *http.Request, who auth.Identity, what string, room func(*T) string) (*T, bool) {
 	var v T
-	err := a.r.db.WithContext(req.Context()).Where("id = ?", req.PathValue("id")).Take(&v).Error
+	err := a.db.WithContext(req.Context()).Where("id = ?", req.PathValue("id")).Take(&v).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && !mayAdmin(who, room(&v))) {
-		WriteError(w, http.StatusNotFound, what+" not found")
+		envelope.Error(w, http.StatusNotFound, what+" not found")
 		return nil, false
 	}
 	if err != nil {
@@ -244,12 +219,12 @@ func loadByID[T any](a *api, w http.ResponseWriter, req *http.Request, who auth.
 	return &v, true
 }
 
-func (a *api) meeting(w http.ResponseWriter, req *http.Request, who auth.Identity) (*Meeting, bool) {
-	return loadByID(a, w, req, who, "meeting", func(m *Meeting) string { return m.Room })
+func (a *api) meeting(w http.ResponseWriter, req *http.Request, who auth.Identity) (*recorder.Meeting, bool) {
+	return loadByID(a, w, req, who, "meeting", func(m *recorder.Meeting) string { return m.Room })
 }
 
-func (a *api) session(w http.ResponseWriter, req *http.Request, who auth.Identity) (*Session, bool) {
-	return loadByID(a, w, req, who, "session", func(s *Session) string { return s.Room })
+func (a *api) session(w http.ResponseWriter, req *http.Request, who auth.Identity) (*recorder.Session, bool) {
+	return loadByID(a, w, req, who, "session", func(s *recorder.Session) string { return s.Room })
 }
 
 func (a *api) getMeeting(w http.ResponseWriter, req *http.Request, who auth.Identity) {
@@ -257,8 +232,8 @@ func (a *api) getMeeting(w http.ResponseWriter, req *http.Request, who auth.Iden
 	if !ok {
 		return
 	}
-	db := a.r.db.WithContext(req.Context())
-	var ss []Session
+	db := a.db.WithContext(req.Context())
+	var ss []recorder.Session
 	if err := db.Where("meeting_id = ?", m.ID).Order("id").Find(&ss).Error; err != nil {
 		a.fail(w, req, err)
 		return
@@ -269,8 +244,8 @@ func (a *api) getMeeting(w http.ResponseWriter, req *http.Request, who auth.Iden
 		sj := sessionJSON{ID: s.ID, MeetingID: s.MeetingID, Room: s.Room, StartedAt: s.StartedAt.UTC(),
 			EndedAt: s.EndedAt, EndReason: s.EndReason, Participants: []participantJSON{}}
 		live = live || s.EndedAt == nil
-		db.Model(&MessageRow{}).Where("session_id = ?", s.ID).Count(&sj.MessageCount)
-		var ps []Participant
+		db.Model(&recorder.MessageRow{}).Where("session_id = ?", s.ID).Count(&sj.MessageCount)
+		var ps []recorder.Participant
 		if err := db.Where("session_id = ?", s.ID).Order("joined_at, identity").Find(&ps).Error; err != nil {
 			a.fail(w, req, err)
 			return
@@ -280,7 +255,7 @@ func (a *api) getMeeting(w http.ResponseWriter, req *http.Request, who auth.Iden
 		}
 		out = append(out, sj)
 	}
-	WriteData(w, map[string]any{
+	envelope.Data(w, map[string]any{
 		"meeting":  meetingJSON{ID: m.ID, Room: m.Room, CreatedAt: m.CreatedAt.UTC(), SessionCount: int64(len(ss)), Live: live},
 		"sessions": out,
 	})
@@ -294,16 +269,18 @@ type messageJSON struct {
 	AttachmentURL string `json:"attachmentUrl,omitempty"`
 }
 
-func (a *api) messagesJSON(req *http.Request, rows []MessageRow) ([]messageJSON, error) {
-	x, err := loadExtras(req.Context(), a.r.db, rows)
+func (a *api) messagesJSON(req *http.Request, rows []recorder.MessageRow) ([]messageJSON, error) {
+	msgs, err := a.r.Messages(req.Context(), rows)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]messageJSON, 0, len(rows))
+	exp := a.cfg.Now().Add(a.cfg.AttachmentURLTTL)
 	for i := range rows {
-		mj := messageJSON{Message: rows[i].message(x), SessionID: rows[i].SessionID, MeetingID: rows[i].MeetingID}
+		mj := messageJSON{Message: msgs[i], SessionID: rows[i].SessionID, MeetingID: rows[i].MeetingID}
 		if mj.Attachment != nil {
-			mj.AttachmentURL = a.attachmentLink(req, mj.Attachment.ID, "", a.cfg.AttachmentURLTTL)
+			mj.AttachmentURL = a.baseURL(req) + links.AttachmentPath(mj.Attachment.ID) + "?" +
+				a.sig.AttachmentQuery(mj.Attachment.ID, "", exp)
 		}
 		out = append(out, mj)
 	}
@@ -321,8 +298,8 @@ func (a *api) sessionMessages(w http.ResponseWriter, req *http.Request, who auth
 	if !ok {
 		return
 	}
-	var rows []MessageRow
-	if err := a.r.db.WithContext(req.Context()).Where("session_id = ? AND seq > ?", s.ID, after).
+	var rows []recorder.MessageRow
+	if err := a.db.WithContext(req.Context()).Where("session_id = ? AND seq > ?", s.ID, after).
 		Order("seq").Limit(limit).Find(&rows).Error; err != nil {
 		a.fail(w, req, err)
 		return
@@ -336,7 +313,7 @@ func (a *api) sessionMessages(w http.ResponseWriter, req *http.Request, who auth
 	if len(rows) == limit {
 		next = strconv.FormatInt(rows[len(rows)-1].Seq, 10)
 	}
-	WriteData(w, map[string]any{"messages": msgs, "nextCursor": next})
+	envelope.Data(w, map[string]any{"messages": msgs, "nextCursor": next})
 }
 
 // seqCursor reads a page cursor that is a message seq (0 without one);
@@ -348,7 +325,7 @@ func seqCursor(w http.ResponseWriter, q url.Values) (int64, bool) {
 	}
 	v, err := strconv.ParseInt(c, 10, 64)
 	if err != nil || v < 0 {
-		WriteError(w, http.StatusBadRequest, "bad cursor")
+		envelope.Error(w, http.StatusBadRequest, "bad cursor")
 		return 0, false
 	}
 	return v, true
@@ -370,7 +347,7 @@ func (a *api) search(w http.ResponseWriter, req *http.Request, who auth.Identity
 	q := req.URL.Query()
 	text := strings.TrimSpace(q.Get("q"))
 	if text == "" || !utf8.ValidString(text) {
-		WriteError(w, http.StatusBadRequest, "q is required")
+		envelope.Error(w, http.StatusBadRequest, "q is required")
 		return
 	}
 	if utf8.RuneCountInString(text) > MaxSearchQuery {
@@ -381,8 +358,8 @@ func (a *api) search(w http.ResponseWriter, req *http.Request, who auth.Identity
 	if !ok {
 		return
 	}
-	var rows []MessageRow
-	if err := a.r.db.WithContext(req.Context()).
+	var rows []recorder.MessageRow
+	if err := a.db.WithContext(req.Context()).
 		Where(`room = ? AND seq > ? AND deleted = ? AND LOWER(text) LIKE ? ESCAPE '\'`,
 			m.Room, after, false, "%"+likeEscape(strings.ToLower(text))+"%").
 		Order("seq").Limit(limit).Find(&rows).Error; err != nil {
@@ -398,14 +375,14 @@ func (a *api) search(w http.ResponseWriter, req *http.Request, who auth.Identity
 	if len(rows) == limit {
 		next = strconv.FormatInt(rows[len(rows)-1].Seq, 10)
 	}
-	WriteData(w, map[string]any{"query": text, "messages": msgs, "nextCursor": next})
+	envelope.Data(w, map[string]any{"query": text, "messages": msgs, "nextCursor": next})
 }
 
 // chatLink answers a chat-replay request with a signed download URL.
 func (a *api) chatLink(w http.ResponseWriter, req *http.Request, path string) {
 	exp := a.cfg.Now().Add(a.cfg.ChatURLTTL).UTC().Truncate(time.Second)
-	link := a.baseURL(req) + path + "?" + a.sig.sign(exp, path).Encode()
-	WriteData(w, map[string]any{
+	link := a.baseURL(req) + path + "?" + a.sig.Replay(path, exp).Encode()
+	envelope.Data(w, map[string]any{
 		"chat_download_url":        link,
 		"chat_download_url_expiry": exp.Format(time.RFC3339),
 	})
@@ -413,34 +390,34 @@ func (a *api) chatLink(w http.ResponseWriter, req *http.Request, path string) {
 
 func (a *api) sessionChat(w http.ResponseWriter, req *http.Request, who auth.Identity) {
 	if s, ok := a.session(w, req, who); ok {
-		a.chatLink(w, req, "/v1/chat-replay/sessions/"+s.ID)
+		a.chatLink(w, req, links.SessionReplayPath(s.ID))
 	}
 }
 
 func (a *api) meetingChat(w http.ResponseWriter, req *http.Request, who auth.Identity) {
 	if m, ok := a.meeting(w, req, who); ok {
-		a.chatLink(w, req, "/v1/chat-replay/meetings/"+m.ID)
+		a.chatLink(w, req, links.MeetingReplayPath(m.ID))
 	}
 }
 
 // replayCSV serves a signed chat download.
 func (a *api) replayCSV(w http.ResponseWriter, req *http.Request) {
-	if err := a.sig.check(req.URL.Query(), a.cfg.Now(), req.URL.Path); err != nil {
-		WriteError(w, http.StatusForbidden, err.Error())
+	if err := a.sig.CheckReplay(req.URL.Query(), a.cfg.Now(), req.URL.Path); err != nil {
+		envelope.Error(w, http.StatusForbidden, err.Error())
 		return
 	}
 	id := req.PathValue("id")
-	scope := CSVScope{SessionID: id}
+	scope := export.Scope{SessionID: id}
 	var n int64
-	table := &Session{}
+	table := &recorder.Session{}
 	if strings.HasPrefix(req.URL.Path, "/v1/chat-replay/meetings/") {
-		scope = CSVScope{MeetingID: id}
-		a.r.db.WithContext(req.Context()).Model(&Meeting{}).Where("id = ?", id).Count(&n)
+		scope = export.Scope{MeetingID: id}
+		a.db.WithContext(req.Context()).Model(&recorder.Meeting{}).Where("id = ?", id).Count(&n)
 	} else {
-		a.r.db.WithContext(req.Context()).Model(table).Where("id = ?", id).Count(&n)
+		a.db.WithContext(req.Context()).Model(table).Where("id = ?", id).Count(&n)
 	}
 	if n == 0 {
-		WriteError(w, http.StatusNotFound, "not found")
+		envelope.Error(w, http.StatusNotFound, "not found")
 		return
 	}
 	h := w.Header()
@@ -451,10 +428,10 @@ func (a *api) replayCSV(w http.ResponseWriter, req *http.Request) {
 	flusher, _ := w.(http.Flusher)
 	base := a.baseURL(req)
 	exp := a.cfg.Now().Add(a.cfg.CSVAttachmentURLTTL)
-	opts := CSVOptions{
+	opts := export.Options{
 		BOM: req.URL.Query().Get("bom") == "1",
-		AttachmentURL: func(at *AttachmentRow) string {
-			return base + "/v1/attachments/" + at.ID + "?" + a.attachmentQuery(at.ID, "", exp)
+		AttachmentURL: func(at *recorder.AttachmentRow) string {
+			return base + links.AttachmentPath(at.ID) + "?" + a.sig.AttachmentQuery(at.ID, "", exp)
 		},
 		Flush: func() {
 			if flusher != nil {
@@ -462,7 +439,7 @@ func (a *api) replayCSV(w http.ResponseWriter, req *http.Request) {
 			}
 		},
 	}
-	if _, err := a.r.WriteCSV(req.Context(), w, scope, opts); err != nil {
+	if _, err := a.x.WriteCSV(req.Context(), w, scope, opts); err != nil {
 		// Headers are gone: abort the connection so the client sees a
 		// truncated download rather than a short "complete" file.
 		a.log.Error("recorder: csv export failed", "id", id, "err", err)

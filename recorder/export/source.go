@@ -1,4 +1,4 @@
-package recorder
+package export
 
 // Where the CSV export reads from: the scope's messages in seq order,
 // merged by WriteCSV with a second ordered stream, the "marks" (pins and
@@ -19,15 +19,15 @@ package recorder
 // messages). The marks stream on a second connection. Both share one
 // exported snapshot (REPEATABLE READ, READ ONLY): the export is consistent.
 //
-// SQLite (export_sqlite.go): the messages on two connections, in
+// SQLite (sqlite.go): the messages on two connections, in
 // alternate chunks, the marks and attachments on a third, so that
 // SQLite's C code runs on both CPUs (on one connection, every call takes
 // that connection's lock); the read transactions begin at the same
 // commit.
 //
 // The connections are held for the whole export, including while a slow
-// client reads: exportSlots caps how many exports stream at once, so they
-// never take every connection from the writer and the chat reads.
+// client reads: Exporter.slots caps how many exports stream at once, so
+// they never take every connection from the writer and the chat reads.
 
 import (
 	"context"
@@ -41,6 +41,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/backchannel-rtc/backchannel/recorder"
 )
 
 // exportRow is one message as the export reads it. Its byte slices belong
@@ -69,7 +71,7 @@ type exportSource interface {
 	mark() (exportMark, bool, error)
 	// attachment returns m's attachment row (nil if it has none); the row
 	// is reused by the next call.
-	attachment(m *exportRow) (*AttachmentRow, error)
+	attachment(m *exportRow) (*recorder.AttachmentRow, error)
 }
 
 // exportQueries returns the queries for scope column col, with the scope
@@ -105,25 +107,28 @@ const pgAttachmentColumn = `, CASE WHEN m.attachment_id <> '' AND m.kind IN ('im
 	(SELECT ROW(a.id, a.room, a.uploader, a.name, a.content_type, a.size, a.hash, a.image, a.width, a.height,
 		a.created_at) FROM attachments a WHERE a.id = m.attachment_id) END`
 
-// newExportSlots bounds the exports streaming at once to a quarter of the
-// connection pool (see the package comment).
-func newExportSlots(maxConns int) chan struct{} {
+// newSlots bounds the exports streaming at once to a quarter of the
+// connection pool (see above); maxConns 0 means an unlimited pool.
+func newSlots(maxConns int) chan struct{} {
+	if maxConns <= 0 {
+		maxConns = 16
+	}
 	return make(chan struct{}, max(1, maxConns/4))
 }
 
 // withExportSource opens the streams for col = val and runs fn.
-func (r *Recorder) withExportSource(ctx context.Context, col, val string, fn func(exportSource) error) error {
+func (x *Exporter) withExportSource(ctx context.Context, col, val string, fn func(exportSource) error) error {
 	select {
-	case r.exportSlots <- struct{}{}:
-		defer func() { <-r.exportSlots }()
+	case x.slots <- struct{}{}:
+		defer func() { <-x.slots }()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	sqlDB, err := r.db.DB()
+	sqlDB, err := x.db.DB()
 	if err != nil {
 		return err
 	}
-	if r.db.Dialector.Name() != "postgres" {
+	if x.db.Dialector.Name() != "postgres" {
 		return sqliteExport(ctx, sqlDB, col, val, fn)
 	}
 	conn, err := sqlDB.Conn(ctx)
@@ -141,7 +146,7 @@ func (r *Recorder) withExportSource(ctx context.Context, col, val string, fn fun
 			mc, ok1 := mdc.(*stdlib.Conn)
 			xc, ok2 := xdc.(*stdlib.Conn)
 			if !ok1 || !ok2 {
-				return fmt.Errorf("recorder: export needs the pgx driver, not %T", mdc)
+				return fmt.Errorf("export: needs the pgx driver, not %T", mdc)
 			}
 			return pgExport(ctx, mc.Conn(), xc.Conn(), col, val, fn)
 		})
@@ -218,7 +223,7 @@ type pgSource struct {
 	rows, marks pgx.Rows
 	session     []byte // set when exporting a session
 	row         exportRow
-	att         AttachmentRow
+	att         recorder.AttachmentRow
 }
 
 // PostgreSQL type OIDs of the message columns.
@@ -237,14 +242,14 @@ var messageOIDs = [15]uint32{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, oidTimestamptz, oidBo
 
 func checkMessageFields(fds []pgconn.FieldDescription) error {
 	if len(fds) != len(messageOIDs) {
-		return fmt.Errorf("recorder: export: %d message columns", len(fds))
+		return fmt.Errorf("export: %d message columns", len(fds))
 	}
 	for i, fd := range fds {
 		want := messageOIDs[i]
 		ok := fd.Format == pgx.BinaryFormatCode && (fd.DataTypeOID == want ||
 			want == 0 && (fd.DataTypeOID == oidText || fd.DataTypeOID == oidVarchar || fd.DataTypeOID == oidBPChar))
 		if !ok {
-			return fmt.Errorf("recorder: export: column %s has type %d", fd.Name, fd.DataTypeOID)
+			return fmt.Errorf("export: column %s has type %d", fd.Name, fd.DataTypeOID)
 		}
 	}
 	return nil
@@ -256,7 +261,7 @@ func (s *pgSource) each(fn func(m *exportRow) error) error {
 		// Binary values, decoded in place: text is its bytes.
 		v := s.rows.RawValues()
 		if len(v) != 15 || len(v[10]) != 8 || len(v[11]) != 1 || len(v[12]) != 1 || len(v[13]) != 8 {
-			return fmt.Errorf("recorder: export: unexpected message values")
+			return fmt.Errorf("export: unexpected message values")
 		}
 		m.id, m.sender, m.sessionID, m.meetingID, m.senderName = v[0], v[1], v[2], v[3], v[4]
 		m.kind, m.text, m.recipients, m.replyTo, m.attachmentID = v[5], v[6], v[7], v[8], v[9]
@@ -295,20 +300,20 @@ func (s *pgSource) mark() (exportMark, bool, error) {
 	return m, true, nil
 }
 
-func (s *pgSource) attachment(m *exportRow) (*AttachmentRow, error) {
+func (s *pgSource) attachment(m *exportRow) (*recorder.AttachmentRow, error) {
 	if m.att == nil {
 		return nil, nil
 	}
-	s.att = AttachmentRow{}
+	s.att = recorder.AttachmentRow{}
 	if err := decodePgAttachment(m.att, &s.att); err != nil {
-		return nil, fmt.Errorf("recorder: export: attachment: %w", err)
+		return nil, fmt.Errorf("export: attachment: %w", err)
 	}
 	return &s.att, nil
 }
 
 // decodePgAttachment decodes pgAttachmentColumn's record (binary format:
 // a field count, then each field's type OID, length and value).
-func decodePgAttachment(b []byte, a *AttachmentRow) error {
+func decodePgAttachment(b []byte, a *recorder.AttachmentRow) error {
 	text := [5]*string{&a.ID, &a.Room, &a.Uploader, &a.Name, &a.ContentType}
 	if len(b) < 4 || binary.BigEndian.Uint32(b) != 11 {
 		return errors.New("not an 11-field record")

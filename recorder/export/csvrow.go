@@ -1,4 +1,4 @@
-package recorder
+package export
 
 // The export's CSV encoder. It writes exactly what writeRow (neutralise,
 // normaliseBreaks, then encoding/csv with CRLF) writes, cell by cell, but

@@ -1,15 +1,15 @@
-package recorder
+package export
 
-// The chat-replay CSV: RealtimeKit's ten columns first, ours after. The
-// export streams a session's rows (a meeting's by room) in seq order from
+// The chat-replay CSV: RealtimeKit's ten columns first, ours after. It
+// streams a session's rows (a meeting's by room) in seq order from
 // the (session_id, seq) or (room, seq) index, merged with their pins,
-// reactions and attachments (export.go), through one reused output buffer
+// reactions and attachments (source.go, sqlite.go), through one reused output buffer
 // (csvrow.go), so memory stays constant however long the meeting. The
 // output is flushed, and Progress reported, every csvChunk rows.
 //
 // Payload of IMAGE_MESSAGE / FILE_MESSAGE rows: RealtimeKit puts a URL to
 // the file. We put a signed download URL when the caller can build one
-// (CSVOptions.AttachmentURL), else "attachment:<id>". Text of a message
+// (Options.AttachmentURL), else "attachment:<id>". Text of a message
 // that also carries a file is not in the CSV (RealtimeKit has no column for
 // it). Deleted messages appear as tombstones: empty payload, deleted=true.
 
@@ -17,30 +17,33 @@ import (
 	"context"
 	"io"
 
+	"gorm.io/gorm"
+
 	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/recorder"
 )
 
-// CSVHeader is the chat-replay header, exactly.
-var CSVHeader = []string{
+// Header is the chat-replay header, exactly.
+var Header = []string{
 	"id", "participantId", "sessionId", "meetingId", "displayName", "pinned", "isEdited",
 	"payloadType", "payload", "createdAt",
 	"recipients", "replyTo", "reactions", "deleted", "seq",
 }
 
-// CSVScope selects what to export: one session, or every session of a
+// Scope selects what to export: one session, or every session of a
 // meeting (set exactly one).
-type CSVScope struct {
+type Scope struct {
 	SessionID string
 	MeetingID string
 }
 
-// CSVOptions tune an export.
-type CSVOptions struct {
+// Options tune an export.
+type Options struct {
 	// BOM starts the file with a UTF-8 byte order mark (for Excel).
 	BOM bool
 	// AttachmentURL returns the payload of an image or file message; nil
 	// writes "attachment:<id>".
-	AttachmentURL func(a *AttachmentRow) string
+	AttachmentURL func(a *recorder.AttachmentRow) string
 	// Progress, if set, is called after every chunk with the rows so far.
 	Progress func(rows int)
 	// Flush, if set, is called after every chunk (e.g. http.Flusher).
@@ -52,25 +55,44 @@ const csvChunk = 1000
 // csvTime is RFC 3339 with milliseconds, always UTC ("Z").
 const csvTime = "2006-01-02T15:04:05.000Z07:00"
 
+// Exporter streams chat-replay CSVs from one database. Safe for
+// concurrent use; one per process, so that its cap on concurrent exports
+// holds.
+type Exporter struct {
+	db *gorm.DB
+	// slots bounds the exports streaming at once (source.go).
+	slots chan struct{}
+}
+
+// New returns an Exporter on the recorder's database.
+func New(r *recorder.Recorder) (*Exporter, error) {
+	db := r.DB()
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	return &Exporter{db: db, slots: newSlots(sqlDB.Stats().MaxOpenConnections)}, nil
+}
+
 // WriteCSV streams the chat of scope to w and returns the rows written
 // (without the header).
-func (r *Recorder) WriteCSV(ctx context.Context, w io.Writer, scope CSVScope, o CSVOptions) (int, error) {
+func (x *Exporter) WriteCSV(ctx context.Context, w io.Writer, scope Scope, o Options) (int, error) {
 	e := &csvExport{ctx: ctx, w: w, o: o, buf: make([]byte, 0, csvBuffer+4096)}
 	if o.BOM {
 		e.buf = append(e.buf, "\uFEFF"...)
 	}
-	for i, h := range CSVHeader {
+	for i, h := range Header {
 		if i > 0 {
 			e.buf = append(e.buf, ',')
 		}
 		e.buf = appendCellString(e.buf, h)
 	}
 	e.buf = append(e.buf, '\r', '\n')
-	col, val, err := r.scopeColumn(ctx, scope)
+	col, val, err := x.scopeColumn(ctx, scope)
 	if err != nil {
 		return 0, err
 	}
-	err = r.withExportSource(ctx, col, val, func(src exportSource) error {
+	err = x.withExportSource(ctx, col, val, func(src exportSource) error {
 		e.src = src
 		return src.each(e.row)
 	})
@@ -94,7 +116,7 @@ const csvBuffer = 64 << 10
 type csvExport struct {
 	ctx context.Context
 	w   io.Writer
-	o   CSVOptions
+	o   Options
 	src exportSource
 	buf []byte
 	n   int
@@ -203,7 +225,7 @@ func (e *csvExport) row(m *exportRow) error {
 	switch {
 	case m.deleted:
 	case image || file:
-		var att *AttachmentRow
+		var att *recorder.AttachmentRow
 		if len(m.attachmentID) > 0 {
 			if att, err = e.src.attachment(m); err != nil {
 				return err
@@ -255,13 +277,13 @@ func (e *csvExport) row(m *exportRow) error {
 }
 
 // scopeColumn is the messages column and value that select scope's rows.
-func (r *Recorder) scopeColumn(ctx context.Context, scope CSVScope) (col, val string, err error) {
+func (x *Exporter) scopeColumn(ctx context.Context, scope Scope) (col, val string, err error) {
 	if scope.SessionID != "" {
 		return "session_id", scope.SessionID, nil
 	}
 	// A meeting is its room: use the (room, seq) index.
-	var m Meeting
-	if err := r.db.WithContext(ctx).Where("id = ?", scope.MeetingID).Take(&m).Error; err != nil {
+	var m recorder.Meeting
+	if err := x.db.WithContext(ctx).Where("id = ?", scope.MeetingID).Take(&m).Error; err != nil {
 		return "", "", err
 	}
 	return "room", m.Room, nil

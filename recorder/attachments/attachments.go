@@ -1,12 +1,4 @@
-package recorder
-
-// Attachments: uploads authenticated with the participant's own token,
-// stored once per content (DataDir/attachments/<2 hex>/<sha256>), one row
-// per upload; downloads through signed expiring URLs that name the viewer.
-// A viewer gets a URL only for attachments it uploaded or that a message it
-// may see references. Uploads are written to the database directly (not
-// through the chat writer): the client needs the id before it can send the
-// message, and the upload path is not the real-time one.
+package attachments
 
 import (
 	"bytes"
@@ -19,6 +11,7 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"os"
@@ -32,7 +25,61 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/backchannel-rtc/backchannel/auth"
+	"github.com/backchannel-rtc/backchannel/recorder"
+	"github.com/backchannel-rtc/backchannel/recorder/envelope"
+	"github.com/backchannel-rtc/backchannel/recorder/links"
 )
+
+// Config tunes the attachment endpoints.
+type Config struct {
+	// PublicURL is the base of the download URLs handed out; "" uses the
+	// request's scheme and Host.
+	PublicURL string
+	// URLTTL is how long a download URL from /v1/attachments/{id}/url
+	// works (default 1h).
+	URLTTL time.Duration
+	// MaxUploadBytes caps an attachment (default 25 MiB).
+	MaxUploadBytes int64
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+type api struct {
+	db   *gorm.DB
+	dir  string
+	keys auth.KeyProvider
+	cfg  Config
+	sig  links.Signer
+	log  *slog.Logger
+}
+
+// Dir is where the attachments of a data directory are stored.
+func Dir(dataDir string) string { return filepath.Join(dataDir, "attachments") }
+
+// Register adds the attachment endpoints to mux: upload
+// (POST /v1/rooms/{room}/attachments), a viewer's download URL
+// (GET /v1/attachments/{id}/url) and the signed download itself
+// (GET /v1/attachments/{id}).
+func Register(mux *http.ServeMux, r *recorder.Recorder, keys auth.KeyProvider, cfg Config) {
+	if cfg.URLTTL <= 0 {
+		cfg.URLTTL = time.Hour
+	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = 25 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &api{db: r.DB(), dir: Dir(r.DataDir()), keys: keys, cfg: cfg, sig: links.NewSigner(keys.APISecret), log: r.Logger()}
+	mux.HandleFunc("POST /v1/rooms/{room}/attachments", a.upload)
+	mux.HandleFunc("GET /v1/attachments/{id}/url", a.attachmentURL)
+	mux.HandleFunc("GET /v1/attachments/{id}", a.download)
+}
+
+func (a *api) fail(w http.ResponseWriter, req *http.Request, err error) {
+	a.log.Error("recorder attachments", "path", req.URL.Path, "err", err)
+	envelope.Error(w, http.StatusInternalServerError, "internal error")
+}
 
 // uploadJSON is the upload answer.
 type uploadJSON struct {
@@ -45,8 +92,8 @@ type uploadJSON struct {
 	Height      int    `json:"height"`
 }
 
-func (r *Recorder) blobPath(hash string) string {
-	return filepath.Join(r.blobDir, hash[:2], hash)
+func (a *api) blobPath(hash string) string {
+	return filepath.Join(a.dir, hash[:2], hash)
 }
 
 // cleanName keeps a file name displayable and header-safe.
@@ -81,16 +128,16 @@ func (a *api) upload(w http.ResponseWriter, req *http.Request) {
 	room := req.PathValue("room")
 	who, err := a.keys.Verify(auth.FromRequest(req))
 	if err != nil {
-		WriteError(w, http.StatusUnauthorized, err.Error())
+		envelope.Error(w, http.StatusUnauthorized, err.Error())
 		return
 	}
 	if who.Grant.Room != room || !who.Grant.PublishData() {
-		WriteError(w, http.StatusForbidden, "token does not allow posting to this room")
+		envelope.Error(w, http.StatusForbidden, "token does not allow posting to this room")
 		return
 	}
 	limit := a.cfg.MaxUploadBytes
 	if req.ContentLength > limit {
-		WriteError(w, http.StatusRequestEntityTooLarge, "attachment larger than the limit")
+		envelope.Error(w, http.StatusRequestEntityTooLarge, "attachment larger than the limit")
 		return
 	}
 	req.Body = http.MaxBytesReader(w, req.Body, limit)
@@ -98,7 +145,7 @@ func (a *api) upload(w http.ResponseWriter, req *http.Request) {
 	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt == "multipart/form-data" {
 		mr, err := req.MultipartReader()
 		if err != nil {
-			WriteError(w, http.StatusBadRequest, "bad multipart body")
+			envelope.Error(w, http.StatusBadRequest, "bad multipart body")
 			return
 		}
 		for {
@@ -109,7 +156,7 @@ func (a *api) upload(w http.ResponseWriter, req *http.Request) {
 				if errors.As(err, &mbe) {
 					code, msg = http.StatusRequestEntityTooLarge, "attachment larger than the limit"
 				}
-				WriteError(w, code, msg)
+				envelope.Error(w, code, msg)
 				return
 			}
 			if p.FormName() == "file" || p.FileName() != "" {
@@ -124,22 +171,22 @@ func (a *api) upload(w http.ResponseWriter, req *http.Request) {
 	}
 	row, code, msg := a.store(req, body)
 	if code != 0 {
-		WriteError(w, code, msg)
+		envelope.Error(w, code, msg)
 		return
 	}
 	row.ID, row.Room, row.Uploader, row.Name = ulid.Make().String(), room, who.Identity, cleanName(name)
 	row.CreatedAt = time.Now().UTC()
-	if err := a.r.db.WithContext(req.Context()).Create(row).Error; err != nil {
+	if err := a.db.WithContext(req.Context()).Create(row).Error; err != nil {
 		a.fail(w, req, err)
 		return
 	}
-	WriteJSON(w, http.StatusCreated, uploadJSON{row.ID, row.Name, row.ContentType, row.Size, row.Image, row.Width, row.Height})
+	envelope.JSON(w, http.StatusCreated, uploadJSON{row.ID, row.Name, row.ContentType, row.Size, row.Image, row.Width, row.Height})
 }
 
 // store writes body to the content-addressed store; on failure it leaves
 // nothing behind and returns an HTTP status and message.
-func (a *api) store(req *http.Request, body io.Reader) (*AttachmentRow, int, string) {
-	dir := a.r.blobDir
+func (a *api) store(req *http.Request, body io.Reader) (*recorder.AttachmentRow, int, string) {
+	dir := a.dir
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		a.log.Error("recorder: attachments dir", "err", err)
 		code, msg := storageError(err)
@@ -180,7 +227,7 @@ func (a *api) store(req *http.Request, body io.Reader) (*AttachmentRow, int, str
 	if n == 0 {
 		return nil, http.StatusBadRequest, "empty attachment"
 	}
-	row := &AttachmentRow{Size: n, Hash: hex.EncodeToString(h.Sum(nil)), ContentType: http.DetectContentType(head.Bytes())}
+	row := &recorder.AttachmentRow{Size: n, Hash: hex.EncodeToString(h.Sum(nil)), ContentType: http.DetectContentType(head.Bytes())}
 	switch row.ContentType {
 	case "image/png", "image/jpeg", "image/gif":
 		if _, err := tmp.Seek(0, io.SeekStart); err == nil {
@@ -193,7 +240,7 @@ func (a *api) store(req *http.Request, body io.Reader) (*AttachmentRow, int, str
 			row.Image, row.Width, row.Height = true, w, h
 		}
 	}
-	final := a.r.blobPath(row.Hash)
+	final := a.blobPath(row.Hash)
 	if _, err := os.Stat(final); err == nil {
 		return row, 0, "" // same content stored already
 	}
@@ -248,32 +295,19 @@ func webpSize(b []byte) (w, h int, ok bool) {
 	return 0, 0, false
 }
 
-func (a *api) attachmentQuery(id, viewer string, exp time.Time) string {
-	q := a.sig.sign(exp, "attachment", id, viewer)
-	if viewer != "" {
-		q.Set("viewer", viewer)
-	}
-	return q.Encode()
-}
-
-// attachmentLink is an absolute signed download URL for viewer.
-func (a *api) attachmentLink(req *http.Request, id, viewer string, ttl time.Duration) string {
-	return a.baseURL(req) + "/v1/attachments/" + id + "?" + a.attachmentQuery(id, viewer, a.cfg.Now().Add(ttl))
-}
-
 // attachmentURL hands a participant a download URL if it uploaded the
 // attachment or may see a message that references it.
 func (a *api) attachmentURL(w http.ResponseWriter, req *http.Request) {
 	who, err := a.keys.Verify(auth.FromRequest(req))
 	if err != nil {
-		WriteError(w, http.StatusUnauthorized, err.Error())
+		envelope.Error(w, http.StatusUnauthorized, err.Error())
 		return
 	}
-	db := a.r.db.WithContext(req.Context())
-	var att AttachmentRow
+	db := a.db.WithContext(req.Context())
+	var att recorder.AttachmentRow
 	err = db.Where("id = ?", req.PathValue("id")).Take(&att).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		WriteError(w, http.StatusNotFound, "attachment not found")
+		envelope.Error(w, http.StatusNotFound, "attachment not found")
 		return
 	}
 	if err != nil {
@@ -282,27 +316,27 @@ func (a *api) attachmentURL(w http.ResponseWriter, req *http.Request) {
 	}
 	allowed := false
 	switch {
-	case who.Grant.RoomAdmin && mayAdmin(who, att.Room):
+	case who.Grant.RoomAdmin && (who.Grant.Room == "" || who.Grant.Room == att.Room):
 		allowed = true
 	case who.Grant.Room != att.Room:
 	case att.Uploader == who.Identity:
 		allowed = true
 	default:
 		var n int64
-		q := db.Model(&MessageRow{}).Where("messages.room = ? AND messages.attachment_id = ? AND messages.deleted = ?", att.Room, att.ID, false)
-		if err := visibleTo(q, who.Identity).Limit(1).Count(&n).Error; err != nil {
+		q := db.Model(&recorder.MessageRow{}).Where("messages.room = ? AND messages.attachment_id = ? AND messages.deleted = ?", att.Room, att.ID, false)
+		if err := recorder.VisibleTo(q, who.Identity).Limit(1).Count(&n).Error; err != nil {
 			a.fail(w, req, err)
 			return
 		}
 		allowed = n > 0
 	}
 	if !allowed {
-		WriteError(w, http.StatusForbidden, "no message you can see references this attachment")
+		envelope.Error(w, http.StatusForbidden, "no message you can see references this attachment")
 		return
 	}
-	exp := a.cfg.Now().Add(a.cfg.AttachmentURLTTL).UTC().Truncate(time.Second)
-	WriteJSON(w, http.StatusOK, map[string]any{
-		"url":       a.baseURL(req) + "/v1/attachments/" + att.ID + "?" + a.attachmentQuery(att.ID, who.Identity, exp),
+	exp := a.cfg.Now().Add(a.cfg.URLTTL).UTC().Truncate(time.Second)
+	envelope.JSON(w, http.StatusOK, map[string]any{
+		"url":       links.BaseURL(req, a.cfg.PublicURL) + links.AttachmentPath(att.ID) + "?" + a.sig.AttachmentQuery(att.ID, who.Identity, exp),
 		"expiresAt": exp.Format(time.RFC3339),
 	})
 }
@@ -311,24 +345,24 @@ func (a *api) attachmentURL(w http.ResponseWriter, req *http.Request) {
 func (a *api) download(w http.ResponseWriter, req *http.Request) {
 	id := req.PathValue("id")
 	q := req.URL.Query()
-	if err := a.sig.check(q, a.cfg.Now(), "attachment", id, q.Get("viewer")); err != nil {
-		WriteError(w, http.StatusForbidden, err.Error())
+	if err := a.sig.CheckAttachment(q, a.cfg.Now(), id); err != nil {
+		envelope.Error(w, http.StatusForbidden, err.Error())
 		return
 	}
-	var att AttachmentRow
-	err := a.r.db.WithContext(req.Context()).Where("id = ?", id).Take(&att).Error
+	var att recorder.AttachmentRow
+	err := a.db.WithContext(req.Context()).Where("id = ?", id).Take(&att).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		WriteError(w, http.StatusNotFound, "attachment not found")
+		envelope.Error(w, http.StatusNotFound, "attachment not found")
 		return
 	}
 	if err != nil {
 		a.fail(w, req, err)
 		return
 	}
-	f, err := os.Open(a.r.blobPath(att.Hash))
+	f, err := os.Open(a.blobPath(att.Hash))
 	if err != nil {
 		a.log.Error("recorder: attachment file missing", "id", id, "err", err)
-		WriteError(w, http.StatusNotFound, "attachment file missing")
+		envelope.Error(w, http.StatusNotFound, "attachment file missing")
 		return
 	}
 	defer f.Close()

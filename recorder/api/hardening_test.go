@@ -1,14 +1,10 @@
-package recorder
+package api
 
 import (
-	"bytes"
-	"context"
-	"encoding/csv"
 	"net/url"
 	"testing"
-	"time"
 
-	"github.com/backchannel-rtc/backchannel/auth"
+	"github.com/backchannel-rtc/backchannel/recorder/internal/rectest"
 )
 
 // TestAPIHostileQueries: huge, negative, overflowing and garbage limits
@@ -16,13 +12,13 @@ import (
 // (400), never passed to the database as they are.
 func TestAPIHostileQueries(t *testing.T) {
 	for _, b := range []backend{sqliteBackend, postgresBackend} {
-		t.Run(b.name, func(t *testing.T) {
-			e := newAPIEnv(t, b, APIConfig{})
-			sid, mid := seedChat(t, e.r)
+		t.Run(b.Name, func(t *testing.T) {
+			e := newAPIEnv(t, b, Config{})
+			sid, mid := rectest.SeedChat(t, e.R)
 			admin := token(t, "ops", "csv", true)
 			count := func(path string, code int) (int, string) {
 				t.Helper()
-				d := envelope(t, e.do(t, "GET", path, admin, nil), code)
+				d := answer(t, e.do(t, "GET", path, admin, nil), code)
 				if code != 200 {
 					return 0, ""
 				}
@@ -82,52 +78,5 @@ func TestAPIHostileQueries(t *testing.T) {
 				t.Fatalf("meetings after the injection attempt: %d", n)
 			}
 		})
-	}
-}
-
-// TestCSVKeepsLineBreaks: a CR inside a chat text is exported as a line
-// break, not silently dropped (encoding/csv with CRLF record ends drops a
-// lone CR), and the row still parses.
-func TestCSVKeepsLineBreaks(t *testing.T) {
-	r := openT(t, sqliteBackend.config(t))
-	writeAll(t, r, join("crlf", "alice", "Alice", 0),
-		msg("crlf", 1, "alice", "one\rtwo", 1), msg("crlf", 2, "alice", "three\r\nfour", 2),
-		msg("crlf", 3, "alice", "\r=1+1", 3))
-	s, err := r.LatestSession(context.Background(), "crlf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := r.WriteCSV(context.Background(), &buf, CSVScope{SessionID: s.ID}, CSVOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(&buf).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"one\ntwo", "three\nfour", "'\n=1+1"}
-	if len(recs) != 4 {
-		t.Fatalf("%d records", len(recs))
-	}
-	for i, w := range want {
-		if got := recs[i+1][8]; got != w {
-			t.Errorf("row %d payload %q, want %q", i+1, got, w)
-		}
-	}
-}
-
-// TestUploadNeedsCanPublishData: a participant whose token does not allow
-// publishing data cannot upload an attachment (it could not send the
-// message that carries it either).
-func TestUploadNeedsCanPublishData(t *testing.T) {
-	e := newAPIEnv(t, sqliteBackend, APIConfig{})
-	mute, err := testKeys.Mint(auth.TokenOptions{Identity: "viewer", TTL: time.Hour,
-		Grant: auth.VideoGrant{Room: "att", RoomJoin: true, CanPublishData: auth.Bool(false)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	envelope(t, e.do(t, "POST", "/v1/rooms/att/attachments?name=a.txt", mute, bytes.NewReader([]byte("hello"))), 403)
-	if res := e.do(t, "POST", "/v1/rooms/att/attachments?name=a.txt", token(t, "alice", "att", false), bytes.NewReader([]byte("hello"))); res.StatusCode != 201 {
-		t.Fatalf("upload with canPublishData: %d", res.StatusCode)
 	}
 }

@@ -1,4 +1,4 @@
-package recorder
+package attachments
 
 import (
 	"bytes"
@@ -17,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backchannel-rtc/backchannel/auth"
 	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/recorder"
 )
 
 func pngBytes(t testing.TB, w, h int) []byte {
@@ -33,8 +35,8 @@ func pngBytes(t testing.TB, w, h int) []byte {
 // A 1x1 lossless WebP (VP8L).
 var webp1x1 = []byte("RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00\x2f\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00")
 
-func blobFiles(t *testing.T, r *Recorder) (n int) {
-	filepath.WalkDir(r.blobDir, func(p string, d os.DirEntry, err error) error {
+func blobFiles(t *testing.T, r *recorder.Recorder) (n int) {
+	filepath.WalkDir(Dir(r.DataDir()), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			n++
 		}
@@ -55,7 +57,7 @@ func uploadJSONOf(t *testing.T, res *http.Response, code int) uploadJSON {
 }
 
 func testAttachments(t *testing.T, b backend) {
-	e := newAPIEnv(t, b, APIConfig{MaxUploadBytes: 64 << 10})
+	e := newAPIEnv(t, b, Config{MaxUploadBytes: 64 << 10})
 	alice, bob, carol := token(t, "alice", "att", false), token(t, "bob", "att", false), token(t, "carol", "att", false)
 	img := pngBytes(t, 3, 2)
 
@@ -85,24 +87,24 @@ func testAttachments(t *testing.T, b backend) {
 		t.Fatalf("dedup: %d files before, %d after", before, blobFiles(t, e.r))
 	}
 	var hashes []string
-	e.r.db.Model(&AttachmentRow{}).Where("id IN ?", []string{u1.ID, u4.ID}).Pluck("hash", &hashes)
+	e.r.DB().Model(&recorder.AttachmentRow{}).Where("id IN ?", []string{u1.ID, u4.ID}).Pluck("hash", &hashes)
 	if len(hashes) != 2 || hashes[0] != hashes[1] {
 		t.Fatalf("hashes %v", hashes)
 	}
 
 	// Refusals: no token, another room's token, too big (declared and
 	// chunked), empty. Nothing is left behind.
-	envelope(t, e.do(t, "POST", "/v1/rooms/att/attachments", "", bytes.NewReader(img)), 401)
-	envelope(t, e.do(t, "POST", "/v1/rooms/att/attachments", token(t, "alice", "other", false), bytes.NewReader(img)), 403)
+	answer(t, e.do(t, "POST", "/v1/rooms/att/attachments", "", bytes.NewReader(img)), 401)
+	answer(t, e.do(t, "POST", "/v1/rooms/att/attachments", token(t, "alice", "other", false), bytes.NewReader(img)), 403)
 	big := bytes.Repeat([]byte("x"), 65<<10)
-	envelope(t, e.do(t, "POST", "/v1/rooms/att/attachments", alice, bytes.NewReader(big)), 413)
-	envelope(t, e.do(t, "POST", "/v1/rooms/att/attachments", alice, io.MultiReader(bytes.NewReader(big))), 413) // chunked
-	envelope(t, e.do(t, "POST", "/v1/rooms/att/attachments", alice, bytes.NewReader(nil)), 400)
+	answer(t, e.do(t, "POST", "/v1/rooms/att/attachments", alice, bytes.NewReader(big)), 413)
+	answer(t, e.do(t, "POST", "/v1/rooms/att/attachments", alice, io.MultiReader(bytes.NewReader(big))), 413) // chunked
+	answer(t, e.do(t, "POST", "/v1/rooms/att/attachments", alice, bytes.NewReader(nil)), 400)
 	if n := blobFiles(t, e.r); n != 3 {
 		t.Fatalf("%d files after refused uploads", n)
 	}
 	var rows int64
-	e.r.db.Model(&AttachmentRow{}).Count(&rows)
+	e.r.DB().Model(&recorder.AttachmentRow{}).Count(&rows)
 	if rows != 4 {
 		t.Fatalf("%d rows", rows)
 	}
@@ -154,29 +156,29 @@ func testAttachments(t *testing.T, b backend) {
 	q := pu.Query()
 	q.Set("viewer", "carol") // reuse alice's link as carol
 	pu.RawQuery = q.Encode()
-	if v := envelope(t, e.do(t, "GET", pu.String(), "", nil), 403); !strings.Contains(v["error"].(map[string]any)["message"].(string), "signature") {
+	if v := answer(t, e.do(t, "GET", pu.String(), "", nil), 403); !strings.Contains(v["error"].(map[string]any)["message"].(string), "signature") {
 		t.Fatalf("tampered: %v", v)
 	}
 	pu, _ = url.Parse(l2)
 	pu.Path = "/v1/attachments/" + u1.ID // the signature is for another id
-	envelope(t, e.do(t, "GET", pu.String(), "", nil), 403)
+	answer(t, e.do(t, "GET", pu.String(), "", nil), 403)
 	exp, _ := strconv.ParseInt(q.Get("exp"), 10, 64)
 	if d := time.Until(time.Unix(exp, 0)); d < 59*time.Minute || d > 61*time.Minute {
 		t.Fatalf("expiry in %v", d)
 	}
-	e.clock.add(2 * time.Hour)
-	if v := envelope(t, e.do(t, "GET", l2, "", nil), 403); !strings.Contains(v["error"].(map[string]any)["message"].(string), "expired") {
+	e.clock.Add(2 * time.Hour)
+	if v := answer(t, e.do(t, "GET", l2, "", nil), 403); !strings.Contains(v["error"].(map[string]any)["message"].(string), "expired") {
 		t.Fatalf("expired: %v", v)
 	}
 
 	// Storage that cannot be written: a clear JSON error, no row.
-	os.RemoveAll(e.r.blobDir)
-	os.WriteFile(e.r.blobDir, []byte("not a directory"), 0o600)
-	v := envelope(t, e.do(t, "POST", "/v1/rooms/att/attachments", alice, bytes.NewReader([]byte("hello"))), 500)
+	os.RemoveAll(Dir(e.r.DataDir()))
+	os.WriteFile(Dir(e.r.DataDir()), []byte("not a directory"), 0o600)
+	v := answer(t, e.do(t, "POST", "/v1/rooms/att/attachments", alice, bytes.NewReader([]byte("hello"))), 500)
 	if !strings.Contains(v["error"].(map[string]any)["message"].(string), "not writable") {
 		t.Fatalf("storage error %v", v)
 	}
-	e.r.db.Model(&AttachmentRow{}).Count(&rows)
+	e.r.DB().Model(&recorder.AttachmentRow{}).Count(&rows)
 	if rows != 4 {
 		t.Fatalf("%d rows after failed upload", rows)
 	}
@@ -195,11 +197,18 @@ func TestWebpSize(t *testing.T) {
 	}
 }
 
-func TestNeutralise(t *testing.T) {
-	for in, want := range map[string]string{"=1": "'=1", "+1": "'+1", "-1": "'-1", "@a": "'@a", "\tx": "'\tx",
-		"\rx": "'\rx", "a=1": "a=1", "": "", "'=": "'="} {
-		if got := neutralise(in); got != want {
-			t.Errorf("neutralise(%q) = %q, want %q", in, got, want)
-		}
+// TestUploadNeedsCanPublishData: a participant whose token does not allow
+// publishing data cannot upload an attachment (it could not send the
+// message that carries it either).
+func TestUploadNeedsCanPublishData(t *testing.T) {
+	e := newAPIEnv(t, sqliteBackend, Config{})
+	mute, err := testKeys.Mint(auth.TokenOptions{Identity: "viewer", TTL: time.Hour,
+		Grant: auth.VideoGrant{Room: "att", RoomJoin: true, CanPublishData: auth.Bool(false)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer(t, e.do(t, "POST", "/v1/rooms/att/attachments?name=a.txt", mute, bytes.NewReader([]byte("hello"))), 403)
+	if res := e.do(t, "POST", "/v1/rooms/att/attachments?name=a.txt", token(t, "alice", "att", false), bytes.NewReader([]byte("hello"))); res.StatusCode != 201 {
+		t.Fatalf("upload with canPublishData: %d", res.StatusCode)
 	}
 }

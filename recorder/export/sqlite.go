@@ -1,8 +1,8 @@
-package recorder
+package export
 
 // The export's streams on SQLite. Two goroutines read the messages on two
 // connections, in alternate chunks of seqs, ahead of the CSV writer
-// (export_readahead.go); the marks and attachments stream on a third. On
+// (readahead.go); the marks and attachments stream on a third. On
 // one connection every call takes that connection's lock, so all of
 // SQLite's work ran on one CPU; now it runs on both. The read
 // transactions begin at the same commit (sqliteSnapshot), so the export
@@ -30,6 +30,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/backchannel-rtc/backchannel/recorder"
 )
 
 // sqliteMessageFields are the length-prefixed parts of a message's blob,
@@ -148,12 +150,12 @@ type sqlSource struct {
 	scopeField      int    // its index in sqliteMessageFields, or -1
 	row             exportRow
 	emoji, identity sql.RawBytes
-	att             AttachmentRow
+	att             recorder.AttachmentRow
 	attSeq          int64 // seq of att; 0: none read yet
 	attsEnd         bool
 }
 
-var errBadRow = errors.New("recorder: export: malformed message row")
+var errBadRow = errors.New("export: malformed message row")
 
 func (s *sqlSource) each(fn func(m *exportRow) error) error {
 	m := &s.row
@@ -165,7 +167,7 @@ func (s *sqlSource) each(fn func(m *exportRow) error) error {
 		}
 		var err error
 		if m.seq, err = strconv.ParseInt(string(b[:sp]), 10, 64); err != nil {
-			return fmt.Errorf("recorder: export: seq: %w", err)
+			return fmt.Errorf("export: seq: %w", err)
 		}
 		flags := b[sp+1] - '0'
 		m.edited, m.deleted = flags&1 != 0, flags&2 != 0
@@ -245,7 +247,7 @@ func sqliteTime(b []byte) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("recorder: export: unsupported time %q", s)
+	return time.Time{}, fmt.Errorf("export: unsupported time %q", s)
 }
 
 // sqliteUTC parses "YYYY-MM-DD HH:MM:SS[.fraction]+00:00", or reports
@@ -297,13 +299,13 @@ func (s *sqlSource) mark() (exportMark, bool, error) {
 }
 
 // attachment advances the attachments stream to m.
-func (s *sqlSource) attachment(m *exportRow) (*AttachmentRow, error) {
+func (s *sqlSource) attachment(m *exportRow) (*recorder.AttachmentRow, error) {
 	for !s.attsEnd && s.attSeq < m.seq {
 		if !s.atts.Next() {
 			s.attsEnd = true
 			return nil, s.atts.Err()
 		}
-		s.att = AttachmentRow{}
+		s.att = recorder.AttachmentRow{}
 		a := &s.att
 		if err := s.atts.Scan(&s.attSeq, &a.ID, &a.Room, &a.Uploader, &a.Name, &a.ContentType, &a.Size, &a.Hash,
 			&a.Image, &a.Width, &a.Height, &a.CreatedAt); err != nil {

@@ -1,4 +1,4 @@
-package recorder
+package export
 
 // The SQLite export reads ahead, on two connections at once. Building
 // each message's blob in SQLite's C code is most of what a row costs, and
@@ -75,7 +75,7 @@ chunks:
 			b, ok := <-r.full
 			if !ok { // the reader failed (or ended early)
 				if err = r.err; err == nil {
-					err = fmt.Errorf("recorder: export: a reader stopped before chunk %d", k)
+					err = fmt.Errorf("export: a reader stopped before chunk %d", k)
 				}
 				break chunks
 			}
@@ -134,7 +134,7 @@ func (r *chunkReader) run(ctx context.Context, conn *sql.Conn, query string, sco
 	r.err = conn.Raw(func(dc any) error {
 		pc, ok := dc.(driver.ConnPrepareContext)
 		if !ok {
-			return fmt.Errorf("recorder: export: the driver's %T cannot prepare", dc)
+			return fmt.Errorf("export: the driver's %T cannot prepare", dc)
 		}
 		st, err := pc.PrepareContext(ctx, query)
 		if err != nil {
@@ -143,7 +143,7 @@ func (r *chunkReader) run(ctx context.Context, conn *sql.Conn, query string, sco
 		defer st.Close()
 		sq, ok := st.(driver.StmtQueryContext)
 		if !ok {
-			return fmt.Errorf("recorder: export: the driver's %T cannot query", st)
+			return fmt.Errorf("export: the driver's %T cannot query", st)
 		}
 		dest := make([]driver.Value, 1)
 		for ; from <= hi; from += step {
@@ -163,7 +163,7 @@ func (r *chunkReader) run(ctx context.Context, conn *sql.Conn, query string, sco
 					b.buf = append(b.buf, v...)
 				case nil:
 				default:
-					err = fmt.Errorf("recorder: export: a row of type %T", v)
+					err = fmt.Errorf("export: a row of type %T", v)
 				}
 				if err != nil {
 					break

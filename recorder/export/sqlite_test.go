@@ -1,4 +1,4 @@
-package recorder
+package export
 
 import (
 	"context"
@@ -32,8 +32,8 @@ func TestSQLiteTime(t *testing.T) {
 	ctx := context.Background()
 	compared := 0
 	for _, b := range []backend{sqlitePureGoBackend, sqliteBackend} {
-		reference := b.name == sqlitePureGoBackend.name
-		r := openT(t, b.config(t))
+		reference := b.Name == sqlitePureGoBackend.Name
+		r := openT(t, b.Config(t))
 		for i, s := range stored {
 			id := fmt.Sprintf("t%02d", i)
 			if err := r.db.Exec(`INSERT INTO attachments (id, room, uploader, content_type, size, hash, created_at)
@@ -48,7 +48,7 @@ func TestSQLiteTime(t *testing.T) {
 			}
 			compared++
 			if (err != nil) != (werr != nil) || err == nil && !got.Equal(want) {
-				t.Errorf("%s: %q: %v (%v), driver %v (%v)", b.name, s, got, err, want, werr)
+				t.Errorf("%s: %q: %v (%v), driver %v (%v)", b.Name, s, got, err, want, werr)
 			}
 		}
 	}
@@ -62,8 +62,8 @@ func TestSQLiteTime(t *testing.T) {
 // committed afterwards are seen by neither until the snapshot ends.
 func TestSQLiteExportSnapshot(t *testing.T) {
 	for _, b := range []backend{sqliteBackend, sqlitePureGoBackend} {
-		t.Run(b.name, func(t *testing.T) {
-			r := openT(t, b.config(t))
+		t.Run(b.Name, func(t *testing.T) {
+			r := openT(t, b.Config(t))
 			writeAll(t, r, join("snap", "alice", "Alice", 0), msg("snap", 1, "alice", "before", 1))
 			db, err := r.db.DB()
 			if err != nil {
@@ -117,7 +117,7 @@ func TestSQLiteExportSmallChunks(t *testing.T) {
 	defer func(c int64) { readAheadChunk = c }(readAheadChunk)
 	readAheadChunk = 7
 	for _, b := range []backend{sqliteBackend, sqlitePureGoBackend} {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Run("Reference", func(t *testing.T) { testCSVMatchesReference(t, b) })
 			t.Run("Abort", func(t *testing.T) { testCSVAbort(t, b) })
 		})
@@ -128,7 +128,7 @@ func TestSQLiteExportSmallChunks(t *testing.T) {
 // IMMEDIATE, which writes nothing) works on a database opened read-only
 // (a copy, a read-only mount), so such a database can still be exported.
 func TestSQLiteExportSnapshotReadOnly(t *testing.T) {
-	cfg := sqliteBackend.config(t)
+	cfg := sqliteBackend.Config(t)
 	r := openT(t, cfg)
 	writeAll(t, r, join("ro", "alice", "Alice", 0), msg("ro", 1, "alice", "hello", 1))
 	for _, driverName := range []string{"sqlite3", "sqlite"} { // the C engine, the pure-Go one
