@@ -135,6 +135,7 @@ func New(cfg Config) (*App, error) {
 		fmt.Fprintf(w, `{"status":"ok","rooms":%d,"participants":%d}`+"\n", rooms, ps)
 	})
 	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.Handle("GET /v1/config", web.Config(cfg.Dev))
 	if cfg.Dev {
 		mux.HandleFunc("GET /v1/dev/token", a.devToken)
 	}
