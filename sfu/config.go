@@ -111,7 +111,15 @@ func newTransport(cfg Config) (*rtcTransport, error) {
 	}
 	se.SetNetworkTypes(types)
 	if len(cfg.NAT1To1IPs) > 0 {
-		se.SetNAT1To1IPs(cfg.NAT1To1IPs, webrtc.ICECandidateTypeHost)
+		// Host candidates carry the public addresses instead of the local
+		// ones (a server behind 1:1 NAT).
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: cfg.NAT1To1IPs, AsCandidateType: webrtc.ICECandidateTypeHost,
+			Mode: webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			t.close()
+			return nil, err
+		}
 	}
 	if cfg.LoopbackOnly || isLoopback(cfg.UDPAddr) {
 		rtcsetup.LoopbackOnly(&se)

@@ -254,22 +254,6 @@ func (c *conn) start(joined protocol.Signal) {
 
 func (c *conn) shutdown() { c.closeOnce.Do(func() { close(c.done) }) }
 
-func (c *conn) SubscriberOffer(d webrtc.SessionDescription) {
-	c.send(protocol.Signal{Type: protocol.SignalOffer, Target: protocol.Subscriber, SDP: d.SDP})
-}
-func (c *conn) ParticipantJoined(p protocol.ParticipantInfo) {
-	c.send(protocol.Signal{Type: protocol.SignalParticipantJoined, Participant: &p})
-}
-func (c *conn) ParticipantLeft(identity string) {
-	c.send(protocol.Signal{Type: protocol.SignalParticipantLeft, Identity: identity})
-}
-func (c *conn) TrackPublished(t protocol.TrackInfo) {
-	c.send(protocol.Signal{Type: protocol.SignalTrackPublished, Track: &t})
-}
-func (c *conn) TrackUnpublished(t protocol.TrackInfo) {
-	c.send(protocol.Signal{Type: protocol.SignalTrackUnpublished, Track: &t})
-}
-
 // Closed: the server ended the participant; say why, then close.
 func (c *conn) Closed(reason string) {
 	c.mu.Lock()
@@ -435,6 +419,8 @@ func (c *conn) readLoop() {
 			if err := p.AddCandidate(m.Target, *m.Candidate); err != nil {
 				c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeBadCandidate, Message: err.Error()})
 			}
+		case protocol.SignalMuteTrack:
+			c.muteTrack(p, m)
 		case protocol.SignalPing:
 			c.send(protocol.Signal{Type: protocol.SignalPong, Timestamp: m.Timestamp})
 		case protocol.SignalLeave:
