@@ -146,11 +146,12 @@ func runServe(_ context.Context, cmd *cli.Command) error {
 	// start, a folder it created is removed again (nothing of the
 	// operator's can be in it).
 	created := firstMissing(data)
+	b := buildInfo()
 	a, err := app.New(app.Config{
 		Addr: cmd.String("addr"), DataDir: data, Database: database, PublicURL: cmd.String("public-url"),
 		APIKey: key, APISecret: secret, Dev: dev,
 		RTC: rtc, AllowedOrigins: allowed, ChatConfig: &chatCfg, Logger: log, Webhooks: whCfg,
-		HTTP: httpLimits(cmd),
+		HTTP: httpLimits(cmd), Build: app.Build{Version: b.Version, Commit: b.Commit},
 	})
 	if err != nil {
 		if created != "" {
@@ -169,7 +170,6 @@ func runServe(_ context.Context, cmd *cli.Command) error {
 	if database == "" {
 		db = "SQLite, " + recorder.SQLiteEngine()
 	}
-	b := buildInfo()
 	log.Info("backchannel serving", "http", a.Addr().String(), "rtc_udp", rtc.UDPAddr, "rtc_tcp", rtc.TCPAddr, "data", data,
 		"database", db, "version", b.Version, "commit", b.Commit)
 	if dev {
