@@ -107,6 +107,12 @@ func TestUpgradeFromOldRunner(t *testing.T) {
 			if _, err := migrate(ctxT(t), db, quiet); err != nil {
 				t.Fatal(err)
 			}
+			// A fresh pool: pgx's cached statements predate the new
+			// column types.
+			closeDB(db)
+			if db, err = openDB(cfg); err != nil {
+				t.Fatal(err)
+			}
 			if v, err := schemaVersion(db); err != nil || v != SchemaVersion() {
 				t.Fatalf("version %d, %v; want %d", v, err, SchemaVersion())
 			}
