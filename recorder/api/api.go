@@ -385,13 +385,17 @@ func (a *api) search(w http.ResponseWriter, req *http.Request, who auth.Identity
 	envelope.Data(w, map[string]any{"query": text, "messages": msgs, "nextCursor": next})
 }
 
+// rfc3339Millis is RFC 3339 with milliseconds, as RealtimeKit writes
+// chat_download_url_expiry ("2025-03-15T11:00:00.000Z").
+const rfc3339Millis = "2006-01-02T15:04:05.000Z07:00"
+
 // chatLink answers a chat-replay request with a signed download URL.
 func (a *api) chatLink(w http.ResponseWriter, req *http.Request, path string) {
 	exp := a.cfg.Now().Add(a.cfg.ChatURLTTL).UTC().Truncate(time.Second)
 	link := a.baseURL(req) + path + "?" + a.sig.Replay(path, exp).Encode()
 	envelope.Data(w, map[string]any{
 		"chat_download_url":        link,
-		"chat_download_url_expiry": exp.Format(time.RFC3339),
+		"chat_download_url_expiry": exp.Format(rfc3339Millis),
 	})
 }
 
