@@ -12,6 +12,10 @@ import (
 // ErrBadMessage is a message that cannot be decoded.
 var ErrBadMessage = errors.New("bad message")
 
+// maxTrackID bounds a muteTrack's trackId (browsers' track ids are
+// 36-character UUIDs).
+const maxTrackID = 256
+
 // Decode parses one message strictly: unknown fields and trailing data are
 // refused, and the type must be one a client may send.
 func Decode(b []byte) (protocol.Signal, error) {
@@ -36,6 +40,13 @@ func Decode(b []byte) (protocol.Signal, error) {
 	case protocol.SignalCandidate:
 		if m.Candidate == nil {
 			return protocol.Signal{}, fmt.Errorf("%w: candidate without candidate", ErrBadMessage)
+		}
+	case protocol.SignalMuteTrack:
+		if m.TrackID == "" || m.Muted == nil {
+			return protocol.Signal{}, fmt.Errorf("%w: muteTrack needs trackId and muted", ErrBadMessage)
+		}
+		if len(m.TrackID) > maxTrackID {
+			return protocol.Signal{}, fmt.Errorf("%w: trackId longer than %d bytes", ErrBadMessage, maxTrackID)
 		}
 	case "":
 		return protocol.Signal{}, fmt.Errorf("%w: no type", ErrBadMessage)
