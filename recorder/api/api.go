@@ -339,6 +339,16 @@ func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
+// searchQuery selects the messages of room whose text contains text,
+// case-insensitively, after seq after. On PostgreSQL the trigram index on
+// lower(text) answers the LIKE (migrations/postgres/00004;
+// TestSearchUsesIndex).
+func searchQuery(db *gorm.DB, room, text string, after int64, limit int) *gorm.DB {
+	return db.Where(`room = ? AND seq > ? AND deleted = ? AND LOWER(text) LIKE ? ESCAPE '\'`,
+		room, after, false, "%"+likeEscape(strings.ToLower(text))+"%").
+		Order("seq").Limit(limit)
+}
+
 func (a *api) search(w http.ResponseWriter, req *http.Request, who auth.Identity) {
 	m, ok := a.meeting(w, req, who)
 	if !ok {
@@ -359,10 +369,7 @@ func (a *api) search(w http.ResponseWriter, req *http.Request, who auth.Identity
 		return
 	}
 	var rows []recorder.MessageRow
-	if err := a.db.WithContext(req.Context()).
-		Where(`room = ? AND seq > ? AND deleted = ? AND LOWER(text) LIKE ? ESCAPE '\'`,
-			m.Room, after, false, "%"+likeEscape(strings.ToLower(text))+"%").
-		Order("seq").Limit(limit).Find(&rows).Error; err != nil {
+	if err := searchQuery(a.db.WithContext(req.Context()), m.Room, text, after, limit).Find(&rows).Error; err != nil {
 		a.fail(w, req, err)
 		return
 	}
@@ -378,13 +385,17 @@ func (a *api) search(w http.ResponseWriter, req *http.Request, who auth.Identity
 	envelope.Data(w, map[string]any{"query": text, "messages": msgs, "nextCursor": next})
 }
 
+// rfc3339Millis is RFC 3339 with milliseconds, as RealtimeKit writes
+// chat_download_url_expiry ("2025-03-15T11:00:00.000Z").
+const rfc3339Millis = "2006-01-02T15:04:05.000Z07:00"
+
 // chatLink answers a chat-replay request with a signed download URL.
 func (a *api) chatLink(w http.ResponseWriter, req *http.Request, path string) {
 	exp := a.cfg.Now().Add(a.cfg.ChatURLTTL).UTC().Truncate(time.Second)
 	link := a.baseURL(req) + path + "?" + a.sig.Replay(path, exp).Encode()
 	envelope.Data(w, map[string]any{
 		"chat_download_url":        link,
-		"chat_download_url_expiry": exp.Format(time.RFC3339),
+		"chat_download_url_expiry": exp.Format(rfc3339Millis),
 	})
 }
 

@@ -122,12 +122,9 @@ func (d *Delivery) notify(id string) {
 	}
 }
 
-// Start migrates the webhook tables, records the configured endpoints and
-// starts the workers on db (the recorder's database).
+// Start records the configured endpoints and starts the workers on db (the
+// recorder's database, migrated by recorder.Open: its tables included).
 func (d *Delivery) Start(db *gorm.DB) error {
-	if err := Migrate(db); err != nil {
-		return err
-	}
 	d.db, d.pg = db, db.Dialector.Name() == "postgres"
 	if err := d.syncEndpoints(); err != nil {
 		return err

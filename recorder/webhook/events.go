@@ -51,8 +51,8 @@ type MeetingData struct {
 	EndReason string     `json:"endReason,omitempty"`
 }
 
-// ChatSyncedData is the data of meeting.chatSynced, with RealtimeKit's
-// field names.
+// ChatSyncedData is the data of meeting.chatSynced. Its fields share
+// RealtimeKit's names, but not its body's shape (docs/webhooks.md).
 type ChatSyncedData struct {
 	MeetingID             string    `json:"meetingId"`
 	SessionID             string    `json:"sessionId"`
