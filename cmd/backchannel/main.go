@@ -46,7 +46,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 		Version: buildInfo().Version,
 		Writer:  stdout, ErrWriter: stderr,
 		Commands: []*cli.Command{
-			serveCommand(), tokenCommand(), exportCommand(), benchCommand(), versionCommand(),
+			serveCommand(), tokenCommand(), exportCommand(), migrateCommand(), benchCommand(), versionCommand(),
 		},
 		EnableShellCompletion: true,
 		ConfigureShellCompletionCommand: func(c *cli.Command) {
