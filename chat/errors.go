@@ -24,6 +24,7 @@ const (
 	CodeMuted       Code = "muted"        // a moderator took away the right to chat
 	CodeTooMany     Code = "too_many"     // a per-room or per-message limit (pins, reactions)
 	CodeUnavailable Code = "unavailable"  // the store failed; retry later with the same clientId
+	CodeRejected    Code = "rejected"     // the store refused the change for good; it was withdrawn, do not retry
 )
 
 // Error is a refusal of one packet. It is both a Go error and the content of
@@ -59,6 +60,7 @@ var (
 	errNotFound    = &Error{Code: CodeNotFound, Message: "no such message"}
 	errMuted       = &Error{Code: CodeMuted, Message: "a moderator has taken away your right to chat"}
 	errUnavailable = &Error{Code: CodeUnavailable, Message: "chat storage is unavailable; retry later"}
+	errRejected    = &Error{Code: CodeRejected, Message: "chat storage refused this change for good; it was withdrawn"}
 )
 
 // withClientID returns a copy of e carrying clientID (the shared sentinel

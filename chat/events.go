@@ -16,11 +16,20 @@ type evMessage struct {
 }
 
 type evAck struct {
-	Type      string    `json:"type"` // "ack"
-	ClientID  string    `json:"clientId"`
-	ID        string    `json:"id"`
-	Seq       int64     `json:"seq"`
-	CreatedAt time.Time `json:"createdAt"`
+	Type      string   `json:"type"` // "ack"
+	ClientID  string   `json:"clientId"`
+	ID        string   `json:"id"`
+	Seq       int64    `json:"seq"`
+	CreatedAt wireTime `json:"createdAt"`
+}
+
+// evChangeAck confirms a reaction, edit, delete, pin, unpin, mute or unmute
+// that carried a clientId, once it is stored (or was already in place).
+type evChangeAck struct {
+	Type     string `json:"type"` // "ack"
+	ClientID string `json:"clientId"`
+	ID       string `json:"id,omitempty"`  // the message changed
+	Seq      int64  `json:"seq,omitempty"` // its seq
 }
 
 type evError struct {
@@ -42,11 +51,11 @@ type evReaction struct {
 }
 
 type evEdited struct {
-	Type     string    `json:"type"` // "edited"
-	ID       string    `json:"id"`
-	Seq      int64     `json:"seq"`
-	Text     string    `json:"text"`
-	EditedAt time.Time `json:"editedAt"`
+	Type     string   `json:"type"` // "edited"
+	ID       string   `json:"id"`
+	Seq      int64    `json:"seq"`
+	Text     string   `json:"text"`
+	EditedAt wireTime `json:"editedAt"`
 }
 
 type evDeleted struct {
@@ -62,6 +71,15 @@ type evPin struct {
 	Seq     int64    `json:"seq"`
 	By      string   `json:"by"`
 	Message *Message `json:"message,omitempty"` // pinned only: the message, which may be older than the client's view
+}
+
+// evWithdrawn takes back something already shown that the store refused for
+// good (see withdraw.go).
+type evWithdrawn struct {
+	Type    string   `json:"type"` // "withdrawn"
+	ID      string   `json:"id"`
+	Seq     int64    `json:"seq"`
+	Message *Message `json:"message,omitempty"` // a change was withdrawn: the message as stored
 }
 
 type evTyping struct {
@@ -164,8 +182,12 @@ func errorPacket(e *Error) []byte {
 	return marshal(&ev)
 }
 
+func changeAckPacket(clientID, id string, seq int64) []byte {
+	return marshal(&evChangeAck{Type: "ack", ClientID: clientID, ID: id, Seq: seq})
+}
+
 func ackPacket(clientID, id string, seq int64, at time.Time) []byte {
-	return marshal(&evAck{Type: "ack", ClientID: clientID, ID: id, Seq: seq, CreatedAt: at})
+	return marshal(&evAck{Type: "ack", ClientID: clientID, ID: id, Seq: seq, CreatedAt: wireTime(at)})
 }
 
 // clone deep-copies what chat mutates in place (reactions, edit time), so a

@@ -123,7 +123,7 @@ func (s *session) create(att *Attachment, a *action, key clientKey) *Error {
 		Room:       r.name,
 		Seq:        r.lastSeq,
 		Sender:     s.who.Identity,
-		SenderName: s.who.DisplayName(),
+		SenderName: s.name,
 		Kind:       a.kind,
 		Text:       a.text,
 		To:         a.to,
@@ -156,14 +156,21 @@ func (s *session) writeMessageLocked(e *entry) {
 		e.mu.Lock()
 		waiters := e.waiters
 		e.waiters = nil
-		if err == nil {
+		rejected := errors.Is(err, ErrRejected)
+		switch {
+		case err == nil:
 			e.state = writeDurable
-		} else {
+		case rejected:
+			e.state = writeRejected // room.reconcile withdraws it
+		default:
 			e.state = writeFailed
 		}
 		e.mu.Unlock()
 		b := e.ack
-		if err != nil {
+		switch {
+		case rejected:
+			b = errorPacket(errRejected.withClientID(clientID))
+		case err != nil:
 			b = errorPacket(errUnavailable.withClientID(clientID))
 		}
 		for _, c := range waiters {
@@ -196,6 +203,8 @@ func (s *session) repeatAckLocked(ref ackRef, clientID string) {
 	switch st {
 	case writeDurable:
 		s.send(e.ack)
+	case writeRejected:
+		s.sendError(errRejected.withClientID(clientID))
 	case writeFailed:
 		s.writeMessageLocked(e)
 	}
@@ -286,7 +295,7 @@ func (s *session) handleReaction(a *action) *Error {
 	has := i < len(m.Reactions) && m.Reactions[i].Emoji == a.emoji
 	if a.on {
 		if has && contains(m.Reactions[i].Identities, me) {
-			return nil // one per user per emoji: adding twice is a no-op
+			return s.ackNoop(a.clientID, m.ID, m.Seq) // one per user per emoji: adding twice is a no-op
 		}
 		if !has {
 			if len(m.Reactions) >= r.srv.cfg.MaxReactions {
@@ -299,12 +308,12 @@ func (s *session) handleReaction(a *action) *Error {
 		m.Reactions[i].Identities = append(m.Reactions[i].Identities, me)
 	} else {
 		if !has {
-			return nil
+			return s.ackNoop(a.clientID, m.ID, m.Seq)
 		}
 		ids := m.Reactions[i].Identities
 		j := indexOf(ids, me)
 		if j < 0 {
-			return nil
+			return s.ackNoop(a.clientID, m.ID, m.Seq)
 		}
 		ids = append(ids[:j], ids[j+1:]...)
 		if len(ids) == 0 {
@@ -314,19 +323,35 @@ func (s *session) handleReaction(a *action) *Error {
 		}
 	}
 	r.sendVisibleLocked(marshal(&evReaction{Type: "reaction", ID: m.ID, Seq: m.Seq, Emoji: a.emoji, Identity: me, On: a.on}), m)
-	r.writeLocked(Change{Kind: ChangeReaction, MessageID: m.ID, Identity: me, Emoji: a.emoji, On: a.on}, e, s.failNotice(a.clientID))
+	r.writeLocked(Change{Kind: ChangeReaction, MessageID: m.ID, Identity: me, Emoji: a.emoji, On: a.on}, e, s.changeDone(a.clientID, m.ID, m.Seq))
 	return nil
 }
 
-// failNotice tells this connection when a change it made could not be
-// stored. The event was already fanned out (the real-time path does not wait
-// for the database); the client may retry.
-func (s *session) failNotice(clientID string) func(error) {
+// changeDone answers a change this connection made once the store has
+// it: an ack when the packet carried a clientId, so the client can confirm
+// it and retry it idempotently, or an error. The event was already fanned
+// out (the real-time path does not wait for the database). id and seq name
+// the message changed ("" and 0 for a mute).
+func (s *session) changeDone(clientID, id string, seq int64) func(error) {
 	return func(err error) {
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrRejected):
+			s.c.Send(errorPacket(errRejected.withClientID(clientID)))
+		case err != nil:
 			s.c.Send(errorPacket(errUnavailable.withClientID(clientID)))
+		case clientID != "":
+			s.c.Send(changeAckPacket(clientID, id, seq))
 		}
 	}
+}
+
+// ackNoop answers a change that is already in place (a retry, or a
+// reaction added twice): nothing is written, the ack says it holds.
+func (s *session) ackNoop(clientID, id string, seq int64) *Error {
+	if clientID != "" {
+		s.send(changeAckPacket(clientID, id, seq))
+	}
+	return nil
 }
 
 func indexOf(list []string, s string) int {
@@ -361,8 +386,8 @@ func (s *session) handleEdit(a *action) *Error {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	m.Text = a.text
 	m.EditedAt = &now
-	r.sendVisibleLocked(marshal(&evEdited{Type: "edited", ID: m.ID, Seq: m.Seq, Text: m.Text, EditedAt: now}), m)
-	r.writeLocked(Change{Kind: ChangeEdit, At: now, MessageID: m.ID, Identity: s.who.Identity, Text: m.Text}, e, s.failNotice(a.clientID))
+	r.sendVisibleLocked(marshal(&evEdited{Type: "edited", ID: m.ID, Seq: m.Seq, Text: m.Text, EditedAt: wireTime(now)}), m)
+	r.writeLocked(Change{Kind: ChangeEdit, At: now, MessageID: m.ID, Identity: s.who.Identity, Text: m.Text}, e, s.changeDone(a.clientID, m.ID, m.Seq))
 	return nil
 }
 
@@ -388,7 +413,7 @@ func (s *session) handleDelete(a *action) *Error {
 		return errorf(CodeForbidden, "you can only delete your own messages")
 	}
 	if m.Deleted {
-		return nil
+		return s.ackNoop(a.clientID, m.ID, m.Seq)
 	}
 	me := s.who.Identity
 	if m.Pinned {
@@ -402,7 +427,7 @@ func (s *session) handleDelete(a *action) *Error {
 	m.Attachment = nil
 	m.Reactions = nil
 	r.sendVisibleLocked(marshal(&evDeleted{Type: "deleted", ID: m.ID, Seq: m.Seq, By: me}), m)
-	r.writeLocked(Change{Kind: ChangeDelete, MessageID: m.ID, Identity: me}, e, s.failNotice(a.clientID))
+	r.writeLocked(Change{Kind: ChangeDelete, MessageID: m.ID, Identity: me}, e, s.changeDone(a.clientID, m.ID, m.Seq))
 	return nil
 }
 
@@ -425,7 +450,7 @@ func (s *session) handlePin(a *action) *Error {
 		return errNotFound
 	}
 	if m.Pinned == on {
-		return nil
+		return s.ackNoop(a.clientID, m.ID, m.Seq)
 	}
 	if on && len(r.pins) >= r.srv.cfg.MaxPinned {
 		return errorf(CodeTooMany, "at most %d pinned messages", r.srv.cfg.MaxPinned)
@@ -440,7 +465,7 @@ func (s *session) handlePin(a *action) *Error {
 		delete(r.pins, m.ID)
 	}
 	r.sendVisibleLocked(marshal(&ev), m)
-	r.writeLocked(Change{Kind: ChangePin, MessageID: m.ID, Identity: s.who.Identity, On: on}, e, s.failNotice(a.clientID))
+	r.writeLocked(Change{Kind: ChangePin, MessageID: m.ID, Identity: s.who.Identity, On: on}, e, s.changeDone(a.clientID, m.ID, m.Seq))
 	return nil
 }
 
