@@ -36,12 +36,12 @@ type poisonPeer struct {
 }
 
 type poisonPacket struct {
-	Type     string `json:"type"`
-	ClientID string `json:"clientId"`
-	ID       string `json:"id"`
-	Seq      int64  `json:"seq"`
-	Code     string `json:"code"`
-	Text     string `json:"text"`
+	Type     string          `json:"type"`
+	ClientID string          `json:"clientId"`
+	ID       string          `json:"id"`
+	Seq      int64           `json:"seq"`
+	Code     string          `json:"code"`
+	Text     string          `json:"text"`
 	Raw      json.RawMessage `json:"message"` // an object, or an error's text
 	Message  *poisonMessage  `json:"-"`
 	Messages []struct {
