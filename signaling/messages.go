@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/pion/webrtc/v4"
 
@@ -69,6 +70,18 @@ const MaxMessageSize = 256 << 10
 // ErrBadMessage is a message that cannot be decoded.
 var ErrBadMessage = errors.New("bad message")
 
+// clientFields are the fields each message a client may send can carry.
+// Message is one flat struct for both directions, so DisallowUnknownFields
+// alone would let a join carry "identity" (a server's field) silently.
+var clientFields = map[string][]string{
+	TypeJoin:      {"type"},
+	TypeLeave:     {"type"},
+	TypePing:      {"type", "timestamp"},
+	TypeOffer:     {"type", "target", "sdp"},
+	TypeAnswer:    {"type", "target", "sdp"},
+	TypeCandidate: {"type", "target", "candidate"},
+}
+
 // Decode parses one message strictly: unknown fields and trailing data are
 // refused, and the type must be one a client may send.
 func Decode(b []byte) (Message, error) {
@@ -98,6 +111,15 @@ func Decode(b []byte) (Message, error) {
 		return Message{}, fmt.Errorf("%w: no type", ErrBadMessage)
 	default:
 		return Message{}, fmt.Errorf("%w: unknown type %q", ErrBadMessage, m.Type)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return Message{}, fmt.Errorf("%w: %v", ErrBadMessage, err)
+	}
+	for f := range fields {
+		if !slices.Contains(clientFields[m.Type], f) {
+			return Message{}, fmt.Errorf("%w: field %q is not allowed in a %s message", ErrBadMessage, f, m.Type)
+		}
 	}
 	return m, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,6 +99,17 @@ func (h *Handler) checkOrigin(r *http.Request) bool {
 	return false
 }
 
+// twoTokens reports a request carrying a bearer token in its Authorization
+// header and a different one in ?access_token=.
+func twoTokens(r *http.Request) bool {
+	q := r.URL.Query().Get("access_token")
+	if q == "" {
+		return false
+	}
+	h, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && strings.TrimSpace(h) != q
+}
+
 // refuse answers before the upgrade with a JSON reason.
 func refuse(w http.ResponseWriter, status int, code, reason string) {
 	w.Header().Set("Content-Type", "application/json")
@@ -106,6 +118,11 @@ func refuse(w http.ResponseWriter, status int, code, reason string) {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if twoTokens(r) {
+		// Which one wins would be a silent choice between two identities.
+		refuse(w, http.StatusBadRequest, "bad_request", "two different tokens: the Authorization header and ?access_token= disagree")
+		return
+	}
 	who, err := h.cfg.Keys.Verify(auth.FromRequest(r))
 	if err != nil {
 		refuse(w, http.StatusUnauthorized, "unauthorized", err.Error())
