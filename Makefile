@@ -25,7 +25,7 @@ test: lint
 	@bash scripts/check-env.sh
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 	# Figures measured without the race detector (files tagged !race).
-	$(GO) test -count=1 -timeout 15m -run 'ExportMemory|FloodIsContained' ./recorder ./internal/app
+	$(GO) test -count=1 -timeout 15m -run 'ExportMemory|FloodIsContained|IdleConnectionsAreBounded' ./recorder/export ./internal/app
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 
 fuzz:

@@ -2,7 +2,7 @@ package bench
 
 // What the machine charges for the three things a delivery is made of
 // besides its own work: entering the kernel, a loopback datagram, and
-// waking a sleeping thread. BENCHMARKS.md ("What the machine charges")
+// waking a sleeping thread. bench/results/2026-12-03-rounds-8-9.md ("What the machine charges")
 // compares them with a delivery's cost. Loopback only, bounded by b.N.
 //
 //	go test ./bench -run '^$' -bench 'Syscall|Loopback|ThreadWake' -benchtime 200000x

@@ -1,6 +1,10 @@
 package chat
 
-import "time"
+import (
+	"time"
+
+	"github.com/backchannel-rtc/backchannel/protocol"
+)
 
 // Config holds the chat limits. Start from DefaultConfig and change what you
 // need: a zero rate means "no limit", so the zero Config is not the default.
@@ -62,8 +66,8 @@ type Config struct {
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		MaxTextRunes:   2000,
-		MaxPacketBytes: 64 << 10,
+		MaxTextRunes:   protocol.DefaultMaxTextRunes,
+		MaxPacketBytes: protocol.DefaultMaxPacketBytes,
 		Rate:           10,
 		Burst:          20,
 		RoomRate:       200,

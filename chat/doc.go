@@ -4,5 +4,7 @@
 // receives what (everyone, or a private message's destinations), applies
 // limits and serves history. It knows nothing of Pion: the SFU hands it a
 // Conn per participant and calls the Service and Session interfaces; what it
-// decides is written to a Store (the recorder, or MemoryStore).
+// decides is written to a Store (the recorder, or MemoryStore). The packets
+// and the message object it reads and writes are defined in package
+// protocol, shared with the clients.
 package chat

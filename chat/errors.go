@@ -5,28 +5,6 @@ import (
 	"time"
 )
 
-// Code is a stable error code sent to clients in an error packet. Clients
-// switch on it; the message beside it is for humans and may change.
-type Code string
-
-const (
-	// Protocol violations: the client software is broken or hostile.
-	CodeBadPacket      Code = "bad_packet"       // not JSON, wrong field types, unknown or forged fields
-	CodePacketTooLarge Code = "packet_too_large" // over Config.MaxPacketBytes
-
-	// A user's mistakes or conditions the user can act on.
-	CodeUnknownType Code = "unknown_type" // a type this server does not know (maybe a newer client)
-	CodeEmpty       Code = "empty"        // text empty after trimming
-	CodeTooLong     Code = "too_long"     // text over Config.MaxTextRunes
-	CodeRateLimited Code = "rate_limited" // token bucket empty; retryAfterMs says when to retry
-	CodeForbidden   Code = "forbidden"    // the token's grants do not allow it
-	CodeNotFound    Code = "not_found"    // unknown message, attachment or participant (or not visible to you)
-	CodeMuted       Code = "muted"        // a moderator took away the right to chat
-	CodeTooMany     Code = "too_many"     // a per-room or per-message limit (pins, reactions)
-	CodeUnavailable Code = "unavailable"  // the store failed; retry later with the same clientId
-	CodeRejected    Code = "rejected"     // the store refused the change for good; it was withdrawn, do not retry
-)
-
 // Error is a refusal of one packet. It is both a Go error and the content of
 // the error packet sent back on the same channel.
 type Error struct {
@@ -41,9 +19,7 @@ func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
 // Violation reports whether the error is a protocol violation (as opposed to
 // a user's mistake). Only violations count towards Config.MaxViolations:
 // a user who types too much text or clicks too fast is never disconnected.
-func (e *Error) Violation() bool {
-	return e.Code == CodeBadPacket || e.Code == CodePacketTooLarge
-}
+func (e *Error) Violation() bool { return e.Code.Violation() }
 
 func errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}

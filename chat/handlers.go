@@ -150,7 +150,7 @@ func (s *session) create(att *Attachment, a *action, key clientKey) *Error {
 // writeMessageLocked queues the message's write; its done acks every
 // waiting connection, or tells them to retry.
 func (s *session) writeMessageLocked(e *entry) {
-	m := e.msg.clone()
+	m := e.msg.Clone()
 	clientID := m.ClientID
 	s.r.writeLocked(Change{Kind: ChangeMessage, At: m.CreatedAt, Message: &m}, e, func(err error) {
 		e.mu.Lock()
@@ -386,7 +386,7 @@ func (s *session) handleEdit(a *action) *Error {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	m.Text = a.text
 	m.EditedAt = &now
-	r.sendVisibleLocked(marshal(&evEdited{Type: "edited", ID: m.ID, Seq: m.Seq, Text: m.Text, EditedAt: wireTime(now)}), m)
+	r.sendVisibleLocked(marshal(&evEdited{Type: "edited", ID: m.ID, Seq: m.Seq, Text: m.Text, EditedAt: now}), m)
 	r.writeLocked(Change{Kind: ChangeEdit, At: now, MessageID: m.ID, Identity: s.who.Identity, Text: m.Text}, e, s.changeDone(a.clientID, m.ID, m.Seq))
 	return nil
 }
@@ -523,7 +523,7 @@ func (s *session) handleHistory(a *action) *Error {
 	// Copy what the window gave before releasing the lock.
 	recent := make([]Message, len(msgs))
 	for i, m := range msgs {
-		recent[i] = m.clone()
+		recent[i] = m.Clone()
 	}
 	storeBefore := r.floor + 1
 	if before > 0 && before < storeBefore {
@@ -542,7 +542,7 @@ func (s *session) handleHistory(a *action) *Error {
 	r.mu.Lock()
 	for i := range older {
 		if e := r.byID[older[i].ID]; e != nil {
-			older[i] = e.msg.clone()
+			older[i] = e.msg.Clone()
 		}
 	}
 	r.mu.Unlock()

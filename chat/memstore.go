@@ -97,7 +97,7 @@ func (s *MemoryStore) roomLocked(name string) *memRoom {
 // Write implements Store.
 func (s *MemoryStore) Write(c Change, done func(error)) {
 	if c.Message != nil {
-		m := c.Message.clone() // the caller keeps its copy
+		m := c.Message.Clone() // the caller keeps its copy
 		c.Message = &m
 	}
 	if !s.Async {
@@ -230,7 +230,7 @@ func (s *MemoryStore) History(_ context.Context, room, viewer string, before int
 	var out []Message
 	for i--; i >= 0 && len(out) < limit; i-- {
 		if viewer == "" || r.msgs[i].VisibleTo(viewer) {
-			out = append(out, r.msgs[i].clone())
+			out = append(out, r.msgs[i].Clone())
 		}
 	}
 	slices.Reverse(out)
@@ -245,7 +245,7 @@ func (s *MemoryStore) Pinned(_ context.Context, room, viewer string) ([]Message,
 	if r := s.rooms[room]; r != nil {
 		for _, m := range r.msgs {
 			if m.Pinned && (viewer == "" || m.VisibleTo(viewer)) {
-				out = append(out, m.clone())
+				out = append(out, m.Clone())
 			}
 		}
 	}
@@ -258,7 +258,7 @@ func (s *MemoryStore) Message(_ context.Context, room, id string) (*Message, err
 	defer s.mu.Unlock()
 	if r := s.rooms[room]; r != nil {
 		if m := r.byID[id]; m != nil {
-			c := m.clone()
+			c := m.Clone()
 			return &c, nil
 		}
 	}
@@ -271,7 +271,7 @@ func (s *MemoryStore) ByClientID(_ context.Context, room, sender, clientID strin
 	defer s.mu.Unlock()
 	if r := s.rooms[room]; r != nil {
 		if m := r.byClient[sender+"\x00"+clientID]; m != nil {
-			c := m.clone()
+			c := m.Clone()
 			return &c, nil
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/oklog/ulid/v2"
+
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 // op is what a client packet asks for.
@@ -94,27 +96,8 @@ var required = map[op]field{
 var serverOwned = []string{"sender", "senderName", "from", "identity", "name",
 	"displayName", "participantId", "userId", "createdAt"}
 
-// wire is the union of every client packet's fields. Pointers tell an absent
-// field from a zero one where the difference matters.
-type wire struct {
-	Type         string   `json:"type"`
-	ClientID     *string  `json:"clientId"`
-	Kind         *string  `json:"kind"`
-	Text         *string  `json:"text"`
-	AttachmentID *string  `json:"attachmentId"`
-	ReplyTo      *string  `json:"replyTo"`
-	To           []string `json:"to"`
-	ID           *string  `json:"id"`
-	Emoji        *string  `json:"emoji"`
-	On           *bool    `json:"on"`
-	Seq          *int64   `json:"seq"`
-	Before       *int64   `json:"before"`
-	Limit        *int     `json:"limit"`
-	Target       *string  `json:"target"`
-	Reason       *string  `json:"reason"`
-}
-
-func (w *wire) fields() field {
+// fieldsOf says which fields a packet carried.
+func fieldsOf(w *protocol.Request) field {
 	var f field
 	set := func(ok bool, b field) {
 		if ok {
@@ -184,7 +167,7 @@ func parse(b []byte, cfg *Config) (action, *Error) {
 	if !utf8.Valid(b) {
 		return a, badPacket("packet is not valid UTF-8")
 	}
-	var w wire
+	var w protocol.Request
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil {
@@ -209,7 +192,7 @@ func parse(b []byte, cfg *Config) (action, *Error) {
 		return fail(errorf(CodeUnknownType, "unknown packet type %q", truncate(w.Type, 32)))
 	}
 	a.op = o
-	got := w.fields()
+	got := fieldsOf(&w)
 	if extra := got &^ allowed[o]; extra != 0 {
 		return fail(badPacket("field %q is not allowed in a %s packet", fieldName(extra), w.Type))
 	}
@@ -274,7 +257,7 @@ func parse(b []byte, cfg *Config) (action, *Error) {
 	return a, nil
 }
 
-func (a *action) parseChat(w *wire, cfg *Config) *Error {
+func (a *action) parseChat(w *protocol.Request, cfg *Config) *Error {
 	a.kind = KindText
 	if w.Kind != nil {
 		switch k := Kind(*w.Kind); k {

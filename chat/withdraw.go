@@ -84,7 +84,7 @@ func (r *room) withdrawLocked(e *entry, stored *Message) {
 		return
 	}
 	r.srv.log.Warn("chat: a change the store refused was withdrawn", "room", r.name, "seq", e.msg.Seq)
-	m := stored.clone()
+	m := stored.Clone()
 	m.Room = r.name
 	e.msg = m
 	if m.Pinned {

@@ -14,12 +14,10 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/datachannel"
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/backchannel-rtc/backchannel/sfu"
-	"github.com/backchannel-rtc/backchannel/signaling"
+	"github.com/backchannel-rtc/backchannel/internal/rtcsetup"
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 // Options of a client.
@@ -34,7 +32,7 @@ type Options struct {
 	OnChat func([]byte)
 	// OnEvent receives signaling events (participantJoined/Left,
 	// trackPublished/Unpublished, leave, error).
-	OnEvent func(signaling.Message)
+	OnEvent func(protocol.Signal)
 	// OnTrack receives each remote track of the subscriber connection.
 	OnTrack func(*webrtc.TrackRemote, *webrtc.RTPReceiver)
 	// HighWater: SendChat waits while the channel holds more than this
@@ -57,13 +55,13 @@ type Client struct {
 	sub    *webrtc.PeerConnection
 	dc     *webrtc.DataChannel
 	raw    datachannel.ReadWriteCloser
-	Joined signaling.Message
+	Joined protocol.Signal
 
 	mu      sync.Mutex // guards raw and closed, and wg.Add after Close
 	closed  bool
 	wmu     sync.Mutex // serialises socket writes
 	pubMu   sync.Mutex // one publisher negotiation at a time
-	answers chan signaling.Message
+	answers chan protocol.Signal
 	low     chan struct{}
 	opened  chan struct{}
 	chatEnd chan struct{} // closed when the chat channel stops reading
@@ -102,7 +100,7 @@ func Join(ctx context.Context, rawURL, token string, opts Options) (*Client, err
 	}
 	c := &Client{
 		opts: opts, ws: ws, api: api,
-		answers: make(chan signaling.Message, 1), low: make(chan struct{}, 1),
+		answers: make(chan protocol.Signal, 1), low: make(chan struct{}, 1),
 		opened: make(chan struct{}), chatEnd: make(chan struct{}), done: make(chan struct{}),
 	}
 	if err := c.start(ctx); err != nil {
@@ -142,34 +140,36 @@ func rtcURL(raw, token string) (string, error) {
 
 func newAPI(loopback, tcpOnly bool) (*webrtc.API, error) {
 	se := webrtc.SettingEngine{}
-	se.DetachDataChannels()
-	n, err := sfu.BufferedNet(sfu.SocketBuffer)
+	n, err := rtcsetup.BufferedNet(rtcsetup.SocketBuffer)
 	if err != nil {
 		return nil, err
 	}
 	se.SetNet(n)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	sfu.SetICETimers(&se)
 	if loopback {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetInterfaceFilter(func(name string) bool { return strings.HasPrefix(name, "lo") })
+		rtcsetup.LoopbackOnly(&se)
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	}
 	if tcpOnly {
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
 	}
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		return nil, err
-	}
-	ir := &interceptor.Registry{}
-	if err := sfu.RegisterInterceptors(m, ir); err != nil {
-		return nil, err
-	}
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir)), nil
+	// The same timers and interceptors as the server's.
+	return rtcsetup.NewAPI(&se)
 }
 
-func (c *Client) write(m signaling.Message) error {
+// iceServers converts the servers of `joined` to Pion's.
+func iceServers(in []protocol.ICEServer) []webrtc.ICEServer {
+	out := make([]webrtc.ICEServer, 0, len(in))
+	for _, s := range in {
+		is := webrtc.ICEServer{URLs: s.URLs, Username: s.Username}
+		if s.Credential != "" {
+			is.Credential = s.Credential
+		}
+		out = append(out, is)
+	}
+	return out
+}
+
+func (c *Client) write(m protocol.Signal) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
@@ -180,17 +180,17 @@ func (c *Client) start(ctx context.Context) error {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.ws.SetReadDeadline(dl)
 	}
-	if err := c.write(signaling.Message{Type: signaling.TypeJoin}); err != nil {
+	if err := c.write(protocol.Signal{Type: protocol.SignalJoin}); err != nil {
 		return err
 	}
 	if err := c.ws.ReadJSON(&c.Joined); err != nil {
 		return err
 	}
-	if c.Joined.Type != signaling.TypeJoined {
+	if c.Joined.Type != protocol.SignalJoined {
 		return fmt.Errorf("join: %s %s", c.Joined.Code, c.Joined.Message)
 	}
 	_ = c.ws.SetReadDeadline(time.Time{})
-	cfg := webrtc.Configuration{ICEServers: c.Joined.ICEServers}
+	cfg := webrtc.Configuration{ICEServers: iceServers(c.Joined.ICEServers)}
 	var err error
 	if c.pub, err = c.api.NewPeerConnection(cfg); err != nil {
 		return err
@@ -214,7 +214,7 @@ func (c *Client) start(ctx context.Context) error {
 		}()
 	})
 	ordered := true
-	if c.dc, err = c.pub.CreateDataChannel(sfu.ChatLabel, &webrtc.DataChannelInit{Ordered: &ordered}); err != nil {
+	if c.dc, err = c.pub.CreateDataChannel(protocol.ChatLabel, &webrtc.DataChannelInit{Ordered: &ordered}); err != nil {
 		return err
 	}
 	c.dc.SetBufferedAmountLowThreshold(uint64(c.opts.HighWater / 2))
@@ -273,12 +273,12 @@ func (c *Client) negotiatePublisher(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if err := c.write(signaling.Message{Type: signaling.TypeOffer, Target: sfu.Publisher, SDP: c.pub.LocalDescription().SDP}); err != nil {
+	if err := c.write(protocol.Signal{Type: protocol.SignalOffer, Target: protocol.Publisher, SDP: c.pub.LocalDescription().SDP}); err != nil {
 		return err
 	}
 	select {
 	case m := <-c.answers:
-		if m.Type == signaling.TypeError {
+		if m.Type == protocol.SignalError {
 			return fmt.Errorf("publish refused: %s: %s", m.Code, m.Message)
 		}
 		return c.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
@@ -296,42 +296,42 @@ func (c *Client) readSignals() {
 	// too: the server lingers until the client has closed its end.
 	defer c.ws.Close()
 	for {
-		var m signaling.Message
+		var m protocol.Signal
 		if err := c.ws.ReadJSON(&m); err != nil {
 			return
 		}
 		switch m.Type {
-		case signaling.TypeAnswer:
+		case protocol.SignalAnswer:
 			select {
 			case c.answers <- m:
 			default:
 			}
-		case signaling.TypeOffer:
+		case protocol.SignalOffer:
 			if err := c.answerSubscriber(m.SDP); err != nil {
 				c.opts.Logger.Warn("subscriber answer", "err", err)
 			}
-		case signaling.TypeError:
-			if m.Code == "forbidden" || m.Code == "bad_offer" {
+		case protocol.SignalError:
+			if m.Code == protocol.CodeForbidden || m.Code == protocol.CodeBadOffer {
 				select {
 				case c.answers <- m:
 				default:
 				}
 			}
 			c.event(m)
-		case signaling.TypeLeave:
+		case protocol.SignalLeave:
 			c.mu.Lock()
 			c.reason = m.Reason
 			c.mu.Unlock()
 			c.event(m)
 			return
-		case signaling.TypePong:
+		case protocol.SignalPong:
 		default:
 			c.event(m)
 		}
 	}
 }
 
-func (c *Client) event(m signaling.Message) {
+func (c *Client) event(m protocol.Signal) {
 	if c.opts.OnEvent != nil {
 		c.opts.OnEvent(m)
 	}
@@ -353,13 +353,13 @@ func (c *Client) answerSubscriber(sdp string) error {
 	case <-gathered:
 	case <-time.After(5 * time.Second):
 	}
-	return c.write(signaling.Message{Type: signaling.TypeAnswer, Target: sfu.Subscriber, SDP: c.sub.LocalDescription().SDP})
+	return c.write(protocol.Signal{Type: protocol.SignalAnswer, Target: protocol.Subscriber, SDP: c.sub.LocalDescription().SDP})
 }
 
 func (c *Client) readChat() {
 	defer c.wg.Done()
 	defer close(c.chatEnd)
-	buf := make([]byte, sfu.MaxMessage)
+	buf := make([]byte, protocol.MaxDataMessage)
 	for {
 		n, err := c.raw.Read(buf)
 		if err != nil {
@@ -433,7 +433,7 @@ func (c *Client) finish(reason string) {
 
 // Close leaves the room and releases everything.
 func (c *Client) Close() error {
-	_ = c.write(signaling.Message{Type: signaling.TypeLeave})
+	_ = c.write(protocol.Signal{Type: protocol.SignalLeave})
 	c.finish("closed")
 	_ = c.ws.Close()
 	c.mu.Lock()

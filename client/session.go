@@ -6,6 +6,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 // Session is a Client that reconnects by itself. Chat packets sent with a
@@ -52,24 +54,17 @@ func Dial(ctx context.Context, url, token string, opts Options) (*Session, error
 	return s, nil
 }
 
-// head is what the session reads of a packet: its type and clientId.
-type head struct {
-	Type     string `json:"type"`
-	ClientID string `json:"clientId"`
-	Code     string `json:"code"`
-}
-
 // sawPacket clears a pending packet once it is acknowledged, or refused for
 // good (an error other than a retryable one).
 func (s *Session) sawPacket(b []byte) {
-	var h head
+	var h protocol.Head
 	if json.Unmarshal(b, &h) != nil || h.ClientID == "" {
 		return
 	}
 	switch h.Type {
-	case "ack":
-	case "error":
-		if h.Code == "unavailable" || h.Code == "rate_limited" {
+	case protocol.EventAck:
+	case protocol.EventError:
+		if h.Code.Retryable() {
 			return // kept: sent again on the next reconnect
 		}
 	default:
@@ -88,14 +83,14 @@ func (s *Session) sawPacket(b []byte) {
 // SendChat sends a packet; a `chat` packet with a clientId is kept until
 // acknowledged. While reconnecting it is queued and sent once connected.
 func (s *Session) SendChat(b []byte) error {
-	var h head
+	var h protocol.Head
 	_ = json.Unmarshal(b, &h)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return ErrClosed
 	}
-	if h.Type == "chat" && h.ClientID != "" {
+	if h.Type == protocol.PacketChat && h.ClientID != "" {
 		s.pending = append(s.pending, pendingPacket{h.ClientID, b})
 	}
 	c := s.cur

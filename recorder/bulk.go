@@ -1,8 +1,8 @@
 package recorder
 
 // Bulk inserts for the writer's hot path: messages, their recipients, and
-// the outbox rows an OutboxHook enqueued for the batch (plan.go gathers
-// them and inserts them together).
+// the outbox rows the Outbox returned for the batch (plan.go inserts them
+// together).
 //
 // PostgreSQL, first attempt of a batch: COPY messages FROM STDIN in pgx's
 // binary format, on the transaction's own connection (sql.Conn.Raw). COPY
@@ -215,7 +215,7 @@ func (w *writer) insertRecipients(tx *gorm.DB, rows []MessageRecipient) error {
 var outboxColumns = []string{"id", "event_type", "payload", "endpoint", "status", "attempts", "next_attempt_at",
 	"last_error", "created_at", "delivered_at"}
 
-// insertOutbox inserts the outbox rows a hook enqueued (new ULIDs: no
+// insertOutbox inserts the outbox rows the Outbox returned (new ULIDs: no
 // conflict is possible, as with the single inserts before).
 func (w *writer) insertOutbox(tx *gorm.DB, rows []OutboxEvent) error {
 	if tx.Dialector.Name() != "postgres" {

@@ -141,7 +141,7 @@ const (
 )
 
 // OutboxEvent is a webhook event waiting for delivery, written in the same
-// transaction as the state it describes (see Config.OutboxHook). Endpoint
+// transaction as the state it describes (see Config.Outbox). Endpoint
 // is the endpoint id it is for ("" before fan-out to endpoints).
 type OutboxEvent struct {
 	ID            string     `gorm:"primaryKey;size:26"`

@@ -1,17 +1,14 @@
 package recorder
 
-// Performance: the export memory bound (a test) and the writer and export
-// throughput (benchmarks; figures in BENCHMARKS.md and docs/api.md).
+// Performance: the writer's throughput (benchmarks; figures in
+// BENCHMARKS.md and docs/api.md).
 //
-//	go test ./recorder -run ExportMemory -v
 //	go test ./recorder -run '^$' -bench 'Writer' -benchtime 200000x
 //	go test ./recorder -run '^$' -bench TxPerMessage -benchtime 5000x
-//	go test ./recorder -run '^$' -bench 'Export_'
-//	go test ./recorder -run '^$' -bench Export1M -benchtime 1x (perf_export_test.go)
+//	(the export's: recorder/export, perf_test.go and perf_export_test.go)
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"sync"
@@ -25,43 +22,15 @@ import (
 	"github.com/backchannel-rtc/backchannel/chat"
 )
 
-// seedMessages inserts n messages of one session directly, in big batches.
-func seedMessages(t testing.TB, r *Recorder, room string, n int) (sessionID string) {
-	writeAll(t, r, join(room, "alice", "Alice", 0))
-	var s Session
-	if err := r.db.Where("room = ?", room).Take(&s).Error; err != nil {
-		t.Fatal(err)
-	}
-	rows := make([]MessageRow, 0, 1000)
-	for i := 1; i <= n; i++ {
-		row := MessageRow{ID: fmt.Sprintf("%s-%08d", room, i), Room: room, Seq: int64(i), SessionID: s.ID,
-			MeetingID: s.MeetingID, Sender: "alice", SenderName: "Alice", Kind: "text",
-			Text: fmt.Sprintf("message number %d, with a little padding to look like chat", i), CreatedAt: at(i)}
-		if i%10 == 0 {
-			row.Private, row.Recipients = true, `["bob","carol"]`
-		}
-		rows = append(rows, row)
-		if len(rows) == cap(rows) || i == n {
-			if err := r.db.CreateInBatches(rows, sqliteChunk).Error; err != nil {
-				t.Fatal(err)
-			}
-			rows = rows[:0]
-		}
-	}
-	return s.ID
-}
-
-type countingWriter struct{ n int64 }
-
-func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
-
 // benchWriter streams b.N messages through Write and waits for the last
 // done: messages/s and the mean transaction time.
 func benchWriter(b *testing.B, be backend) { benchWriterHook(b, be, nil) }
 
-func benchWriterHook(b *testing.B, be backend, hook OutboxHook) {
+func benchWriterHook(b *testing.B, be backend, hook OutboxFunc) {
 	cfg := be.config(b)
-	cfg.OutboxHook = hook
+	if hook != nil {
+		cfg.Outbox = hook
+	}
 	if v, err := strconv.Atoi(os.Getenv("BATCH")); err == nil {
 		cfg.BatchSize = v // BATCH=5000 go test -bench Writer: try other group sizes
 	}
@@ -103,18 +72,21 @@ func BenchmarkWriter_SQLite(b *testing.B)       { benchWriter(b, sqliteBackend) 
 func BenchmarkWriter_SQLitePureGo(b *testing.B) { benchWriter(b, sqlitePureGoBackend) }
 func BenchmarkWriter_Postgres(b *testing.B)     { benchWriter(b, postgresBackend) }
 
-// messageEvents is an OutboxHook like a webhook endpoint subscribed to
-// chat messages: one outbox row per message.
-func messageEvents(tx *gorm.DB, bt *Batch) error {
+// messageEvents is an Outbox like a webhook endpoint subscribed to chat
+// messages: one outbox row per message.
+func messageEvents(tx *gorm.DB, bt *Batch) ([]OutboxEvent, error) {
+	var rows []OutboxEvent
 	for i, c := range bt.Changes {
 		if c.Kind == chat.ChangeMessage {
-			if err := EnqueueOutbox(tx, "chat.message", map[string]any{"id": c.Message.ID,
-				"sessionId": bt.SessionIDs[i], "text": c.Message.Text}, "ep1"); err != nil {
-				return err
+			ev, err := NewOutboxEvent("chat.message", map[string]any{"id": c.Message.ID,
+				"sessionId": bt.SessionIDs[i], "text": c.Message.Text}, "ep1")
+			if err != nil {
+				return nil, err
 			}
+			rows = append(rows, ev)
 		}
 	}
-	return nil
+	return rows, nil
 }
 
 func BenchmarkWriterOutbox_SQLite(b *testing.B)   { benchWriterHook(b, sqliteBackend, messageEvents) }
@@ -179,28 +151,6 @@ func processCPU(t testing.TB) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
-
-func benchExport(b *testing.B, be backend) {
-	r, err := Open(be.config(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
-	const n = 50000
-	sid := seedMessages(b, r, "exp", n)
-	b.ResetTimer()
-	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		if rows, err := r.WriteCSV(ctxT(b), io.Discard, CSVScope{SessionID: sid}, CSVOptions{}); err != nil || rows != n {
-			b.Fatal(rows, err)
-		}
-	}
-	b.ReportMetric(float64(n*b.N)/time.Since(start).Seconds(), "rows/s")
-}
-
-func BenchmarkExport_SQLite(b *testing.B)       { benchExport(b, sqliteBackend) }
-func BenchmarkExport_SQLitePureGo(b *testing.B) { benchExport(b, sqlitePureGoBackend) }
-func BenchmarkExport_Postgres(b *testing.B)     { benchExport(b, postgresBackend) }
 
 // benchMessage is the writer benchmarks' i-th message in room: a typical
 // chat line, every tenth one private.

@@ -15,7 +15,6 @@ package recorder
 // with no session open opens one without a join.
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 	"time"
@@ -26,51 +25,6 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/chat"
 )
-
-type roomState struct {
-	meetingID string
-	session   *Session // open session, nil when none
-	stale     bool     // session loaded from the database, not seen live
-	present   map[string]int
-	count     int
-}
-
-func (s *roomState) clone() *roomState {
-	c := *s
-	c.present = make(map[string]int, len(s.present))
-	for k, v := range s.present {
-		c.present[k] = v
-	}
-	if s.session != nil {
-		sess := *s.session
-		c.session = &sess
-	}
-	return &c
-}
-
-type msgUpdate struct {
-	id, room  string
-	text      *string
-	editedAt  *time.Time
-	deleted   bool
-	deletedAt time.Time
-	deletedBy string
-}
-
-type reactionOp struct {
-	r  Reaction
-	on bool
-}
-
-type pinOp struct {
-	p  Pin
-	on bool
-}
-
-type muteOp struct {
-	m  RoomMute
-	on bool
-}
 
 type plan struct {
 	rooms        map[string]*roomState
@@ -98,6 +52,8 @@ type plan struct {
 	// be stored already (a commit whose outcome was unknown). Only the
 	// first attempt may use statements without ON CONFLICT (bulk.go).
 	replay bool
+	// outbox are the rows the Outbox returned for the last attempt.
+	outbox []OutboxEvent
 }
 
 // room returns the plan's copy of a room's state, loading it from the
@@ -348,7 +304,22 @@ func (p *plan) editMessage(c chat.Change, at time.Time) {
 // 32766 and PostgreSQL's 65535 bind parameters).
 const chunk = 1000
 
+// apply writes the plan in one transaction, then tells the Outbox about
+// the rows that transaction committed (never before: delivery must not
+// look for rows that are not visible yet).
 func (w *writer) apply(p *plan) error {
+	p.outbox = nil
+	if err := w.applyCommit(p); err != nil {
+		return err
+	}
+	if len(p.outbox) > 0 {
+		w.r.cfg.Outbox.Committed(p.outbox)
+		p.outbox = nil
+	}
+	return nil
+}
+
+func (w *writer) applyCommit(p *plan) error {
 	db := w.r.db.WithContext(w.ctx)
 	if db.Dialector.Name() != "postgres" {
 		return db.Transaction(func(tx *gorm.DB) error { return w.applyTx(tx, nil, p) })
@@ -476,52 +447,27 @@ func (w *writer) applyTx(tx *gorm.DB, conn *sql.Conn, p *plan) error {
 		}
 		p.batch.Ended = append(p.batch.Ended, *s)
 	}
-	if hook := w.r.cfg.OutboxHook; hook != nil {
-		// EnqueueOutbox gathers the hook's rows; they go in at the end, in
-		// one statement, instead of one round trip each (a webhook for
-		// chat messages enqueues a row per message).
-		buf := &outboxBuffer{}
-		if err := hook(tx.WithContext(context.WithValue(txContext(tx), outboxKey{}, buf)), &p.batch); err != nil {
-			return fmt.Errorf("recorder: outbox hook: %w", err)
+	if ob := w.r.cfg.Outbox; ob != nil {
+		// The batch's events go in at the end, in one statement, instead
+		// of one round trip each (a webhook for chat messages has a row
+		// per message).
+		rows, err := ob.Events(tx, &p.batch)
+		if err != nil {
+			return fmt.Errorf("recorder: outbox events: %w", err)
 		}
-		if len(buf.rows) > 0 {
-			if err := w.insertOutbox(tx, buf.rows); err != nil {
+		if len(rows) > 0 {
+			if err := w.insertOutbox(tx, rows); err != nil {
 				return fmt.Errorf("recorder: outbox: %w", err)
 			}
 		}
+		p.outbox = rows
 	}
 	return nil
 }
-
-// outboxKey marks, in a hook's context, where EnqueueOutbox gathers rows.
-type outboxKey struct{}
-
-type outboxBuffer struct{ rows []OutboxEvent }
 
 // adopt makes the committed plan's room states current.
 func (w *writer) adopt(p *plan) {
 	for name, s := range p.rooms {
 		w.rooms[name] = s
 	}
-}
-
-// EnqueueOutbox inserts a webhook event into the outbox; call it from an
-// OutboxHook with the hook's tx. payload is marshalled to JSON. In the
-// writer's transaction the row is inserted after the hook returns, with
-// the others it enqueued (still in that transaction).
-func EnqueueOutbox(tx *gorm.DB, eventType string, payload any, endpoint string) error {
-	b, err := marshalJSON(payload)
-	if err != nil {
-		return err
-	}
-	now := time.Now().UTC()
-	ev := OutboxEvent{
-		ID: ulid.Make().String(), EventType: eventType, Payload: string(b), Endpoint: endpoint,
-		Status: OutboxPending, NextAttemptAt: now, CreatedAt: now,
-	}
-	if buf, ok := txContext(tx).Value(outboxKey{}).(*outboxBuffer); ok {
-		buf.rows = append(buf.rows, ev)
-		return nil
-	}
-	return tx.Create(&ev).Error
 }

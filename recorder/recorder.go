@@ -48,24 +48,23 @@ type Config struct {
 	// CloseTimeout is how long Close waits for queued changes to become
 	// durable before failing them with ErrClosed (default 15s).
 	CloseTimeout time.Duration
-	// OutboxHook, if set, runs inside every write transaction after the
-	// batch's rows, so webhook events are durable exactly when their state
-	// is. An error rolls the batch back and it is retried.
-	OutboxHook OutboxHook
+	// Outbox, if set, derives webhook outbox rows from every batch, inside
+	// its write transaction, and hears when they are committed.
+	Outbox Outbox
 
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+
+	// PureGoSQLite opens SQLite with the pure-Go engine even in a build
+	// with cgo (sqlite.go), so the tests run on both engines.
+	PureGoSQLite bool
 
 	// sqlite overrides the SQLite engine the binary was built with (tests
 	// run the suite on both; sqlite.go).
 	sqlite sqliteEngine
 }
 
-// OutboxHook writes outbox rows (see EnqueueOutbox) for a batch inside the
-// batch's transaction.
-type OutboxHook func(tx *gorm.DB, b *Batch) error
-
-// Batch is what one write transaction recorded, for the OutboxHook.
+// Batch is what one write transaction recorded, for the Outbox.
 type Batch struct {
 	// Changes in the order they were written.
 	Changes []chat.Change
@@ -89,13 +88,10 @@ var (
 // Recorder persists chat changes and answers reads; it implements
 // chat.Store. Safe for concurrent use.
 type Recorder struct {
-	db      *gorm.DB
-	cfg     Config
-	log     *slog.Logger
-	blobDir string
-	w       *writer
-	// exportSlots bounds the CSV exports streaming at once (export.go).
-	exportSlots chan struct{}
+	db  *gorm.DB
+	cfg Config
+	log *slog.Logger
+	w   *writer
 	// afterExec, if set (tests inject faults with it), runs after each
 	// statement the writer executes outside GORM; its error fails the
 	// statement, as a GORM callback's error would.
@@ -147,6 +143,9 @@ func Open(cfg Config) (*Recorder, error) {
 		engine := cfg.sqlite
 		if engine.open == nil {
 			engine = defaultSQLite
+			if cfg.PureGoSQLite {
+				engine = pureGoSQLite
+			}
 		}
 		dial = engine.open(path)
 	case IsPostgres(cfg.DSN):
@@ -165,15 +164,15 @@ func Open(cfg Config) (*Recorder, error) {
 	maxConns := 16
 	if cfg.DSN == "" {
 		// One writer at a time anyway; a few readers run beside it (WAL):
-		// the chat's reads, and two exports of three connections each.
+		// the chat's reads, and two exports of three connections each
+		// (recorder/export takes a quarter of the pool for exports).
 		maxConns = 10
 	}
 	sqlDB.SetMaxOpenConns(maxConns)
 	sqlDB.SetMaxIdleConns(8)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 
-	r := &Recorder{db: db, cfg: cfg, log: log, blobDir: filepath.Join(cfg.DataDir, "attachments"),
-		exportSlots: newExportSlots(maxConns)}
+	r := &Recorder{db: db, cfg: cfg, log: log}
 	if cfg.ReadOnly {
 		v, err := currentVersion(db)
 		if err == nil && v < SchemaVersion() {
@@ -227,12 +226,15 @@ func (r *Recorder) SessionByID(ctx context.Context, id string) (*Session, error)
 	return &ss[0], nil
 }
 
-// DB is the underlying GORM handle (for the webhook delivery workers and
-// tests). Writes to chat tables must go through Write.
+// DB is the underlying GORM handle (for the export, the API, attachments,
+// webhook delivery and tests). Writes to chat tables must go through Write.
 func (r *Recorder) DB() *gorm.DB { return r.db }
 
 // DataDir is the configured data directory.
 func (r *Recorder) DataDir() string { return r.cfg.DataDir }
+
+// Logger is the configured logger (for the sibling packages).
+func (r *Recorder) Logger() *slog.Logger { return r.log }
 
 // Close stops accepting changes, waits (up to Config.CloseTimeout) for the
 // queued ones to become durable, fails the rest with ErrClosed, and closes
@@ -255,17 +257,26 @@ func (r *Recorder) recoverSessions(ctx context.Context) error {
 		return fmt.Errorf("recorder: recovery: %w", err)
 	}
 	for i := range open {
+		var events []OutboxEvent
 		if err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			if _, err := closeStale(tx, &open[i]); err != nil {
 				return err
 			}
-			if hook := r.cfg.OutboxHook; hook != nil {
+			if ob := r.cfg.Outbox; ob != nil {
 				// Recovered sessions end for the outbox too (Batch.Ended).
-				return hook(tx, &Batch{Ended: []Session{open[i]}})
+				rows, err := ob.Events(tx, &Batch{Ended: []Session{open[i]}})
+				if err != nil || len(rows) == 0 {
+					return err
+				}
+				events = rows
+				return tx.Create(&rows).Error
 			}
 			return nil
 		}); err != nil {
 			return fmt.Errorf("recorder: recovery: %w", err)
+		}
+		if len(events) > 0 {
+			r.cfg.Outbox.Committed(events)
 		}
 		r.log.Info("recorder: closed session left open", "session", open[i].ID, "room", open[i].Room, "endedAt", open[i].EndedAt)
 	}

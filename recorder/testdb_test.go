@@ -178,13 +178,7 @@ var suite = []struct {
 	{"WriterBackPressure", testWriterBackPressure},
 	{"WriterReplay", testWriterReplay},
 	{"WriterPoison", testWriterPoison},
-	{"OutboxHook", testOutboxHook},
-	{"CSV", testCSV},
-	{"CSVMatchesReference", testCSVMatchesReference},
-	{"CSVAbort", testCSVAbort},
-	{"CSVSlowClients", testCSVSlowClients},
-	{"AdminAPI", testAdminAPI},
-	{"Attachments", testAttachments},
+	{"Outbox", testOutbox},
 }
 
 func runSuite(t *testing.T, b backend) {

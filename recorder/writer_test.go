@@ -146,32 +146,45 @@ func testWriterTransient(t *testing.T, b backend) {
 	}
 }
 
-func testOutboxHook(t *testing.T, b backend) {
+// testOutbox: the Outbox's rows commit with their batch (a failed call
+// rolls everything back and the batch is retried), and Committed hears of
+// them only once they are visible to another connection.
+func testOutbox(t *testing.T, b backend) {
 	cfg := b.config(t)
 	var calls atomic.Int32
 	var started, ended atomic.Int32
-	cfg.OutboxHook = func(tx *gorm.DB, bt *Batch) error {
+	ob := &testOutboxer{}
+	ob.events = func(tx *gorm.DB, bt *Batch) ([]OutboxEvent, error) {
 		if calls.Add(1) == 1 {
-			// Rows written so far in this transaction must roll back.
-			if err := EnqueueOutbox(tx, "test.poison", map[string]any{}, ""); err != nil {
-				return err
+			// A failing call: nothing of the batch may commit, not even
+			// what it wrote itself in the transaction.
+			poison, err := NewOutboxEvent("test.poison", map[string]any{}, "")
+			if err == nil {
+				err = tx.Create(&poison).Error
 			}
-			return errors.New("first call fails")
+			if err != nil {
+				return nil, err
+			}
+			return nil, errors.New("first call fails")
 		}
 		started.Add(int32(len(bt.Started)))
 		ended.Add(int32(len(bt.Ended)))
+		var rows []OutboxEvent
 		for i, c := range bt.Changes {
 			if c.Kind == chat.ChangeMessage {
-				err := EnqueueOutbox(tx, "chat.message", map[string]any{"id": c.Message.ID,
+				ev, err := NewOutboxEvent("chat.message", map[string]any{"id": c.Message.ID,
 					"sessionId": bt.SessionIDs[i], "meetingId": bt.MeetingIDs[i]}, "")
 				if err != nil {
-					return err
+					return nil, err
 				}
+				rows = append(rows, ev)
 			}
 		}
-		return nil
+		return rows, nil
 	}
+	cfg.Outbox = ob
 	r := openT(t, cfg)
+	ob.db.Store(r.db)
 	writeAll(t, r, join("o", "alice", "Alice", 0), msg("o", 1, "alice", "a", 1), msg("o", 2, "alice", "b", 2),
 		leave("o", "alice", 3))
 	var evs []OutboxEvent
@@ -181,6 +194,38 @@ func testOutboxHook(t *testing.T, b backend) {
 	}
 	if started.Load() != 1 || ended.Load() != 1 {
 		t.Fatalf("started %d ended %d", started.Load(), ended.Load())
+	}
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	if ob.committed != 2 || len(ob.invisible) > 0 {
+		t.Fatalf("Committed heard of %d rows; before they were visible: %v", ob.committed, ob.invisible)
+	}
+}
+
+// testOutboxer is an Outbox that checks, in Committed, that the rows it
+// is told about can be read from another connection.
+type testOutboxer struct {
+	events    func(tx *gorm.DB, b *Batch) ([]OutboxEvent, error)
+	db        atomic.Pointer[gorm.DB]
+	mu        sync.Mutex
+	seen      int64 // rows Committed has heard of
+	committed int
+	invisible []string
+}
+
+func (o *testOutboxer) Events(tx *gorm.DB, b *Batch) ([]OutboxEvent, error) { return o.events(tx, b) }
+
+func (o *testOutboxer) Committed(rows []OutboxEvent) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.committed += len(rows)
+	o.seen += int64(len(rows))
+	var visible int64
+	if db := o.db.Load(); db != nil {
+		db.Model(&OutboxEvent{}).Count(&visible)
+		if visible < o.seen {
+			o.invisible = append(o.invisible, fmt.Sprintf("%d of %d", visible, o.seen))
+		}
 	}
 }
 

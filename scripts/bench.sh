@@ -34,8 +34,7 @@ $GO build -o "$BIN" ./cmd/backchannel
 # The server runs from a copy: the file the linker has just written maps
 # into a process with 6-10 MiB more resident file pages than the same
 # bytes copied (the page cache keeps it in larger pieces), which made the
-# peak RSS depend on whether the build had relinked (BENCHMARKS.md, ninth
-# round). A copy is how an installed binary sits on disk.
+# peak RSS depend on whether the build had relinked. A copy is how an installed binary sits on disk.
 SERVER_BIN=bin/backchannel-bench-server
 cp "$BIN" "$SERVER_BIN"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)

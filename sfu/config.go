@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 
 	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/backchannel-rtc/backchannel/internal/rtcsetup"
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 // Config describes the media transport of a server.
@@ -23,7 +24,7 @@ type Config struct {
 	// server behind 1:1 NAT, such as a cloud VM).
 	NAT1To1IPs []string
 	// ICEServers (STUN/TURN) are handed to clients in `joined`.
-	ICEServers []webrtc.ICEServer
+	ICEServers []protocol.ICEServer
 	// LoopbackOnly gathers candidates on the loopback interface only: tests
 	// and benchmarks that must not touch any other network.
 	LoopbackOnly bool
@@ -76,14 +77,13 @@ func newTransport(cfg Config) (*rtcTransport, error) {
 	if t.udpConn, err = net.ListenUDP("udp", udpAddr); err != nil {
 		return nil, fmt.Errorf("rtc udp port: %w", err)
 	}
-	SetBuffers(t.udpConn, SocketBuffer)
+	rtcsetup.SetBuffers(t.udpConn, rtcsetup.SocketBuffer)
 	t.udpMux = webrtc.NewICEUDPMux(nil, t.udpConn)
 
 	se := webrtc.SettingEngine{}
-	se.DetachDataChannels()
-	// Accept messages up to MaxMessage, so an oversized chat packet gets
+	// Accept messages up to protocol.MaxDataMessage, so an oversized chat packet gets
 	// the chat protocol's error instead of failing in SCTP.
-	se.SetSCTPMaxMessageSize(MaxMessage)
+	se.SetSCTPMaxMessageSize(protocol.MaxDataMessage)
 	// What a client may have in flight towards us: enough for full speed
 	// on any real path, small enough that a flooding client (whose reader
 	// chat holds back) cannot make the server decrypt and buffer megabytes.
@@ -105,23 +105,15 @@ func newTransport(cfg Config) (*rtcTransport, error) {
 	if len(cfg.NAT1To1IPs) > 0 {
 		se.SetNAT1To1IPs(cfg.NAT1To1IPs, webrtc.ICECandidateTypeHost)
 	}
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if cfg.LoopbackOnly || isLoopback(cfg.UDPAddr) {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetInterfaceFilter(func(name string) bool { return strings.HasPrefix(name, "lo") })
+		rtcsetup.LoopbackOnly(&se)
 	}
-	SetICETimers(&se)
-
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
+	// Detached channels, the ICE timers, NACK, RTCP reports and TWCC: the
+	// same as the Go client's.
+	if t.api, err = rtcsetup.NewAPI(&se); err != nil {
+		t.close()
 		return nil, err
 	}
-	ir := &interceptor.Registry{}
-	// NACK generator and responder, RTCP sender/receiver reports, TWCC.
-	if err := RegisterInterceptors(m, ir); err != nil {
-		return nil, err
-	}
-	t.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir))
 	return t, nil
 }
 

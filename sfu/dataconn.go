@@ -12,19 +12,11 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/auth"
 	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
-// ChatLabel is the label of the reliable, ordered data channel that carries
-// chat. Any other channel a client opens is closed.
-const ChatLabel = "chat"
-
-// MaxMessage is the largest data-channel message the server accepts and
-// advertises; chat applies its own, smaller, packet limit and answers with
-// an error packet.
-const MaxMessage = 256 << 10
-
 // readBuffer is the usual read buffer; larger messages are read whole
-// into a one-off buffer of MaxMessage.
+// into a one-off buffer of protocol.MaxDataMessage.
 const readBuffer = 16 << 10
 
 // dataConn is a participant's chat channel: it implements chat.Conn. Send
@@ -67,7 +59,7 @@ type dataConn struct {
 }
 
 func (p *Participant) onDataChannel(dc *webrtc.DataChannel) {
-	if dc.Label() != ChatLabel || !dc.Ordered() || dc.MaxRetransmits() != nil || dc.MaxPacketLifeTime() != nil {
+	if dc.Label() != protocol.ChatLabel || !dc.Ordered() || dc.MaxRetransmits() != nil || dc.MaxPacketLifeTime() != nil {
 		// Chat must be reliable and ordered; nothing else is carried.
 		_ = dc.Close()
 		return
@@ -170,7 +162,7 @@ func (d *dataConn) readLoop() {
 			// Larger than the usual buffer (the message stays queued in
 			// SCTP): read it whole into a one-off buffer so that chat can
 			// answer with a proper error instead of the stream stalling.
-			big := make([]byte, MaxMessage)
+			big := make([]byte, protocol.MaxDataMessage)
 			if n, err = d.raw.Read(big); err == nil {
 				metricDataIn.Inc()
 				metricDataBytesIn.Add(float64(n))

@@ -6,6 +6,7 @@
 // handed to the chat package through chat.Service and written back straight
 // to SCTP while a recipient keeps up, else through that recipient's bounded
 // queue and writer goroutine, so that one slow receiver never delays the
-// others. Interceptors that tick start only once there is media
-// (interceptors.go).
+// others. The Pion setup it shares with the Go client (ICE timers,
+// interceptors that tick only once there is media, socket buffers) is in
+// internal/rtcsetup.
 package sfu

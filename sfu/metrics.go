@@ -1,35 +1,55 @@
 package sfu
 
 import (
+	"errors"
+
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
-// Process-wide metrics, registered once on the default registry that
-// /metrics serves (with the Go runtime and process collectors).
+// The SFU's metrics count for the whole process, like the Go runtime's.
+// Creating them registers nothing: the server registers them, with
+// RegisterMetrics, on the registry it serves at /metrics, so a process
+// that only imports this package exports nothing it did not ask for.
 var (
-	metricRooms = promauto.NewGauge(prometheus.GaugeOpts{
+	metricRooms = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "backchannel_rooms", Help: "Rooms with at least one participant.",
 	})
-	metricParticipants = promauto.NewGauge(prometheus.GaugeOpts{
+	metricParticipants = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "backchannel_participants", Help: "Participants connected.",
 	})
-	metricTracks = promauto.NewGauge(prometheus.GaugeOpts{
+	metricTracks = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "backchannel_tracks", Help: "Published media tracks.",
 	})
-	metricDataIn = promauto.NewCounter(prometheus.CounterOpts{
+	metricDataIn = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "backchannel_data_messages_in_total", Help: "Data-channel messages received from participants.",
 	})
-	metricDataOut = promauto.NewCounter(prometheus.CounterOpts{
+	metricDataOut = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "backchannel_data_messages_out_total", Help: "Data-channel messages written to participants.",
 	})
-	metricDataDropped = promauto.NewCounter(prometheus.CounterOpts{
+	metricDataDropped = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "backchannel_data_messages_dropped_total", Help: "Data-channel messages dropped because a recipient's send queue was full.",
 	})
-	metricDataBytesIn = promauto.NewCounter(prometheus.CounterOpts{
+	metricDataBytesIn = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "backchannel_data_bytes_in_total", Help: "Data-channel bytes received.",
 	})
-	metricDataBytesOut = promauto.NewCounter(prometheus.CounterOpts{
+	metricDataBytesOut = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "backchannel_data_bytes_out_total", Help: "Data-channel bytes written.",
 	})
 )
+
+// RegisterMetrics registers the SFU's metrics on reg. Registering them
+// again on the same registry (several servers in one process, as in
+// tests) is not an error.
+func RegisterMetrics(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{metricRooms, metricParticipants, metricTracks,
+		metricDataIn, metricDataOut, metricDataDropped, metricDataBytesIn, metricDataBytesOut} {
+		if err := reg.Register(c); err != nil {
+			var dup prometheus.AlreadyRegisteredError
+			if errors.As(err, &dup) && dup.ExistingCollector == c {
+				continue
+			}
+			return err
+		}
+	}
+	return nil
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/backchannel-rtc/backchannel/auth"
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 // ErrForbidden is returned when a participant's grants do not allow what it
@@ -78,7 +79,7 @@ func newParticipant(s *Server, r *Room, who auth.Identity, sig Signaler) (*Parti
 	p.pub.OnDataChannel(p.onDataChannel)
 	onState := func(st webrtc.PeerConnectionState) {
 		if st == webrtc.PeerConnectionStateFailed {
-			go p.close("connection failed", true)
+			go p.close(protocol.ReasonFailed, true)
 		}
 	}
 	p.pub.OnConnectionStateChange(onState)
@@ -109,8 +110,8 @@ func (p *Participant) Who() auth.Identity { return p.who }
 // Room is the room's name.
 func (p *Participant) Room() string { return p.room.name }
 
-func (p *Participant) infoLocked() ParticipantInfo {
-	return ParticipantInfo{Identity: p.who.Identity, Name: p.who.DisplayName(), Tracks: p.room.tracksOfLocked(p)}
+func (p *Participant) infoLocked() protocol.ParticipantInfo {
+	return protocol.ParticipantInfo{Identity: p.who.Identity, Name: p.who.DisplayName(), Tracks: p.room.tracksOfLocked(p)}
 }
 
 // HandleOffer answers the client's offer for its publisher connection. The
@@ -206,11 +207,13 @@ func (p *Participant) HandleAnswer(answer webrtc.SessionDescription) error {
 }
 
 // AddCandidate adds a client's trickled ICE candidate.
-func (p *Participant) AddCandidate(target Target, c webrtc.ICECandidateInit) error {
+func (p *Participant) AddCandidate(target protocol.Target, cand protocol.ICECandidate) error {
+	c := webrtc.ICECandidateInit{Candidate: cand.Candidate, SDPMid: cand.SDPMid,
+		SDPMLineIndex: cand.SDPMLineIndex, UsernameFragment: cand.UsernameFragment}
 	switch target {
-	case Publisher:
+	case protocol.Publisher:
 		return p.pub.AddICECandidate(c)
-	case Subscriber:
+	case protocol.Subscriber:
 		return p.sub.AddICECandidate(c)
 	}
 	return fmt.Errorf("unknown target %q", target)

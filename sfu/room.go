@@ -3,6 +3,8 @@ package sfu
 import (
 	"sort"
 	"sync"
+
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 // Room is the participants of one room and the tracks they publish.
@@ -170,8 +172,8 @@ func (r *Room) sortedLocked() []*Participant {
 }
 
 // tracksOfLocked lists what p publishes.
-func (r *Room) tracksOfLocked(p *Participant) []TrackInfo {
-	var out []TrackInfo
+func (r *Room) tracksOfLocked(p *Participant) []protocol.TrackInfo {
+	var out []protocol.TrackInfo
 	for _, t := range r.tracks {
 		if t.publisher == p {
 			out = append(out, t.info)

@@ -10,31 +10,7 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/auth"
 	"github.com/backchannel-rtc/backchannel/chat"
-)
-
-// ParticipantInfo describes a participant to the others.
-type ParticipantInfo struct {
-	Identity string      `json:"identity"`
-	Name     string      `json:"name"`
-	Tracks   []TrackInfo `json:"tracks"`
-}
-
-// TrackInfo describes a published track. Subscribers see it with StreamID
-// set to the publisher's identity and ID as the track id.
-type TrackInfo struct {
-	ID        string `json:"id"`
-	Kind      string `json:"kind"` // audio | video
-	Publisher string `json:"publisher"`
-	StreamID  string `json:"streamId"`
-	MimeType  string `json:"mimeType"`
-}
-
-// Target names one of a participant's two PeerConnections.
-type Target string
-
-const (
-	Publisher  Target = "publisher"
-	Subscriber Target = "subscriber"
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 // Signaler carries what the SFU must tell one participant's client. The
@@ -43,10 +19,10 @@ type Signaler interface {
 	// SubscriberOffer is an offer for the subscriber connection, with every
 	// candidate in it.
 	SubscriberOffer(sdp webrtc.SessionDescription)
-	ParticipantJoined(ParticipantInfo)
+	ParticipantJoined(protocol.ParticipantInfo)
 	ParticipantLeft(identity string)
-	TrackPublished(TrackInfo)
-	TrackUnpublished(TrackInfo)
+	TrackPublished(protocol.TrackInfo)
+	TrackUnpublished(protocol.TrackInfo)
 	// Closed says the server ended this participant (replaced by a newer
 	// connection, removed by a moderator, ICE failure, shutdown).
 	Closed(reason string)
@@ -81,12 +57,12 @@ func NewServer(cfg Config, chatSvc chat.Service) (*Server, error) {
 func (s *Server) UDPAddr() net.Addr { return s.rtc.udpConn.LocalAddr() }
 
 // ICEServers are the STUN/TURN servers clients should use.
-func (s *Server) ICEServers() []webrtc.ICEServer { return s.cfg.ICEServers }
+func (s *Server) ICEServers() []protocol.ICEServer { return s.cfg.ICEServers }
 
 // JoinInfo is what a participant learns on joining.
 type JoinInfo struct {
-	Self   ParticipantInfo
-	Others []ParticipantInfo
+	Self   protocol.ParticipantInfo
+	Others []protocol.ParticipantInfo
 }
 
 // Join adds a participant to a room, replacing an earlier connection with
@@ -114,7 +90,7 @@ func (s *Server) Join(room string, who auth.Identity, sig Signaler) (*Participan
 	s.mu.Unlock()
 
 	if old != nil {
-		old.close("replaced by a newer connection", true)
+		old.close(protocol.ReasonReplaced, true)
 	}
 	r.announce(p)
 	return p, info, nil
@@ -129,10 +105,6 @@ func (s *Server) roomEmptied(r *Room) {
 		metricRooms.Dec()
 	}
 }
-
-// ReasonShutdown is the leave reason a participant is given when the
-// server shuts down.
-const ReasonShutdown = "server shutting down"
 
 // Close tells every participant the server is going away, closes their
 // peers and the sockets.
@@ -149,7 +121,7 @@ func (s *Server) Close() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.close(ReasonShutdown, true)
+			p.close(protocol.ReasonShutdown, true)
 		}()
 	}
 	wg.Wait()

@@ -9,13 +9,15 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 // publishedTrack is one incoming track and the local track every
 // subscriber's connection shares. TrackLocalStaticRTP writes each packet to
 // all its bindings, so a packet is read once and sent to many.
 type publishedTrack struct {
-	info      TrackInfo
+	info      protocol.TrackInfo
 	publisher *Participant
 	remote    *webrtc.TrackRemote
 	local     *webrtc.TrackLocalStaticRTP
@@ -36,7 +38,7 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver)
 		return
 	}
 	t := &publishedTrack{
-		info: TrackInfo{
+		info: protocol.TrackInfo{
 			ID: id, Kind: kind, Publisher: p.who.Identity, StreamID: p.who.Identity,
 			MimeType: remote.Codec().MimeType,
 		},

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/backchannel-rtc/backchannel/auth"
+	"github.com/backchannel-rtc/backchannel/protocol"
 	"github.com/backchannel-rtc/backchannel/sfu"
 )
 
@@ -144,15 +145,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered
 	}
-	ws.SetReadLimit(MaxMessageSize)
-	c := &conn{h: h, ws: ws, who: who, out: make(chan *Message, 256), done: make(chan struct{}), readDone: make(chan struct{}),
+	ws.SetReadLimit(protocol.MaxSignalBytes)
+	c := &conn{h: h, ws: ws, who: who, out: make(chan *protocol.Signal, 256), done: make(chan struct{}), readDone: make(chan struct{}),
 		limit: rate.NewLimiter(rate.Limit(h.cfg.MessageRate), h.cfg.MessageBurst),
 		// Drops themselves are bounded: sustained sending at more than
 		// ten times the rate ends the socket.
 		drops: rate.NewLimiter(rate.Limit(10*h.cfg.MessageRate), 10*h.cfg.MessageBurst)}
 	registered := h.add(c)
 	if !registered {
-		c.Closed(sfu.ReasonShutdown)
+		c.Closed(protocol.ReasonShutdown)
 	}
 	go func() {
 		if registered {
@@ -182,7 +183,7 @@ func (h *Handler) remove(c *conn) {
 	h.wg.Done()
 }
 
-// Shutdown ends every socket, joined or not, with leave (sfu.ReasonShutdown),
+// Shutdown ends every socket, joined or not, with leave (protocol.ReasonShutdown),
 // and any opened later at once; it waits until their queued messages and
 // close frames are written and each socket is closed (see
 // lingeringClose), or until ctx ends. The HTTP server does not track
@@ -197,7 +198,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	}
 	h.mu.Unlock()
 	for _, c := range open {
-		c.Closed(sfu.ReasonShutdown)
+		c.Closed(protocol.ReasonShutdown)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -219,13 +220,13 @@ type conn struct {
 	who auth.Identity
 
 	mu        sync.Mutex
-	ready     bool      // joined has been queued
-	pending   []Message // signals that came before joined
+	ready     bool              // joined has been queued
+	pending   []protocol.Signal // signals that came before joined
 	closing   bool
 	closeCode int // of the final close frame; 0: normal closure
 	closeText string
 
-	out       chan *Message // pointers: a queue of 256 costs 2 KiB, not 64
+	out       chan *protocol.Signal // pointers: a queue of 256 costs 2 KiB, not 64
 	done      chan struct{}
 	closeOnce sync.Once
 	readDone  chan struct{} // closed when the read loop has stopped reading
@@ -237,17 +238,17 @@ type conn struct {
 
 // send queues m without blocking. A client too slow to read its own
 // signaling is disconnected: it will reconnect and resynchronise.
-func (c *conn) send(m Message) {
+func (c *conn) send(m protocol.Signal) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sendLocked(m)
 }
 
-func (c *conn) sendLocked(m Message) {
+func (c *conn) sendLocked(m protocol.Signal) {
 	if c.closing {
 		return
 	}
-	if !c.ready && m.Type != TypeJoined && m.Type != TypeError && m.Type != TypeLeave {
+	if !c.ready && m.Type != protocol.SignalJoined && m.Type != protocol.SignalError && m.Type != protocol.SignalLeave {
 		c.pending = append(c.pending, m)
 		return
 	}
@@ -260,7 +261,7 @@ func (c *conn) sendLocked(m Message) {
 }
 
 // start queues joined, then whatever the SFU said meanwhile.
-func (c *conn) start(joined Message) {
+func (c *conn) start(joined protocol.Signal) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sendLocked(joined)
@@ -274,25 +275,25 @@ func (c *conn) start(joined Message) {
 func (c *conn) shutdown() { c.closeOnce.Do(func() { close(c.done) }) }
 
 func (c *conn) SubscriberOffer(d webrtc.SessionDescription) {
-	c.send(Message{Type: TypeOffer, Target: sfu.Subscriber, SDP: d.SDP})
+	c.send(protocol.Signal{Type: protocol.SignalOffer, Target: protocol.Subscriber, SDP: d.SDP})
 }
-func (c *conn) ParticipantJoined(p sfu.ParticipantInfo) {
-	c.send(Message{Type: TypeParticipantJoined, Participant: &p})
+func (c *conn) ParticipantJoined(p protocol.ParticipantInfo) {
+	c.send(protocol.Signal{Type: protocol.SignalParticipantJoined, Participant: &p})
 }
 func (c *conn) ParticipantLeft(identity string) {
-	c.send(Message{Type: TypeParticipantLeft, Identity: identity})
+	c.send(protocol.Signal{Type: protocol.SignalParticipantLeft, Identity: identity})
 }
-func (c *conn) TrackPublished(t sfu.TrackInfo) {
-	c.send(Message{Type: TypeTrackPublished, Track: &t})
+func (c *conn) TrackPublished(t protocol.TrackInfo) {
+	c.send(protocol.Signal{Type: protocol.SignalTrackPublished, Track: &t})
 }
-func (c *conn) TrackUnpublished(t sfu.TrackInfo) {
-	c.send(Message{Type: TypeTrackUnpublished, Track: &t})
+func (c *conn) TrackUnpublished(t protocol.TrackInfo) {
+	c.send(protocol.Signal{Type: protocol.SignalTrackUnpublished, Track: &t})
 }
 
 // Closed: the server ended the participant; say why, then close.
 func (c *conn) Closed(reason string) {
 	c.mu.Lock()
-	c.sendLocked(Message{Type: TypeLeave, Reason: reason})
+	c.sendLocked(protocol.Signal{Type: protocol.SignalLeave, Reason: reason})
 	c.closing = true
 	c.mu.Unlock()
 	c.shutdown()
@@ -308,7 +309,7 @@ const (
 func (c *conn) writeLoop() {
 	ping := time.NewTicker(c.h.cfg.PingInterval)
 	defer ping.Stop()
-	write := func(m *Message) bool {
+	write := func(m *protocol.Signal) bool {
 		_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
 		return c.ws.WriteJSON(m) == nil
 	}
@@ -411,18 +412,18 @@ func (c *conn) readLoop() {
 	if !ok {
 		return
 	}
-	if m.Type != TypeJoin {
-		c.send(Message{Type: TypeError, Code: "join_first", Message: "the first message must be join"})
+	if m.Type != protocol.SignalJoin {
+		c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeJoinFirst, Message: "the first message must be join"})
 		return
 	}
 	p, info, err := c.h.sfu.Join(c.who.Grant.Room, c.who, c)
 	if err != nil {
-		c.send(Message{Type: TypeError, Code: "join_failed", Message: err.Error()})
+		c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeJoinFailed, Message: err.Error()})
 		return
 	}
 	defer p.Leave()
-	c.start(Message{
-		Type: TypeJoined, Protocol: ProtocolVersion, Room: c.who.Grant.Room,
+	c.start(protocol.Signal{
+		Type: protocol.SignalJoined, Protocol: protocol.Version, Room: c.who.Grant.Room,
 		Participant: &info.Self, Participants: info.Others, ICEServers: c.h.sfu.ICEServers(),
 	})
 	for {
@@ -432,53 +433,53 @@ func (c *conn) readLoop() {
 			return
 		}
 		switch m.Type {
-		case TypeOffer:
-			if m.Target != "" && m.Target != sfu.Publisher {
-				c.send(Message{Type: TypeError, Code: "bad_target", Message: "offers are for the publisher connection"})
+		case protocol.SignalOffer:
+			if m.Target != "" && m.Target != protocol.Publisher {
+				c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeBadTarget, Message: "offers are for the publisher connection"})
 				continue
 			}
 			answer, err := p.HandleOffer(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP})
 			if err != nil {
-				c.send(Message{Type: TypeError, Code: codeOf(err), Message: err.Error()})
+				c.send(protocol.Signal{Type: protocol.SignalError, Code: codeOf(err), Message: err.Error()})
 				continue
 			}
-			c.send(Message{Type: TypeAnswer, Target: sfu.Publisher, SDP: answer.SDP})
-		case TypeAnswer:
+			c.send(protocol.Signal{Type: protocol.SignalAnswer, Target: protocol.Publisher, SDP: answer.SDP})
+		case protocol.SignalAnswer:
 			if err := p.HandleAnswer(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
-				c.send(Message{Type: TypeError, Code: "bad_answer", Message: err.Error()})
+				c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeBadAnswer, Message: err.Error()})
 			}
-		case TypeCandidate:
+		case protocol.SignalCandidate:
 			if err := p.AddCandidate(m.Target, *m.Candidate); err != nil {
-				c.send(Message{Type: TypeError, Code: "bad_candidate", Message: err.Error()})
+				c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeBadCandidate, Message: err.Error()})
 			}
-		case TypePing:
-			c.send(Message{Type: TypePong, Timestamp: m.Timestamp})
-		case TypeLeave:
+		case protocol.SignalPing:
+			c.send(protocol.Signal{Type: protocol.SignalPong, Timestamp: m.Timestamp})
+		case protocol.SignalLeave:
 			return
-		case TypeJoin:
-			c.send(Message{Type: TypeError, Code: "already_joined", Message: "join was already sent"})
+		case protocol.SignalJoin:
+			c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeAlreadyJoined, Message: "join was already sent"})
 		}
 	}
 }
 
-func codeOf(err error) string {
+func codeOf(err error) protocol.Code {
 	if errors.Is(err, sfu.ErrForbidden) {
-		return "forbidden"
+		return protocol.CodeForbidden
 	}
-	return "bad_offer"
+	return protocol.CodeBadOffer
 }
 
 // next reads one message; a bad one is answered with an error and skipped,
 // and so is one over the socket's rate (see Config.MessageRate).
-func (c *conn) next() (Message, bool) {
+func (c *conn) next() (protocol.Signal, bool) {
 	for {
 		typ, b, err := c.ws.ReadMessage()
 		if err != nil {
-			return Message{}, false
+			return protocol.Signal{}, false
 		}
 		select {
 		case <-c.done:
-			return Message{}, false
+			return protocol.Signal{}, false
 		default:
 		}
 		if !c.limit.Allow() {
@@ -489,22 +490,22 @@ func (c *conn) next() (Message, bool) {
 				c.closeCode, c.closeText = websocket.ClosePolicyViolation, "too many signaling messages"
 				c.mu.Unlock()
 				c.shutdown()
-				return Message{}, false
+				return protocol.Signal{}, false
 			}
 			if !c.throttled {
 				c.throttled = true
-				c.send(Message{Type: TypeError, Code: "rate_limited", Message: "too many signaling messages; slow down"})
+				c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeRateLimited, Message: "too many signaling messages; slow down"})
 			}
 			continue
 		}
 		c.throttled = false
 		if typ != websocket.TextMessage {
-			c.send(Message{Type: TypeError, Code: "bad_message", Message: "messages are JSON text frames"})
+			c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeBadMessage, Message: "messages are JSON text frames"})
 			continue
 		}
 		m, err := Decode(b)
 		if err != nil {
-			c.send(Message{Type: TypeError, Code: "bad_message", Message: err.Error()})
+			c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeBadMessage, Message: err.Error()})
 			continue
 		}
 		return m, true

@@ -3,7 +3,7 @@ package main
 // `backchannel export`: the chat-replay CSV of one session on stdout,
 // straight from the database (SQLite under --data, or --database), read-only
 // so it is safe beside a running server. Same columns and streaming as the
-// HTTP download (recorder.WriteCSV).
+// HTTP download (export.Exporter.WriteCSV).
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/backchannel-rtc/backchannel/recorder"
+	"github.com/backchannel-rtc/backchannel/recorder/export"
+	"github.com/backchannel-rtc/backchannel/recorder/links"
 )
 
 func exportEnv(name, def string) string {
@@ -79,11 +81,11 @@ func runExport(args []string) error {
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	opts := recorder.CSVOptions{BOM: *bom}
+	opts := export.Options{BOM: *bom}
 	if *publicURL != "" && *secret != "" {
 		exp := time.Now().Add(*linkTTL)
 		opts.AttachmentURL = func(a *recorder.AttachmentRow) string {
-			return recorder.AttachmentURL(*publicURL, *secret, a.ID, exp)
+			return links.AttachmentURL(*publicURL, *secret, a.ID, exp)
 		}
 	}
 	tty := isTerminal(os.Stderr)
@@ -93,7 +95,11 @@ func runExport(args []string) error {
 			fmt.Fprintf(os.Stderr, "\rexporting session %s: %d rows", s.ID, rows)
 		}
 	}
-	rows, err := rec.WriteCSV(ctx, os.Stdout, recorder.CSVScope{SessionID: s.ID}, opts)
+	x, err := export.New(rec)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	rows, err := x.WriteCSV(ctx, os.Stdout, export.Scope{SessionID: s.ID}, opts)
 	if tty {
 		fmt.Fprintf(os.Stderr, "\rexported session %s: %d rows in %v\n", s.ID, rows, time.Since(start).Round(time.Millisecond))
 	}

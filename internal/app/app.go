@@ -10,12 +10,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/backchannel-rtc/backchannel/auth"
 	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/protocol"
 	"github.com/backchannel-rtc/backchannel/recorder"
+	recorderapi "github.com/backchannel-rtc/backchannel/recorder/api"
 	"github.com/backchannel-rtc/backchannel/recorder/webhook"
 	"github.com/backchannel-rtc/backchannel/sfu"
 	"github.com/backchannel-rtc/backchannel/signaling"
@@ -48,6 +50,10 @@ type Config struct {
 	// Webhooks configures the webhook endpoints and their delivery (the
 	// API secret and public URL are the server's).
 	Webhooks webhook.Config
+
+	// HTTP bounds connections that are not signaling sockets (zero
+	// fields: DefaultHTTPLimits).
+	HTTP HTTPLimits
 }
 
 // App is a running server.
@@ -64,6 +70,7 @@ type App struct {
 	Webhooks  *webhook.Delivery
 	ln        net.Listener
 	http      *http.Server
+	guard     *connGuard
 	signaling *signaling.Handler
 	done      chan error
 
@@ -103,6 +110,11 @@ func New(cfg Config) (*App, error) {
 		}
 		return nil, err
 	}
+	// The server's metrics go on the registry /metrics serves; nothing
+	// registers itself at package init.
+	if err := sfu.RegisterMetrics(prometheus.DefaultRegisterer); err != nil {
+		return fail(err)
+	}
 	if a.SFU, err = sfu.NewServer(cfg.RTC, cfg.Chat); err != nil {
 		return fail(err)
 	}
@@ -125,15 +137,18 @@ func New(cfg Config) (*App, error) {
 		mux.HandleFunc("GET /v1/dev/token", a.devToken)
 	}
 	if a.Recorder != nil {
-		a.Recorder.Register(mux, a.Keys, recorder.APIConfig{PublicURL: cfg.PublicURL})
-		if err := a.startWebhooks(mux); err != nil {
+		err := recorderapi.Register(mux, a.Recorder, a.Keys, recorderapi.Config{PublicURL: cfg.PublicURL})
+		if err == nil {
+			err = a.startWebhooks(mux)
+		}
+		if err != nil {
 			a.ln.Close()
 			a.SFU.Close()
 			return fail(err)
 		}
 	}
 	mux.Handle("/", web.Handler())
-	a.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	a.http = a.newHTTPServer(mux)
 	return a, nil
 }
 
@@ -199,13 +214,14 @@ func (a *App) close() error {
 }
 
 // ICEServers builds the STUN/TURN list handed to clients.
-func ICEServers(stun []string, turn []string, user, credential string) []webrtc.ICEServer {
-	var out []webrtc.ICEServer
+func ICEServers(stun []string, turn []string, user, credential string) []protocol.ICEServer {
+	var out []protocol.ICEServer
 	if len(stun) > 0 {
-		out = append(out, webrtc.ICEServer{URLs: stun})
+		out = append(out, protocol.ICEServer{URLs: stun, CredentialType: protocol.CredentialPassword})
 	}
 	if len(turn) > 0 {
-		out = append(out, webrtc.ICEServer{URLs: turn, Username: user, Credential: credential})
+		out = append(out, protocol.ICEServer{URLs: turn, Username: user, Credential: credential,
+			CredentialType: protocol.CredentialPassword})
 	}
 	return out
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/backchannel-rtc/backchannel/client"
-	"github.com/backchannel-rtc/backchannel/signaling"
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 var churnCycles = flag.Int("churn.cycles", 200, "connect-and-drop cycles in TestConnectAndDropLeavesNothingBehind (SECURITY.md: 1000)")
@@ -83,13 +83,13 @@ func TestConnectAndDropLeavesNothingBehind(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_ = ws.WriteJSON(signaling.Message{Type: signaling.TypeJoin})
-			var m signaling.Message
+			_ = ws.WriteJSON(protocol.Signal{Type: protocol.SignalJoin})
+			var m protocol.Signal
 			_ = ws.ReadJSON(&m)
 			pc, _ := webrtc.NewPeerConnection(webrtc.Configuration{})
 			_, _ = pc.CreateDataChannel("chat", nil)
 			offer, _ := pc.CreateOffer(nil)
-			_ = ws.WriteJSON(signaling.Message{Type: signaling.TypeOffer, Target: "publisher", SDP: offer.SDP})
+			_ = ws.WriteJSON(protocol.Signal{Type: protocol.SignalOffer, Target: "publisher", SDP: offer.SDP})
 			_ = pc.Close()
 			ws.Close()
 		case 2: // socket upgraded, never joins

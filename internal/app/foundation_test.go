@@ -12,7 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/backchannel-rtc/backchannel/client"
-	"github.com/backchannel-rtc/backchannel/signaling"
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 // rtpCounter counts RTP packets per kind received by one client.
@@ -50,10 +50,10 @@ func (in *inbox) all() []string {
 // events collects signaling events.
 type events struct {
 	mu sync.Mutex
-	m  []signaling.Message
+	m  []protocol.Signal
 }
 
-func (e *events) add(m signaling.Message) { e.mu.Lock(); e.m = append(e.m, m); e.mu.Unlock() }
+func (e *events) add(m protocol.Signal) { e.mu.Lock(); e.m = append(e.m, m); e.mu.Unlock() }
 func (e *events) has(typ, identity string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -80,7 +80,7 @@ func TestThreeClientsMediaChatAndCleanup(t *testing.T) {
 		t.Fatalf("carol was told of %d others, want 2", len(cc.Joined.Participants))
 	}
 	eventually(t, 5*time.Second, "alice told of bob and carol", func() bool {
-		return evA.has(signaling.TypeParticipantJoined, "bob") && evA.has(signaling.TypeParticipantJoined, "carol")
+		return evA.has(protocol.SignalParticipantJoined, "bob") && evA.has(protocol.SignalParticipantJoined, "carol")
 	})
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -121,7 +121,7 @@ func TestThreeClientsMediaChatAndCleanup(t *testing.T) {
 
 	cc.Close()
 	eventually(t, 5*time.Second, "alice and bob told carol left", func() bool {
-		return evA.has(signaling.TypeParticipantLeft, "carol") && evB.has(signaling.TypeParticipantLeft, "carol")
+		return evA.has(protocol.SignalParticipantLeft, "carol") && evB.has(protocol.SignalParticipantLeft, "carol")
 	})
 
 	cancel()

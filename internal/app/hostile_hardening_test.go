@@ -20,7 +20,7 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/chat/chattest"
 	"github.com/backchannel-rtc/backchannel/client"
-	"github.com/backchannel-rtc/backchannel/signaling"
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 // heapNow is the live heap after a full collection.
@@ -45,20 +45,20 @@ func TestHostileSignalingInput(t *testing.T) {
 		t.Fatal("refused")
 	}
 	defer ws.Close()
-	read := func() signaling.Message {
+	read := func() protocol.Signal {
 		t.Helper()
-		var m signaling.Message
+		var m protocol.Signal
 		_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 		if err := ws.ReadJSON(&m); err != nil {
 			t.Fatalf("read: %v", err)
 		}
 		return m
 	}
-	expect := func(typ, code string) signaling.Message {
+	expect := func(typ string, code protocol.Code) protocol.Signal {
 		t.Helper()
 		for {
 			m := read()
-			if m.Type == signaling.TypeOffer || m.Type == signaling.TypeParticipantJoined {
+			if m.Type == protocol.SignalOffer || m.Type == protocol.SignalParticipantJoined {
 				continue // room events are not what this test looks at
 			}
 			if m.Type != typ || m.Code != code {
@@ -97,21 +97,21 @@ func TestHostileSignalingInput(t *testing.T) {
 	for _, phase := range []string{"before join", "after join"} {
 		for _, h := range hostile {
 			write(h.kind, h.b)
-			m := expect(signaling.TypeError, "bad_message")
+			m := expect(protocol.SignalError, "bad_message")
 			if len(m.Message) > 1024 {
 				t.Errorf("%s %s: error message of %d bytes echoes the input", phase, h.name, len(m.Message))
 			}
 		}
 		if phase == "before join" {
 			write(websocket.TextMessage, []byte(`{"type":"join"}`))
-			expect(signaling.TypeJoined, "")
+			expect(protocol.SignalJoined, "")
 		}
 	}
 	// Invalid UTF-8 inside a string: the signaling protocol carries no
 	// text that is stored or shown, so encoding/json's replacement (U+FFFD)
 	// is harmless; the message is processed and the socket stays.
 	write(websocket.TextMessage, []byte("{\"type\":\"ping\",\"timestamp\":5,\"reason\":\"\xff\xfe\"}"))
-	if m := expect(signaling.TypePong, ""); m.Timestamp != 5 {
+	if m := expect(protocol.SignalPong, ""); m.Timestamp != 5 {
 		t.Fatalf("pong %+v", m)
 	}
 
@@ -120,7 +120,7 @@ func TestHostileSignalingInput(t *testing.T) {
 	const burst = 60
 	for i := range burst {
 		write(websocket.TextMessage, hostile[i%4].b)
-		expect(signaling.TypeError, "bad_message")
+		expect(protocol.SignalError, "bad_message")
 	}
 	after := heapNow()
 	t.Logf("signaling: %d bad messages of 100–255 KiB (%.1f MiB): heap %.1f → %.1f MiB",
@@ -129,7 +129,7 @@ func TestHostileSignalingInput(t *testing.T) {
 		t.Errorf("heap grew from %d to %d bytes over the burst", before, after)
 	}
 	write(websocket.TextMessage, []byte(`{"type":"ping","timestamp":9}`))
-	expect(signaling.TypePong, "")
+	expect(protocol.SignalPong, "")
 
 	// Over the 256 KiB read limit: closed with a close frame (1009,
 	// message too big), without the server reading the frame into memory.

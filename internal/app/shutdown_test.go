@@ -10,8 +10,7 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/client"
 	"github.com/backchannel-rtc/backchannel/internal/app"
-	"github.com/backchannel-rtc/backchannel/sfu"
-	"github.com/backchannel-rtc/backchannel/signaling"
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 // TestJoinedCarriesICEServersAndShutdownTellsEveryone: the STUN/TURN list
@@ -38,9 +37,9 @@ func TestJoinedCarriesICEServersAndShutdownTellsEveryone(t *testing.T) {
 	go func() {
 		defer early.Close()
 		_ = early.SetReadDeadline(time.Now().Add(5 * time.Second))
-		var leave signaling.Message
-		if err := early.ReadJSON(&leave); err != nil || leave.Type != signaling.TypeLeave || leave.Reason != sfu.ReasonShutdown {
-			read <- fmt.Errorf("a socket not joined yet read %+v, %v; want leave (%q)", leave, err, sfu.ReasonShutdown)
+		var leave protocol.Signal
+		if err := early.ReadJSON(&leave); err != nil || leave.Type != protocol.SignalLeave || leave.Reason != protocol.ReasonShutdown {
+			read <- fmt.Errorf("a socket not joined yet read %+v, %v; want leave (%q)", leave, err, protocol.ReasonShutdown)
 			return
 		}
 		var ce *websocket.CloseError

@@ -9,7 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/backchannel-rtc/backchannel/signaling"
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 // TestSignalingCloseLosesNothing: what the server sent before it closed a
@@ -50,7 +50,7 @@ func TestSignalingCloseLosesNothing(t *testing.T) {
 
 	var got []int64
 	for {
-		var m signaling.Message
+		var m protocol.Signal
 		_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 		err := ws.ReadJSON(&m)
 		var ce *websocket.CloseError
@@ -63,7 +63,7 @@ func TestSignalingCloseLosesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatalf("after %d pongs: %v; want the %d pongs, then the close frame", len(got), err, before)
 		}
-		if m.Type == signaling.TypePong {
+		if m.Type == protocol.SignalPong {
 			got = append(got, m.Timestamp)
 		}
 	}

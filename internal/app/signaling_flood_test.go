@@ -8,7 +8,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/backchannel-rtc/backchannel/signaling"
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 // TestSignalingFloodIsLimited: a socket that sends pings far faster than
@@ -24,16 +24,16 @@ func TestSignalingFloodIsLimited(t *testing.T) {
 	closed := make(chan error, 1)
 	go func() {
 		for {
-			var m signaling.Message
+			var m protocol.Signal
 			_ = flooder.SetReadDeadline(time.Now().Add(20 * time.Second))
 			if err := flooder.ReadJSON(&m); err != nil {
 				closed <- err
 				return
 			}
 			switch {
-			case m.Type == signaling.TypePong:
+			case m.Type == protocol.SignalPong:
 				pongs.Add(1)
-			case m.Type == signaling.TypeError && m.Code == "rate_limited":
+			case m.Type == protocol.SignalError && m.Code == "rate_limited":
 				limited.Add(1)
 			}
 		}
@@ -70,17 +70,17 @@ func TestSignalingFloodIsLimited(t *testing.T) {
 
 	// The other participant's socket is answered at once.
 	_ = other.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if err := other.WriteJSON(signaling.Message{Type: signaling.TypePing, Timestamp: 42}); err != nil {
+	if err := other.WriteJSON(protocol.Signal{Type: protocol.SignalPing, Timestamp: 42}); err != nil {
 		t.Fatal(err)
 	}
 	asked := time.Now()
 	for {
-		var m signaling.Message
+		var m protocol.Signal
 		_ = other.SetReadDeadline(time.Now().Add(5 * time.Second))
 		if err := other.ReadJSON(&m); err != nil {
 			t.Fatalf("alice: %v", err)
 		}
-		if m.Type == signaling.TypePong && m.Timestamp == 42 {
+		if m.Type == protocol.SignalPong && m.Timestamp == 42 {
 			break
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/backchannel-rtc/backchannel/internal/app"
-	"github.com/backchannel-rtc/backchannel/signaling"
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 // TestSignalingStrictness (issue 20, finding 7): a join with a field a
@@ -39,9 +39,9 @@ func TestSignalingStrictness(t *testing.T) {
 		ws.Close()
 	})
 
-	read := func(ws *websocket.Conn) signaling.Message {
+	read := func(ws *websocket.Conn) protocol.Signal {
 		t.Helper()
-		var m signaling.Message
+		var m protocol.Signal
 		_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
 		if err := ws.ReadJSON(&m); err != nil {
 			t.Fatal(err)
@@ -53,7 +53,7 @@ func TestSignalingStrictness(t *testing.T) {
 		if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"join","identity":"x"}`)); err != nil {
 			t.Fatal(err)
 		}
-		if m := read(ws); m.Type != signaling.TypeError || m.Code != "bad_message" {
+		if m := read(ws); m.Type != protocol.SignalError || m.Code != "bad_message" {
 			t.Fatalf("got %+v, want a bad_message error", m)
 		}
 	})
@@ -62,7 +62,7 @@ func TestSignalingStrictness(t *testing.T) {
 		ws := joinSocket(t, a, "r", "dave")
 		before := logs.n.Load()
 		for range 50 {
-			if err := ws.WriteJSON(signaling.Message{Type: signaling.TypeAnswer, Target: "subscriber", SDP: "v=0\r\n"}); err != nil {
+			if err := ws.WriteJSON(protocol.Signal{Type: protocol.SignalAnswer, Target: "subscriber", SDP: "v=0\r\n"}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -70,9 +70,9 @@ func TestSignalingStrictness(t *testing.T) {
 		for errs < 50 {
 			m := read(ws)
 			switch {
-			case m.Type == signaling.TypeError && m.Code == "bad_answer":
+			case m.Type == protocol.SignalError && m.Code == "bad_answer":
 				errs++
-			case m.Type == signaling.TypeOffer:
+			case m.Type == protocol.SignalOffer:
 				t.Fatal("an unsolicited answer started a renegotiation")
 			}
 		}

@@ -15,7 +15,7 @@ import (
 	"github.com/backchannel-rtc/backchannel/auth"
 	"github.com/backchannel-rtc/backchannel/client"
 	"github.com/backchannel-rtc/backchannel/internal/app"
-	"github.com/backchannel-rtc/backchannel/signaling"
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 // dial opens the signaling socket by hand, to see the HTTP refusal.
@@ -57,16 +57,16 @@ func dialAs(t *testing.T, a *app.App, room, identity string) *websocket.Conn {
 func joinSocket(t *testing.T, a *app.App, room, identity string) *websocket.Conn {
 	t.Helper()
 	ws := dialAs(t, a, room, identity)
-	if err := ws.WriteJSON(signaling.Message{Type: signaling.TypeJoin}); err != nil {
+	if err := ws.WriteJSON(protocol.Signal{Type: protocol.SignalJoin}); err != nil {
 		t.Fatal(err)
 	}
 	for {
-		var m signaling.Message
+		var m protocol.Signal
 		_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 		if err := ws.ReadJSON(&m); err != nil {
 			t.Fatalf("%s: %v", identity, err)
 		}
-		if m.Type == signaling.TypeJoined {
+		if m.Type == protocol.SignalJoined {
 			return ws
 		}
 	}
@@ -135,9 +135,9 @@ func TestSignalingErrorsKeepSocket(t *testing.T) {
 		t.Fatal("refused")
 	}
 	defer ws.Close()
-	expect := func(typ, code string) {
+	expect := func(typ string, code protocol.Code) {
 		t.Helper()
-		var m signaling.Message
+		var m protocol.Signal
 		_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
 		if err := ws.ReadJSON(&m); err != nil {
 			t.Fatal(err)
@@ -148,14 +148,14 @@ func TestSignalingErrorsKeepSocket(t *testing.T) {
 	}
 	for _, bad := range []string{`{`, `{"type":"join","sender":"x"}`, `{"type":"nope"}`, `[1,2]`} {
 		_ = ws.WriteMessage(websocket.TextMessage, []byte(bad))
-		expect(signaling.TypeError, "bad_message")
+		expect(protocol.SignalError, "bad_message")
 	}
-	_ = ws.WriteJSON(signaling.Message{Type: signaling.TypeJoin})
-	expect(signaling.TypeJoined, "")
-	_ = ws.WriteJSON(signaling.Message{Type: signaling.TypePing, Timestamp: 42})
-	expect(signaling.TypePong, "")
-	_ = ws.WriteJSON(signaling.Message{Type: signaling.TypeOffer, SDP: "v=0 garbage"})
-	expect(signaling.TypeError, "bad_offer")
+	_ = ws.WriteJSON(protocol.Signal{Type: protocol.SignalJoin})
+	expect(protocol.SignalJoined, "")
+	_ = ws.WriteJSON(protocol.Signal{Type: protocol.SignalPing, Timestamp: 42})
+	expect(protocol.SignalPong, "")
+	_ = ws.WriteJSON(protocol.Signal{Type: protocol.SignalOffer, SDP: "v=0 garbage"})
+	expect(protocol.SignalError, "bad_offer")
 }
 
 func TestSameIdentityReplacesEarlierConnection(t *testing.T) {
@@ -177,7 +177,7 @@ func TestSameIdentityReplacesEarlierConnection(t *testing.T) {
 	}
 	// bob never saw alice leave: she is still there.
 	time.Sleep(200 * time.Millisecond)
-	if ev.has(signaling.TypeParticipantLeft, "alice") {
+	if ev.has(protocol.SignalParticipantLeft, "alice") {
 		t.Fatal("bob was told alice left")
 	}
 	_ = other

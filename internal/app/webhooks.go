@@ -1,7 +1,7 @@
 package app
 
-// Webhook wiring: the Delivery's Hook goes into the recorder's config (so
-// events are written in the same transaction as their state), its workers
+// Webhook wiring: the Delivery is the recorder's Outbox (so events are
+// written in the same transaction as their state), its workers
 // start on the recorder's database once the listener is bound (the
 // server's address is the default base of chat download links), its admin
 // API joins the mux, and it stops before the recorder closes.
@@ -31,7 +31,7 @@ func (a *App) prepareWebhooks(rc *recorder.Config) error {
 	}
 	a.Webhooks = d
 	if len(wc.Endpoints) > 0 {
-		rc.OutboxHook = d.Hook
+		rc.Outbox = d
 	}
 	return nil
 }

@@ -19,7 +19,7 @@ type Config struct {
 	Interval time.Duration
 	// Up: more Ps as soon as the process used more than Up of each P's
 	// worth of CPU over one interval (0.5). Above about half a core, one P
-	// saved little CPU and cost latency (docs/benchmarks-history.md, seventh round).
+	// saved little CPU and cost latency (bench/results/2026-11-rounds-2-7.md).
 	Up float64
 	// Down: fewer Ps once the load would have kept fewer Ps under Down
 	// each for Hold on end (0.25, 1 s). The band between Down and Up keeps

@@ -17,6 +17,7 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/auth"
 	"github.com/backchannel-rtc/backchannel/recorder"
+	"github.com/backchannel-rtc/backchannel/recorder/envelope"
 )
 
 // Register adds the webhook endpoints to mux (patterns under
@@ -27,15 +28,15 @@ func (d *Delivery) Register(mux *http.ServeMux, keys auth.KeyProvider) {
 			who, err := keys.Verify(auth.FromRequest(req))
 			if err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="backchannel"`)
-				recorder.WriteError(w, http.StatusUnauthorized, err.Error())
+				envelope.Error(w, http.StatusUnauthorized, err.Error())
 				return
 			}
 			if !who.Grant.RoomAdmin || who.Grant.Room != "" {
-				recorder.WriteError(w, http.StatusForbidden, "webhooks need a roomAdmin token that is not limited to a room")
+				envelope.Error(w, http.StatusForbidden, "webhooks need a roomAdmin token that is not limited to a room")
 				return
 			}
 			if d.db == nil {
-				recorder.WriteError(w, http.StatusServiceUnavailable, "webhook delivery is not running")
+				envelope.Error(w, http.StatusServiceUnavailable, "webhook delivery is not running")
 				return
 			}
 			h(w, req)
@@ -50,7 +51,7 @@ func (d *Delivery) Register(mux *http.ServeMux, keys auth.KeyProvider) {
 
 func (d *Delivery) fail(w http.ResponseWriter, req *http.Request, err error) {
 	d.log.Error("webhook api", "path", req.URL.Path, "err", err)
-	recorder.WriteError(w, http.StatusInternalServerError, "internal error")
+	envelope.Error(w, http.StatusInternalServerError, "internal error")
 }
 
 // DeliveryJSON is one outbox row as the API shows it.
@@ -109,7 +110,7 @@ func (d *Delivery) list(w http.ResponseWriter, req *http.Request) {
 		switch s {
 		case recorder.OutboxPending, OutboxSending, recorder.OutboxDelivered, recorder.OutboxFailed:
 		default:
-			recorder.WriteError(w, http.StatusBadRequest, "status is one of pending, sending, delivered, failed")
+			envelope.Error(w, http.StatusBadRequest, "status is one of pending, sending, delivered, failed")
 			return
 		}
 		db = db.Where("status = ?", s)
@@ -136,7 +137,7 @@ func (d *Delivery) list(w http.ResponseWriter, req *http.Request) {
 	if len(rows) == limit {
 		next = rows[len(rows)-1].ID
 	}
-	recorder.WriteData(w, map[string]any{"deliveries": out, "nextCursor": next})
+	envelope.Data(w, map[string]any{"deliveries": out, "nextCursor": next})
 }
 
 func (d *Delivery) row(w http.ResponseWriter, req *http.Request) (*recorder.OutboxEvent, bool) {
@@ -146,7 +147,7 @@ func (d *Delivery) row(w http.ResponseWriter, req *http.Request) (*recorder.Outb
 		return nil, false
 	}
 	if len(rows) == 0 || rows[0].Endpoint == "" {
-		recorder.WriteError(w, http.StatusNotFound, "delivery not found")
+		envelope.Error(w, http.StatusNotFound, "delivery not found")
 		return nil, false
 	}
 	return &rows[0], true
@@ -168,7 +169,7 @@ func (d *Delivery) get(w http.ResponseWriter, req *http.Request) {
 	for _, a := range atts {
 		out.AttemptLog = append(out.AttemptLog, AttemptJSON{a.Number, a.StartedAt.UTC(), a.DurationMS, a.StatusCode, a.Result, a.Error})
 	}
-	recorder.WriteData(w, out)
+	envelope.Data(w, out)
 }
 
 // redeliver: POST /v1/webhooks/deliveries/{id}/redeliver. The row goes
@@ -180,11 +181,11 @@ func (d *Delivery) redeliver(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if _, known := d.byID[row.Endpoint]; !known {
-		recorder.WriteError(w, http.StatusConflict, "endpoint "+strconv.Quote(row.Endpoint)+" is not configured on this server")
+		envelope.Error(w, http.StatusConflict, "endpoint "+strconv.Quote(row.Endpoint)+" is not configured on this server")
 		return
 	}
 	if d.isDisabled(row.Endpoint) {
-		recorder.WriteError(w, http.StatusConflict, "endpoint "+strconv.Quote(row.Endpoint)+" is disabled; enable it first")
+		envelope.Error(w, http.StatusConflict, "endpoint "+strconv.Quote(row.Endpoint)+" is disabled; enable it first")
 		return
 	}
 	res := d.db.WithContext(req.Context()).Model(&recorder.OutboxEvent{}).
@@ -196,13 +197,13 @@ func (d *Delivery) redeliver(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if res.RowsAffected == 0 {
-		recorder.WriteError(w, http.StatusConflict, "an attempt is in progress; try again when it ends")
+		envelope.Error(w, http.StatusConflict, "an attempt is in progress; try again when it ends")
 		return
 	}
-	d.Notify()
+	d.notify(row.Endpoint)
 	row, _ = d.row(w, req)
 	if row != nil {
-		recorder.WriteData(w, deliveryJSON(row, false))
+		envelope.Data(w, deliveryJSON(row, false))
 	}
 }
 
@@ -241,7 +242,7 @@ func (d *Delivery) endpoints(w http.ResponseWriter, req *http.Request) {
 		out = append(out, EndpointJSON{ID: e.ID, URL: e.URL, Events: ev, PrivateChat: e.PrivateChat,
 			Disabled: s.Disabled, DisabledAt: s.DisabledAt, DisabledReason: s.DisabledReason})
 	}
-	recorder.WriteData(w, map[string]any{"endpoints": out})
+	envelope.Data(w, map[string]any{"endpoints": out})
 }
 
 // enable: POST /v1/webhooks/endpoints/{id}/enable re-enables an endpoint a
@@ -250,7 +251,7 @@ func (d *Delivery) endpoints(w http.ResponseWriter, req *http.Request) {
 func (d *Delivery) enable(w http.ResponseWriter, req *http.Request) {
 	id := req.PathValue("id")
 	if _, ok := d.byID[id]; !ok {
-		recorder.WriteError(w, http.StatusNotFound, "endpoint not found")
+		envelope.Error(w, http.StatusNotFound, "endpoint not found")
 		return
 	}
 	if err := d.db.WithContext(req.Context()).Model(&EndpointState{}).Where("id = ?", id).Updates(map[string]any{
@@ -261,6 +262,6 @@ func (d *Delivery) enable(w http.ResponseWriter, req *http.Request) {
 	d.mu.Lock()
 	delete(d.disabled, id)
 	d.mu.Unlock()
-	d.Notify()
-	recorder.WriteData(w, map[string]any{"id": id, "disabled": false})
+	d.notify(id)
+	envelope.Data(w, map[string]any{"id": id, "disabled": false})
 }

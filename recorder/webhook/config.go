@@ -1,19 +1,3 @@
-// Package webhook turns what the recorder writes into Standard Webhooks
-// events and delivers them.
-//
-// Events are derived from each recorder.Batch by Delivery.Hook, which the
-// recorder runs inside the batch's write transaction (recorder.Config.
-// OutboxHook): one webhook_outbox row per (event, endpoint) whose filter
-// matches, so an event is durable exactly when the state it describes is.
-// Delivery workers poll the outbox (woken after each batch), claim due rows
-// under a lease in short transactions (FOR UPDATE SKIP LOCKED on
-// PostgreSQL, so several servers drain one outbox without double sending),
-// and POST them outside any transaction, signed per the Standard Webhooks
-// specification. Failures are retried on a schedule with jitter, honouring
-// Retry-After; 410 Gone disables the endpoint; exhausted deliveries are
-// marked failed. Every attempt is logged in webhook_attempts, and an admin
-// API lists deliveries and redelivers one. docs/webhooks.md is the
-// consumer's reference.
 package webhook
 
 import (
@@ -92,8 +76,9 @@ type Config struct {
 	Jitter float64
 	// Timeout bounds one attempt, response included (default 15s).
 	Timeout time.Duration
-	// Workers is how many deliveries run at once in this process
-	// (default 8).
+	// Workers is how many deliveries to one endpoint run at once in this
+	// process (default 8); each endpoint has its own, so a slow or dead
+	// endpoint holds only its own.
 	Workers int
 	// PollInterval is how often the outbox is polled when nothing woke the
 	// workers (default 1s): it picks up retries that came due and rows

@@ -90,7 +90,7 @@ func TestTwoDeliveriesDrainOneOutbox(t *testing.T) {
 			t.Fatal(err)
 		}
 		rcfg0 := rcfg
-		rcfg0.OutboxHook = d0.Hook
+		rcfg0.Outbox = d0
 		rec0, err := recorder.Open(rcfg0)
 		if err != nil {
 			t.Fatal(err)
@@ -293,7 +293,7 @@ func TestLeaseExpiredIsReclaimed(t *testing.T) {
 		s.close() // outbox rows are written, nobody delivers
 		s = func() *stack {
 			d, _ := webhook.New(webhook.Config{Endpoints: wcfg.Endpoints, Logger: quiet})
-			rcfg.OutboxHook = d.Hook
+			rcfg.Outbox = d
 			rec, err := recorder.Open(rcfg)
 			if err != nil {
 				t.Fatal(err)

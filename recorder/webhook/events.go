@@ -1,9 +1,11 @@
 package webhook
 
-// From a recorder.Batch to outbox rows. Hook runs inside the recorder's
-// write transaction, after the batch's rows: whatever it enqueues commits
-// or rolls back with them. It must stay cheap and keep no state across
-// calls (a rolled-back batch is replayed through it unchanged).
+// From a recorder.Batch to outbox rows. Events runs inside the recorder's
+// write transaction, after the batch's rows, and returns the rows; the
+// writer inserts them in that transaction, so they commit or roll back
+// with the batch. It must stay cheap and keep no state across calls (a
+// rolled-back batch is replayed through it unchanged). Committed wakes the
+// delivery loops once the rows are visible.
 
 import (
 	"encoding/json"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/chat"
 	"github.com/backchannel-rtc/backchannel/recorder"
+	"github.com/backchannel-rtc/backchannel/recorder/links"
 )
 
 // Body is what an endpoint receives.
@@ -92,13 +95,16 @@ type MessageData struct {
 	Message   Message `json:"message"`
 }
 
-// Hook is the recorder.OutboxHook: it derives the batch's events and
-// writes one outbox row per (event, endpoint that wants it) in tx.
-func (d *Delivery) Hook(tx *gorm.DB, b *recorder.Batch) error {
+var _ recorder.Outbox = (*Delivery)(nil)
+
+// Events implements recorder.Outbox: it derives the batch's events and
+// returns one outbox row per (event, endpoint that wants it). tx is the
+// batch's transaction (a leave's name is read from it).
+func (d *Delivery) Events(tx *gorm.DB, b *recorder.Batch) ([]recorder.OutboxEvent, error) {
 	if len(d.eps) == 0 {
-		return nil
+		return nil, nil
 	}
-	e := emitter{d: d, tx: tx, now: time.Now().UTC()}
+	e := emitter{d: d, now: time.Now().UTC()}
 	started := map[string]recorder.Session{}
 	for _, s := range b.Started {
 		started[s.ID] = s
@@ -137,7 +143,7 @@ func (d *Delivery) Hook(tx *gorm.DB, b *recorder.Batch) error {
 					var names []string
 					if err := tx.Model(&recorder.Participant{}).Where("session_id = ? AND identity = ?", sid, c.Identity).
 						Limit(1).Pluck("name", &names).Error; err != nil {
-						return err
+						return nil, err
 					}
 					if len(names) > 0 {
 						c.Name = names[0]
@@ -161,10 +167,18 @@ func (d *Delivery) Hook(tx *gorm.DB, b *recorder.Batch) error {
 			e.started(s)
 		}
 	}
-	if e.err == nil && e.n > 0 {
-		d.Notify() // the rows are visible once the batch commits
+	if e.err != nil {
+		return nil, e.err
 	}
-	return e.err
+	return e.rows, nil
+}
+
+// Committed implements recorder.Outbox: rows became visible, so the loops
+// of their endpoints look for them now rather than at their next poll.
+func (d *Delivery) Committed(rows []recorder.OutboxEvent) {
+	for i := range rows {
+		d.notify(rows[i].Endpoint)
+	}
 }
 
 func message(m *chat.Message) Message {
@@ -180,11 +194,10 @@ func message(m *chat.Message) Message {
 }
 
 type emitter struct {
-	d   *Delivery
-	tx  *gorm.DB
-	now time.Time
-	n   int
-	err error
+	d    *Delivery
+	now  time.Time
+	rows []recorder.OutboxEvent
+	err  error
 }
 
 func (e *emitter) started(s recorder.Session) {
@@ -203,7 +216,7 @@ func (e *emitter) ended(s recorder.Session) {
 	}
 	e.emit(MeetingEnded, end, false, MeetingData{MeetingID: s.MeetingID, SessionID: s.ID, Room: s.Room,
 		StartedAt: s.StartedAt.UTC(), EndedAt: &end, EndReason: s.EndReason})
-	link, exp := recorder.SessionChatURL(e.d.baseURL(), e.d.cfg.APISecret, s.ID, e.now.Add(e.d.cfg.ChatURLTTL))
+	link, exp := links.SessionChatURL(e.d.baseURL(), e.d.cfg.APISecret, s.ID, e.now.Add(e.d.cfg.ChatURLTTL))
 	e.emit(MeetingChatSynced, e.now, false, ChatSyncedData{MeetingID: s.MeetingID, SessionID: s.ID, Room: s.Room,
 		StartedAt: s.StartedAt.UTC(), EndedAt: end, ChatDownloadURL: link, ChatDownloadURLExpiry: exp})
 }
@@ -231,10 +244,11 @@ func (e *emitter) emit(typ string, at time.Time, private bool, data any) {
 			body = strings.TrimSuffix(b.String(), "\n")
 			id = "msg_" + ulid.Make().String()
 		}
-		if e.err = recorder.EnqueueOutbox(e.tx, typ, stored{WebhookID: id, Body: body}, ep.ID); e.err != nil {
+		row, err := recorder.NewOutboxEvent(typ, stored{WebhookID: id, Body: body}, ep.ID)
+		if e.err = err; err != nil {
 			return
 		}
-		e.n++
+		e.rows = append(e.rows, row)
 		enqueued.WithLabelValues(typ).Inc()
 	}
 }

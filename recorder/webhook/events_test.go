@@ -10,6 +10,7 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/auth"
 	"github.com/backchannel-rtc/backchannel/recorder"
+	recorderapi "github.com/backchannel-rtc/backchannel/recorder/api"
 	"github.com/backchannel-rtc/backchannel/recorder/webhook"
 )
 
@@ -30,7 +31,11 @@ func TestEventsOfAMeeting(t *testing.T) {
 			Schedule:     fastSchedule(5),
 			PollInterval: 50 * time.Millisecond,
 		})
-		api := httptest.NewServer(s.rec.Handler(testKeys, recorder.APIConfig{}))
+		h, err := recorderapi.Handler(s.rec, testKeys, recorderapi.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		api := httptest.NewServer(h)
 		defer api.Close()
 		s.d.SetBaseURL(api.URL)
 

@@ -60,6 +60,7 @@ type received struct {
 	Body map[string]any
 	Data map[string]any
 	Raw  []byte
+	At   time.Time // when the request arrived
 }
 
 // receiver is a webhook endpoint that verifies every request with the
@@ -92,6 +93,7 @@ func newReceiver(t testing.TB) *receiver {
 }
 
 func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
+	arrived := time.Now()
 	body, _ := io.ReadAll(req.Body)
 	r.mu.Lock()
 	r.hits++
@@ -123,7 +125,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		data, _ := m["data"].(map[string]any)
 		typ, _ := m["type"].(string)
 		r.mu.Lock()
-		r.accepted = append(r.accepted, received{Path: req.URL.Path, ID: req.Header.Get("webhook-id"), Type: typ, Body: m, Data: data, Raw: body})
+		r.accepted = append(r.accepted, received{Path: req.URL.Path, ID: req.Header.Get("webhook-id"), Type: typ, Body: m, Data: data, Raw: body, At: arrived})
 		r.perID[req.URL.Path+" "+req.Header.Get("webhook-id")]++
 		r.mu.Unlock()
 	}
@@ -205,7 +207,7 @@ func open(t testing.TB, rcfg recorder.Config, wcfg webhook.Config) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rcfg.OutboxHook = d.Hook
+	rcfg.Outbox = d
 	rec, err := recorder.Open(rcfg)
 	if err != nil {
 		t.Fatal(err)
