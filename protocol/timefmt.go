@@ -21,23 +21,36 @@ func (t wireTime) MarshalJSON() ([]byte, error) {
 	return append(b, '"'), nil
 }
 
-// MarshalJSON writes the message with its times in TimeFormat. The fields
-// declared here shadow the embedded ones of the same JSON name.
+// MarshalJSON writes the message with its times in TimeFormat, its fields
+// in Message's order (a field added to Message must be added here too;
+// TestMessageEncoding pins the layout).
 func (m Message) MarshalJSON() ([]byte, error) {
-	type plain Message
-	out := struct {
-		plain
-		CreatedAt wireTime  `json:"createdAt"`
-		EditedAt  *wireTime `json:"editedAt,omitempty"`
-	}{plain: plain(m), CreatedAt: wireTime(m.CreatedAt)}
+	var edited *wireTime
 	if m.EditedAt != nil {
 		e := wireTime(*m.EditedAt)
-		out.EditedAt = &e
+		edited = &e
 	}
-	return json.Marshal(out)
+	return json.Marshal(struct {
+		ID         string      `json:"id"`
+		Seq        int64       `json:"seq"`
+		Sender     string      `json:"sender"`
+		SenderName string      `json:"senderName"`
+		Kind       Kind        `json:"kind"`
+		Text       string      `json:"text"`
+		To         []string    `json:"to,omitempty"`
+		ReplyTo    string      `json:"replyTo,omitempty"`
+		Attachment *Attachment `json:"attachment,omitempty"`
+		CreatedAt  wireTime    `json:"createdAt"`
+		EditedAt   *wireTime   `json:"editedAt,omitempty"`
+		Deleted    bool        `json:"deleted,omitempty"`
+		Pinned     bool        `json:"pinned,omitempty"`
+		Reactions  []Reaction  `json:"reactions,omitempty"`
+	}{m.ID, m.Seq, m.Sender, m.SenderName, m.Kind, m.Text, m.To, m.ReplyTo, m.Attachment,
+		wireTime(m.CreatedAt), edited, m.Deleted, m.Pinned, m.Reactions})
 }
 
-// MarshalJSON writes the ack with its time in TimeFormat.
+// MarshalJSON writes the ack with its time in TimeFormat (CreatedAt is the
+// last field, so the shadowing field keeps the order).
 func (a AckEvent) MarshalJSON() ([]byte, error) {
 	type plain AckEvent
 	return json.Marshal(struct {
@@ -46,7 +59,8 @@ func (a AckEvent) MarshalJSON() ([]byte, error) {
 	}{plain(a), wireTime(a.CreatedAt)})
 }
 
-// MarshalJSON writes the event with its time in TimeFormat.
+// MarshalJSON writes the event with its time in TimeFormat (EditedAt is
+// the last field, so the shadowing field keeps the order).
 func (e EditedEvent) MarshalJSON() ([]byte, error) {
 	type plain EditedEvent
 	return json.Marshal(struct {

@@ -106,11 +106,15 @@ func sendAt(t *testing.T, c *client.Client, prefix string, n int, interval time.
 	return sent
 }
 
+// within2x fails unless now's p99 is within twice base's, plus 50 ms: on
+// this shared two-core machine under the race detector one sample in a
+// hundred is that noisy, while what it guards against (a room waiting on a
+// socket or a database) costs seconds.
 func within2x(t *testing.T, what string, base, now []time.Duration) {
 	t.Helper()
 	pb, pn := p99Of(base), p99Of(now)
 	t.Logf("%s: live delivery p99 %v before, %v during (%d and %d messages)", what, pb, pn, len(base), len(now))
-	if limit := max(2*pb, pb+20*time.Millisecond); pn > limit {
+	if limit := max(2*pb, pb+50*time.Millisecond); pn > limit {
 		t.Fatalf("%s: live delivery p99 went from %v to %v (limit %v)", what, pb, pn, limit)
 	}
 }
@@ -235,7 +239,7 @@ func testSlowStore(t *testing.T, dsn string) {
 		wg.Wait()
 		return s, ot
 	}
-	baseS, baseT := run("base", 200)
+	baseS, baseT := run("base", 1200) // as long and as busy as the stall
 	ls, lt := w.latencies(t, baseS), other.latencies(t, baseT)
 	before := logs.n.Load()
 
