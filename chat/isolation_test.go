@@ -1,9 +1,12 @@
 package chat
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/backchannel-rtc/backchannel/chat/chattest"
@@ -184,3 +187,37 @@ func TestRejectedMessageIsWithdrawn(t *testing.T) {
 		}
 	}
 }
+
+// TestOutageLogsSummaries (issue 20, finding 3): with the store holding
+// every write (a database outage) and a small window, each new message
+// evicts one the store has not confirmed; then every write fails. Either
+// condition is logged when it starts and summarised, not once per message.
+func TestOutageLogsSummaries(t *testing.T) {
+	lines := &countLines{}
+	st := &heldStore{MemoryStore: NewMemoryStore()}
+	cfg := DefaultConfig()
+	cfg.Rate, cfg.RoomRate, cfg.Window = 0, 0, 10
+	srv := NewServer(st, cfg, slog.New(lines))
+	env := &fakeEnv{srv: srv, store: st.MemoryStore}
+	a := env.join("r", "alice", grantsPlain)
+	for i := range 2000 {
+		a.SendBytes(fmt.Appendf(nil, `{"type":"chat","clientId":"k%d","text":"t"}`, i))
+		a.take()
+	}
+	st.release(errBoom)
+	t.Logf("%d log lines for 2,000 unconfirmed evictions and failed writes", lines.n.Load())
+	if n := lines.n.Load(); n > 6 {
+		t.Fatalf("%d log lines: want state changes and summaries, not one per message", n)
+	}
+	_ = srv.Close(context.Background())
+}
+
+type countLines struct{ n atomic.Int64 }
+
+func (h *countLines) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countLines) Handle(context.Context, slog.Record) error {
+	h.n.Add(1)
+	return nil
+}
+func (h *countLines) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countLines) WithGroup(string) slog.Handler      { return h }
