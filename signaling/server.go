@@ -2,14 +2,12 @@ package signaling
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -98,24 +96,6 @@ func (h *Handler) checkOrigin(r *http.Request) bool {
 		return err == nil && u.Host == r.Host
 	}
 	return false
-}
-
-// twoTokens reports a request carrying a bearer token in its Authorization
-// header and a different one in ?access_token=.
-func twoTokens(r *http.Request) bool {
-	q := r.URL.Query().Get("access_token")
-	if q == "" {
-		return false
-	}
-	h, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && strings.TrimSpace(h) != q
-}
-
-// refuse answers before the upgrade with a JSON reason.
-func refuse(w http.ResponseWriter, status int, code, reason string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "reason": reason})
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
