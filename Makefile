@@ -2,6 +2,11 @@
 GO      ?= go
 BIN     := bin/backchannel
 PKGS    := ./...
+# `backchannel version` and the start-up log line say what was built: the
+# nearest tag (or "dev") and the commit, stamped into main's variables.
+VERSION ?= $(shell git describe --tags --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Each fuzz target runs briefly in `make test`; `make fuzz FUZZTIME=10m` for long runs.
 # The brief run is a count of executions, not a duration: with a duration,
 # Go 1.26's fuzzing coordinator can fail a target with a bare "context
@@ -13,7 +18,7 @@ FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/nul
 .PHONY: build run test unit fuzz lint bench clean
 
 build:
-	$(GO) build -o $(BIN) ./cmd/backchannel
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/backchannel
 
 run: build
 	./$(BIN) serve --dev --data ./data
@@ -35,9 +40,32 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	done
 
-lint:
+# The browser client is plain JavaScript checked by TypeScript (// @ts-check,
+# web/jsconfig.json); TypeScript comes from the npm registry into .tools/
+# (git ignores it) the first time. Only lint needs it: `make run` needs Go.
+# One pinned version, so that every checkout checks the same way (5.7 made
+# Uint8Array generic, which e2ee.js's WebCrypto calls are not typed for yet).
+TS_VERSION := 5.6.3
+TSC := .tools/typescript-$(TS_VERSION)/node_modules/.bin/tsc
+
+$(TSC):
+	npm install --prefix .tools/typescript-$(TS_VERSION) --no-audit --no-fund --no-save typescript@$(TS_VERSION)
+
+# golangci-lint, pinned, built from the module proxy into .tools/ (git
+# ignores it) the first time `make lint` runs.
+GOLANGCI_VERSION := v2.15.0
+GOLANGCI := .tools/bin/golangci-lint-$(GOLANGCI_VERSION)
+
+$(GOLANGCI):
+	@mkdir -p .tools/bin
+	GOBIN=$(CURDIR)/.tools/bin $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+	mv .tools/bin/golangci-lint $@
+
+lint: $(TSC) $(GOLANGCI)
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(TSC) -p web/jsconfig.json
 	$(GO) vet $(PKGS)
+	$(GOLANGCI) run ./...
 	# The build without a C compiler (pure-Go SQLite) must keep building.
 	CGO_ENABLED=0 $(GO) vet ./recorder/...
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/backchannel

@@ -2,7 +2,6 @@ package chat
 
 import (
 	"errors"
-	"sort"
 	"time"
 )
 
@@ -24,8 +23,8 @@ func (s *session) handleReaction(a *action) *Error {
 		return errNotFound
 	}
 	me := s.who.Identity
-	i := sort.Search(len(m.Reactions), func(i int) bool { return m.Reactions[i].Emoji >= a.emoji })
-	has := i < len(m.Reactions) && m.Reactions[i].Emoji == a.emoji
+	i := reactionIndex(m.Reactions, a.emoji)
+	has := i >= 0
 	if a.on {
 		if has && contains(m.Reactions[i].Identities, me) {
 			return s.ackNoop(a.clientID, m.ID, m.Seq) // one per user per emoji: adding twice is a no-op
@@ -34,9 +33,9 @@ func (s *session) handleReaction(a *action) *Error {
 			if len(m.Reactions) >= r.srv.cfg.MaxReactions {
 				return errorf(CodeTooMany, "at most %d different reactions on a message", r.srv.cfg.MaxReactions)
 			}
-			m.Reactions = append(m.Reactions, Reaction{})
-			copy(m.Reactions[i+1:], m.Reactions[i:])
-			m.Reactions[i] = Reaction{Emoji: a.emoji}
+			// A new emoji goes last: reactions are in first-use order.
+			m.Reactions = append(m.Reactions, Reaction{Emoji: a.emoji})
+			i = len(m.Reactions) - 1
 		}
 		m.Reactions[i].Identities = append(m.Reactions[i].Identities, me)
 	} else {

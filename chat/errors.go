@@ -30,7 +30,6 @@ func badPacket(format string, args ...any) *Error {
 }
 
 var (
-	errForbidden   = &Error{Code: CodeForbidden, Message: "not allowed"}
 	errNoChat      = &Error{Code: CodeForbidden, Message: "your token does not allow sending chat"}
 	errNotAdmin    = &Error{Code: CodeForbidden, Message: "needs the roomAdmin grant"}
 	errNotFound    = &Error{Code: CodeNotFound, Message: "no such message"}

@@ -199,12 +199,20 @@ func (s *MemoryStore) apply(c Change) error {
 	return nil
 }
 
+// reactionIndex is the position of emoji in rs, or -1. Reactions are kept
+// in first-use order (a new emoji goes last), the order every screen, a
+// reload and the CSV show, so the search is linear (rs holds at most
+// Config.MaxReactions).
+func reactionIndex(rs []Reaction, emoji string) int {
+	return slices.IndexFunc(rs, func(r Reaction) bool { return r.Emoji == emoji })
+}
+
 func applyReaction(m *Message, emoji, who string, on bool) {
-	i := sort.Search(len(m.Reactions), func(i int) bool { return m.Reactions[i].Emoji >= emoji })
-	has := i < len(m.Reactions) && m.Reactions[i].Emoji == emoji
+	i := reactionIndex(m.Reactions, emoji)
+	has := i >= 0
 	switch {
 	case on && !has:
-		m.Reactions = slices.Insert(m.Reactions, i, Reaction{Emoji: emoji, Identities: []string{who}})
+		m.Reactions = append(m.Reactions, Reaction{Emoji: emoji, Identities: []string{who}})
 	case on && !slices.Contains(m.Reactions[i].Identities, who):
 		m.Reactions[i].Identities = append(m.Reactions[i].Identities, who)
 	case !on && has:

@@ -63,6 +63,7 @@ type person struct {
 	name   string
 	conns  int
 	hidden bool
+	host   bool // roomAdmin: shown as host in presence
 }
 
 // room is one room's chat state. Everything is guarded by mu, except the
@@ -198,7 +199,7 @@ func (r *room) attach(s *session) bool {
 	p := r.people[id]
 	first := p == nil
 	if first {
-		p = &person{name: s.name, hidden: s.who.Grant.Hidden}
+		p = &person{name: s.name, hidden: s.who.Grant.Hidden, host: s.who.Grant.RoomAdmin}
 		r.people[id] = p
 	}
 	p.conns++
@@ -247,7 +248,7 @@ func (r *room) detachLocked(s *session, removed bool) bool {
 }
 
 func (r *room) participantLocked(id string, p *person) Participant {
-	return Participant{Identity: id, Name: p.name, Muted: r.muted[id], Read: r.reads[id]}
+	return Participant{Identity: id, Name: p.name, Muted: r.muted[id], Host: p.host, Read: r.reads[id]}
 }
 
 // writeLocked queues c in the store, in the order chat decided it (the

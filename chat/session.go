@@ -194,7 +194,7 @@ func (s *session) sendSnapshotLocked() {
 	id := s.who.Identity
 	pres := evPresence{Type: "presence", Participants: make([]Participant, 0, len(r.people))}
 	pres.Self = evSelf{
-		Participant: Participant{Identity: id, Name: s.name, Muted: r.muted[id], Read: r.reads[id]},
+		Participant: Participant{Identity: id, Name: s.name, Muted: r.muted[id], Host: s.who.Grant.RoomAdmin, Read: r.reads[id]},
 		Admin:       s.who.Grant.RoomAdmin,
 		CanChat:     s.who.Grant.PublishData(),
 		CanPin:      s.canPin(),

@@ -33,6 +33,12 @@ type Options struct {
 	// OnEvent receives signaling events (participantJoined/Left,
 	// trackPublished/Unpublished, leave, error).
 	OnEvent func(protocol.Signal)
+	// OnActiveSpeakers receives each new list of active speakers, loudest
+	// first; empty when nobody speaks any more (also given to OnEvent).
+	OnActiveSpeakers func([]protocol.SpeakerInfo)
+	// OnTrackMuted receives another participant's track (un)mute (also
+	// given to OnEvent).
+	OnTrackMuted func(identity, trackID string, muted bool)
 	// OnTrack receives each remote track of the subscriber connection.
 	OnTrack func(*webrtc.TrackRemote, *webrtc.RTPReceiver)
 	// HighWater: SendChat waits while the channel holds more than this
@@ -90,6 +96,9 @@ func Join(ctx context.Context, rawURL, token string, opts Options) (*Client, err
 	}
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
 	ws, resp, err := d.DialContext(ctx, u, opts.Header)
+	if resp != nil && resp.Body != nil {
+		defer resp.Body.Close()
+	}
 	if err != nil {
 		if resp != nil {
 			var body struct{ Error, Reason string }
@@ -325,6 +334,16 @@ func (c *Client) readSignals() {
 			c.event(m)
 			return
 		case protocol.SignalPong:
+		case protocol.SignalActiveSpeakers:
+			if c.opts.OnActiveSpeakers != nil {
+				c.opts.OnActiveSpeakers(m.Speakers)
+			}
+			c.event(m)
+		case protocol.SignalTrackMuted:
+			if c.opts.OnTrackMuted != nil && m.Muted != nil {
+				c.opts.OnTrackMuted(m.Identity, m.TrackID, *m.Muted)
+			}
+			c.event(m)
 		default:
 			c.event(m)
 		}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 // Publish adds a local track to the publisher connection and renegotiates.
@@ -106,4 +108,34 @@ func (c *Client) feed(ctx context.Context, t *webrtc.TrackLocalStaticSample, per
 			return
 		}
 	}
+}
+
+// MuteTrack tells the others that one of this client's published tracks is
+// muted (or unmuted); they get a trackMuted event and see it in the track's
+// info. trackID is the server's id of the track or the local track's own
+// ID (TrackLocal.ID()). The server answers a mistake (a track that is not
+// published yet, another participant's track) with an `error` event
+// (codes unknown_track, not_your_track). Muting does not stop the media:
+// the caller stops sending, or sends silence.
+func (c *Client) MuteTrack(trackID string, muted bool) error {
+	return c.write(protocol.Signal{Type: protocol.SignalMuteTrack, TrackID: trackID, Muted: &muted})
+}
+
+// PublisherExtensionID is the id negotiated on the publisher connection for
+// the RTP header extension uri (e.g. sdp.AudioLevelURI), for a caller that
+// writes RTP itself (TrackLocalStaticRTP) and sets the extension; ok is
+// false when no published track negotiated it.
+func (c *Client) PublisherExtensionID(uri string) (id uint8, ok bool) {
+	for _, tr := range c.pub.GetTransceivers() {
+		s := tr.Sender()
+		if s == nil {
+			continue
+		}
+		for _, h := range s.GetParameters().HeaderExtensions {
+			if h.URI == uri && h.ID > 0 && h.ID < 256 {
+				return uint8(h.ID), true
+			}
+		}
+	}
+	return 0, false
 }

@@ -34,6 +34,8 @@ const (
 	CodeBadOffer      Code = "bad_offer"      // the publisher offer could not be applied
 	CodeBadAnswer     Code = "bad_answer"     // the subscriber answer could not be applied
 	CodeBadCandidate  Code = "bad_candidate"  // the candidate could not be added
+	CodeUnknownTrack  Code = "unknown_track"  // muteTrack for a track that is not published (yet) in the room
+	CodeNotYourTrack  Code = "not_your_track" // muteTrack for a track another participant publishes
 )
 
 // Violation reports whether a chat error code is a protocol violation (as

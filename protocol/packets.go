@@ -170,6 +170,7 @@ type Participant struct {
 	Identity string `json:"identity"`
 	Name     string `json:"name"`
 	Muted    bool   `json:"muted,omitempty"`
+	Host     bool   `json:"host,omitempty"` // the token grants roomAdmin
 	Read     int64  `json:"read,omitempty"` // read horizon, when known
 }
 

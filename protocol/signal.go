@@ -22,6 +22,9 @@ const (
 	SignalParticipantLeft   = "participantLeft"
 	SignalTrackPublished    = "trackPublished"
 	SignalTrackUnpublished  = "trackUnpublished"
+	SignalMuteTrack         = "muteTrack"      // client → server: my track is (un)muted
+	SignalTrackMuted        = "trackMuted"     // server → others: a track was (un)muted
+	SignalActiveSpeakers    = "activeSpeakers" // server → everyone: who is speaking now
 	SignalLeave             = "leave"
 	SignalPing              = "ping"
 	SignalPong              = "pong"
@@ -49,6 +52,15 @@ type Signal struct {
 	Identity string     `json:"identity,omitempty"`
 	Track    *TrackInfo `json:"track,omitempty"`
 
+	// muteTrack, trackMuted. Muted is a pointer so that false is sent
+	// and a muteTrack without it is refused.
+	TrackID string `json:"trackId,omitempty"`
+	Muted   *bool  `json:"muted,omitempty"`
+
+	// activeSpeakers: loudest first; an empty (non-nil) list says nobody
+	// is speaking any more and is sent as [].
+	Speakers []SpeakerInfo `json:"speakers,omitzero"`
+
 	// leave, error
 	Reason  string `json:"reason,omitempty"`
 	Code    Code   `json:"code,omitempty"`
@@ -70,7 +82,15 @@ const (
 type ParticipantInfo struct {
 	Identity string      `json:"identity"`
 	Name     string      `json:"name"`
+	Host     bool        `json:"host,omitempty"` // the token grants roomAdmin
 	Tracks   []TrackInfo `json:"tracks"`
+}
+
+// SpeakerInfo is one active speaker: Level is the smoothed audio level,
+// 0 (silence) to 1 (loudest), on a linear scale.
+type SpeakerInfo struct {
+	Identity string  `json:"identity"`
+	Level    float64 `json:"level"`
 }
 
 // TrackInfo describes a published track. Subscribers see it with StreamID
@@ -81,6 +101,7 @@ type TrackInfo struct {
 	Publisher string `json:"publisher"`
 	StreamID  string `json:"streamId"`
 	MimeType  string `json:"mimeType"`
+	Muted     bool   `json:"muted,omitempty"` // the publisher said it is muted (muteTrack)
 }
 
 // ICEServer is a STUN or TURN server handed to clients in `joined`: the

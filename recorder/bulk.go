@@ -50,10 +50,6 @@ import (
 // copyMinRows: below it, COPY's extra round trips cost more than it saves.
 const copyMinRows = 32
 
-// sqliteChunk is the rows per multi-row INSERT where GORM inserts (test
-// seeding).
-const sqliteChunk = 40
-
 var messageColumns = []string{"id", "room", "seq", "session_id", "meeting_id", "sender", "sender_name", "kind",
 	"text", "private", "recipients", "reply_to", "client_id", "attachment_id", "created_at", "edited_at",
 	"deleted", "deleted_at", "deleted_by"}

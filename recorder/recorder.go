@@ -278,7 +278,7 @@ func (r *Recorder) recoverSessions(ctx context.Context) error {
 		if len(events) > 0 {
 			r.cfg.Outbox.Committed(events)
 		}
-		r.log.Info("recorder: closed session left open", "session", open[i].ID, "room", open[i].Room, "endedAt", open[i].EndedAt)
+		r.log.Info("recorder: closed session left open", "session", open[i].ID, "room", open[i].Room, "ended_at", open[i].EndedAt)
 	}
 	return nil
 }

@@ -6,7 +6,9 @@
 // handed to the chat package through chat.Service and written back straight
 // to SCTP while a recipient keeps up, else through that recipient's bounded
 // queue and writer goroutine, so that one slow receiver never delays the
-// others. The Pion setup it shares with the Go client (ICE timers,
+// others. While forwarding audio it reads each packet's audio level header
+// extension, and a per-room loop names the active speakers (speaker.go);
+// publishers' track mute states are kept in the track list. The Pion setup it shares with the Go client (ICE timers,
 // interceptors that tick only once there is media, socket buffers) is in
 // internal/rtcsetup.
 package sfu

@@ -25,6 +25,14 @@ var ErrForbidden = errors.New("forbidden")
 // nothing else (no renegotiation, no warning in the log).
 var ErrUnsolicitedAnswer = errors.New("no subscriber offer is waiting for an answer")
 
+// ErrUnknownTrack and ErrNotYourTrack refuse a mute: the track is not
+// published in the room, or someone else publishes it. Both are the
+// user's mistakes, not protocol violations.
+var (
+	ErrUnknownTrack = errors.New("unknown track")
+	ErrNotYourTrack = errors.New("not your track")
+)
+
 // Participant is one connection of an identity to a room.
 type Participant struct {
 	id   string
@@ -111,7 +119,14 @@ func (p *Participant) Who() auth.Identity { return p.who }
 func (p *Participant) Room() string { return p.room.name }
 
 func (p *Participant) infoLocked() protocol.ParticipantInfo {
-	return protocol.ParticipantInfo{Identity: p.who.Identity, Name: p.who.DisplayName(), Tracks: p.room.tracksOfLocked(p)}
+	return protocol.ParticipantInfo{Identity: p.who.Identity, Name: p.who.DisplayName(),
+		Host: p.who.Grant.RoomAdmin, Tracks: p.room.tracksOfLocked(p)}
+}
+
+// MuteTrack records that one of p's tracks is muted or unmuted (trackID
+// is the server's id or the id in p's own SDP) and tells the others.
+func (p *Participant) MuteTrack(trackID string, muted bool) error {
+	return p.room.mute(p, trackID, muted)
 }
 
 // HandleOffer answers the client's offer for its publisher connection. The

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"fmt"
 	"sort"
 	"sync"
 
@@ -15,6 +16,7 @@ type Room struct {
 	mu           sync.Mutex
 	participants map[string]*Participant // by identity
 	tracks       map[string]*publishedTrack
+	speakerStop  chan struct{} // closes the speaker loop; nil when none runs
 }
 
 func newRoom(s *Server, name string) *Room {
@@ -106,6 +108,10 @@ func (r *Room) removeLocked(p *Participant) {
 func (r *Room) publish(t *publishedTrack) {
 	r.mu.Lock()
 	r.tracks[t.info.ID] = t
+	if t.meter != nil {
+		r.startSpeakersLocked()
+	}
+	info := t.infoLocked()
 	var subs []*Participant
 	for _, o := range r.participants {
 		if o != t.publisher {
@@ -118,7 +124,7 @@ func (r *Room) publish(t *publishedTrack) {
 		if o.who.Grant.Subscribe() {
 			o.subscribe(t, true)
 		}
-		o.sig.TrackPublished(t.info)
+		o.sig.TrackPublished(info)
 	}
 }
 
@@ -130,6 +136,8 @@ func (r *Room) unpublish(t *publishedTrack) {
 		return
 	}
 	delete(r.tracks, t.info.ID)
+	r.stopSpeakersLocked()
+	info := t.infoLocked()
 	var subs []*Participant
 	for _, o := range r.participants {
 		if o != t.publisher {
@@ -140,7 +148,7 @@ func (r *Room) unpublish(t *publishedTrack) {
 	metricTracks.Dec()
 	for _, o := range subs {
 		o.unsubscribe(t)
-		o.sig.TrackUnpublished(t.info)
+		o.sig.TrackUnpublished(info)
 	}
 }
 
@@ -176,9 +184,47 @@ func (r *Room) tracksOfLocked(p *Participant) []protocol.TrackInfo {
 	var out []protocol.TrackInfo
 	for _, t := range r.tracks {
 		if t.publisher == p {
-			out = append(out, t.info)
+			out = append(out, t.infoLocked())
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// mute records that p's track (by the server's id, or by the id in p's own
+// SDP) is muted or not, and tells the others if that changed.
+func (r *Room) mute(p *Participant, trackID string, muted bool) error {
+	r.mu.Lock()
+	t := r.tracks[trackID]
+	if t == nil {
+		for _, x := range r.tracks {
+			if x.publisher == p && x.clientID == trackID {
+				t = x
+				break
+			}
+		}
+	}
+	if t == nil {
+		r.mu.Unlock()
+		return fmt.Errorf("%w: no track %q is published in the room", ErrUnknownTrack, trackID)
+	}
+	if t.publisher != p {
+		r.mu.Unlock()
+		return fmt.Errorf("%w: track %q is %s's", ErrNotYourTrack, trackID, t.publisher.who.Identity)
+	}
+	changed := t.muted != muted
+	t.muted = muted
+	var others []*Participant
+	if changed {
+		for _, o := range r.participants {
+			if o != p {
+				others = append(others, o)
+			}
+		}
+	}
+	r.mu.Unlock()
+	for _, o := range others {
+		o.sig.TrackMuted(p.who.Identity, t.info.ID, muted)
+	}
+	return nil
 }

@@ -23,6 +23,11 @@ type Signaler interface {
 	ParticipantLeft(identity string)
 	TrackPublished(protocol.TrackInfo)
 	TrackUnpublished(protocol.TrackInfo)
+	// TrackMuted: identity (un)muted one of its tracks.
+	TrackMuted(identity, trackID string, muted bool)
+	// ActiveSpeakers is the room's new list of speakers, loudest first
+	// (empty: nobody speaks). The slice is shared: read it, never change it.
+	ActiveSpeakers([]protocol.SpeakerInfo)
 	// Closed says the server ended this participant (replaced by a newer
 	// connection, removed by a moderator, ICE failure, shutdown).
 	Closed(reason string)
@@ -41,6 +46,8 @@ type Server struct {
 	mu     sync.Mutex
 	rooms  map[string]*Room
 	closed bool
+
+	bg sync.WaitGroup // the rooms' speaker loops
 }
 
 // NewServer opens the media sockets. chatSvc receives every chat channel.
@@ -125,6 +132,7 @@ func (s *Server) Close() {
 		}()
 	}
 	wg.Wait()
+	s.bg.Wait()
 	s.rtc.close()
 }
 

@@ -17,16 +17,20 @@ import (
 // subscriber's connection shares. TrackLocalStaticRTP writes each packet to
 // all its bindings, so a packet is read once and sent to many.
 type publishedTrack struct {
-	info      protocol.TrackInfo
+	info      protocol.TrackInfo // immutable; Muted is in muted
+	clientID  string             // the track's id in the publisher's SDP
 	publisher *Participant
 	remote    *webrtc.TrackRemote
 	local     *webrtc.TrackLocalStaticRTP
+	meter     *levelMeter // audio with the level extension negotiated; else nil
+
+	muted bool // guarded by the room's mu
 
 	mu      sync.Mutex
 	lastPLI time.Time
 }
 
-func (p *Participant) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (p *Participant) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	if !p.who.Grant.Publish() {
 		return
 	}
@@ -42,7 +46,10 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver)
 			ID: id, Kind: kind, Publisher: p.who.Identity, StreamID: p.who.Identity,
 			MimeType: remote.Codec().MimeType,
 		},
-		publisher: p, remote: remote, local: local,
+		clientID: remote.ID(), publisher: p, remote: remote, local: local,
+	}
+	if remote.Kind() == webrtc.RTPCodecTypeAudio {
+		t.meter = newLevelMeter(recv)
 	}
 	p.mu.Lock()
 	if p.closed {
@@ -77,10 +84,21 @@ func (t *publishedTrack) forward() {
 		if err != nil {
 			return
 		}
+		if t.meter != nil {
+			t.meter.observe(&pkt.Header)
+		}
 		if err := t.local.WriteRTP(pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			return
 		}
 	}
+}
+
+// infoLocked is the track as others see it now; the caller holds the
+// room's mu.
+func (t *publishedTrack) infoLocked() protocol.TrackInfo {
+	info := t.info
+	info.Muted = t.muted
+	return info
 }
 
 // requestKeyframe asks the publisher for a keyframe, at most every 100 ms:

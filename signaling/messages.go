@@ -24,7 +24,12 @@ var clientFields = map[string][]string{
 	protocol.SignalOffer:     {"type", "target", "sdp"},
 	protocol.SignalAnswer:    {"type", "target", "sdp"},
 	protocol.SignalCandidate: {"type", "target", "candidate"},
+	protocol.SignalMuteTrack: {"type", "trackId", "muted"},
 }
+
+// maxTrackID bounds a muteTrack's trackId (browsers' track ids are
+// 36-character UUIDs).
+const maxTrackID = 256
 
 // Decode parses one message strictly: unknown fields and trailing data are
 // refused, and the type must be one a client may send.
@@ -50,6 +55,13 @@ func Decode(b []byte) (protocol.Signal, error) {
 	case protocol.SignalCandidate:
 		if m.Candidate == nil {
 			return protocol.Signal{}, fmt.Errorf("%w: candidate without candidate", ErrBadMessage)
+		}
+	case protocol.SignalMuteTrack:
+		if m.TrackID == "" || m.Muted == nil {
+			return protocol.Signal{}, fmt.Errorf("%w: muteTrack needs trackId and muted", ErrBadMessage)
+		}
+		if len(m.TrackID) > maxTrackID {
+			return protocol.Signal{}, fmt.Errorf("%w: trackId longer than %d bytes", ErrBadMessage, maxTrackID)
 		}
 	case "":
 		return protocol.Signal{}, fmt.Errorf("%w: no type", ErrBadMessage)

@@ -3,6 +3,7 @@ package signaling
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -14,6 +15,8 @@ func TestDecode(t *testing.T) {
 		`{"type":"offer","target":"publisher","sdp":"v=0"}`,
 		`{"type":"candidate","target":"subscriber","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host"}}`,
 		`{"type":"leave"}`,
+		`{"type":"muteTrack","trackId":"AT_1","muted":true}`,
+		`{"type":"muteTrack","trackId":"AT_1","muted":false}`,
 	}
 	for _, s := range ok {
 		if _, err := Decode([]byte(s)); err != nil {
@@ -28,6 +31,9 @@ func TestDecode(t *testing.T) {
 		// for what a client sends (issue 20, finding 7).
 		`{"type":"join","identity":"x"}`, `{"type":"join","room":"other"}`,
 		`{"type":"ping","sdp":"v=0"}`, `{"type":"offer","target":"publisher","sdp":"v=0","code":"x"}`,
+		`{"type":"muteTrack","muted":true}`, `{"type":"muteTrack","trackId":"AT_1"}`,
+		`{"type":"muteTrack","trackId":"AT_1","muted":"yes"}`, `{"type":"trackMuted","trackId":"AT_1","muted":true}`,
+		`{"type":"activeSpeakers","speakers":[]}`, `{"type":"muteTrack","trackId":"` + strings.Repeat("x", 257) + `","muted":true}`,
 	}
 	for _, s := range bad {
 		if _, err := Decode([]byte(s)); !errors.Is(err, ErrBadMessage) {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -158,6 +160,9 @@ func (b *browser) newTab(t *testing.T, name string, w, h int64) *tab {
 	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
 	console := chromedp.Events(ctx, runtime.ConsoleAPICalled)
 	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
+	responses := chromedp.Events(ctx, network.ResponseReceived)
+	failures := chromedp.Events(ctx, network.LoadingFailed)
+	entries := chromedp.Events(ctx, cdplog.EntryAdded)
 	tb.do(chromedp.EmulateViewport(w, h), chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		// Report what would otherwise pass silently: content the page's
 		// Content-Security-Policy blocked.
@@ -206,6 +211,38 @@ func (b *browser) newTab(t *testing.T, name string, w, h int64) *tab {
 			tb.log("EXCEPTION: " + msg)
 		}
 	}()
+	// Failed requests and the browser's own error lines (such as "Failed to
+	// load resource: … 400"): what a user sees in red in the console.
+	go func() {
+		for ev, err := range responses {
+			if err != nil {
+				return
+			}
+			if ev.Response != nil && ev.Response.Status >= 400 {
+				tb.log(fmt.Sprintf("HTTP %d %s", ev.Response.Status, ev.Response.URL))
+			}
+		}
+	}()
+	go func() {
+		for ev, err := range failures {
+			if err != nil {
+				return
+			}
+			if !ev.Canceled {
+				tb.log(fmt.Sprintf("REQUEST FAILED %s: %s", ev.Type, ev.ErrorText))
+			}
+		}
+	}()
+	go func() {
+		for ev, err := range entries {
+			if err != nil {
+				return
+			}
+			if ev.Entry != nil {
+				tb.log(fmt.Sprintf("LOG %s: %s %s", ev.Entry.Level, ev.Entry.Text, ev.Entry.URL))
+			}
+		}
+	}()
 	t.Cleanup(func() {
 		tb.mu.Lock()
 		for _, l := range tb.logs {
@@ -225,6 +262,23 @@ func (b *browser) newTab(t *testing.T, name string, w, h int64) *tab {
 		}
 	})
 	return tb
+}
+
+// problems are the tab's console errors, failed requests and uncaught
+// exceptions so far.
+func (tb *tab) problems() []string {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	var out []string
+	for _, l := range tb.logs {
+		for _, p := range []string{"console.error", "LOG error", "HTTP ", "REQUEST FAILED", "EXCEPTION"} {
+			if strings.HasPrefix(l, p) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func (tb *tab) log(s string) {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"embed"
+	"fmt"
 	"io/fs"
 	"net/http"
 )
@@ -19,10 +20,12 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // Handler serves the browser client: index.html (join page and meeting),
-// app.js (the page, with its parts dom.js, state.js, chat-list.js and
-// chat-compose.js), backchannel.js (the client module other web apps can
-// import, with its parts receive.js, send.js, devices.js, api.js and
-// util.js) and style.css.
+// app.js (the page, with its parts: join.js, grid.js, people.js, panel.js,
+// chat-list.js, chat-message.js, chat-compose.js, chat-model.js, dom.js and
+// state.js), backchannel.js (the client module other web apps can import,
+// with its layers connection.js, peers.js, devices.js, api.js, timeline.js,
+// send.js and receive.js, and util.js; types.js holds type definitions
+// only) and style.css.
 // Files are revalidated on every load so that a new
 // binary's client is picked up at once.
 func Handler() http.Handler {
@@ -40,5 +43,20 @@ func Handler() http.Handler {
 		// Camera and microphone for this origin only.
 		h.Set("Permissions-Policy", "camera=(self), microphone=(self), display-capture=(self)")
 		files.ServeHTTP(w, r)
+	})
+}
+
+// Config answers GET /v1/config: what the page needs to know before anyone
+// joins, namely whether the server mints tokens itself (--dev, at
+// /v1/dev/token). It says nothing else, so it needs no token, and it is
+// answered 200 in every mode: the page never probes a route that may fail.
+func Config(dev bool) http.Handler {
+	body := fmt.Sprintf(`{"dev":%t}`+"\n", dev)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write([]byte(body))
 	})
 }

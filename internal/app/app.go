@@ -15,6 +15,7 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/auth"
 	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/internal/logs"
 	"github.com/backchannel-rtc/backchannel/protocol"
 	"github.com/backchannel-rtc/backchannel/recorder"
 	recorderapi "github.com/backchannel-rtc/backchannel/recorder/api"
@@ -69,6 +70,7 @@ type App struct {
 	// Webhooks derives, delivers and lists webhook events (with Recorder).
 	Webhooks  *webhook.Delivery
 	ln        net.Listener
+	mux       *http.ServeMux
 	http      *http.Server
 	guard     *connGuard
 	signaling *signaling.Handler
@@ -133,6 +135,7 @@ func New(cfg Config) (*App, error) {
 		fmt.Fprintf(w, `{"status":"ok","rooms":%d,"participants":%d}`+"\n", rooms, ps)
 	})
 	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.Handle("GET /v1/config", web.Config(cfg.Dev))
 	if cfg.Dev {
 		mux.HandleFunc("GET /v1/dev/token", a.devToken)
 	}
@@ -148,12 +151,15 @@ func New(cfg Config) (*App, error) {
 		}
 	}
 	mux.Handle("/", web.Handler())
-	a.http = a.newHTTPServer(mux)
+	a.mux = mux
+	// One log line per request, with a request id (internal/logs).
+	a.http = a.newHTTPServer(logs.Requests(cfg.Logger, mux))
+	a.http.ErrorLog = slog.NewLogLogger(cfg.Logger.With("component", "http").Handler(), slog.LevelWarn)
 	return a, nil
 }
 
 // Mux lets later parts (recorder API, attachments) add their routes.
-func (a *App) Mux() *http.ServeMux { return a.http.Handler.(*http.ServeMux) }
+func (a *App) Mux() *http.ServeMux { return a.mux }
 
 // Serve runs the HTTP listener in the background.
 func (a *App) Serve() {

@@ -54,13 +54,13 @@ func TestSCTPWritesFromTheWritersGoroutine(t *testing.T) {
 	lf := logging.NewDefaultLoggerFactory()
 	srv := make(chan *sctp.Association, 1)
 	go func() {
-		a, err := sctp.Server(sctp.Config{NetConn: cb, LoggerFactory: lf})
+		a, err := sctp.ServerWithOptions(sctp.WithNetConn(cb), sctp.WithLoggerFactory(lf))
 		if err != nil {
 			t.Error(err)
 		}
 		srv <- a
 	}()
-	client, err := sctp.Client(sctp.Config{NetConn: ca, LoggerFactory: lf})
+	client, err := sctp.ClientWithOptions(sctp.WithNetConn(ca), sctp.WithLoggerFactory(lf))
 	if err != nil {
 		t.Fatal(err)
 	}

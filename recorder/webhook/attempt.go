@@ -196,7 +196,7 @@ func (d *Delivery) finish(row recorder.OutboxEvent, webhookID string, start time
 		}
 		return nil
 	})
-	log := d.log.With("delivery", row.ID, "webhookId", webhookID, "type", row.EventType,
+	log := d.log.With("delivery", row.ID, "webhook_id", webhookID, "type", row.EventType,
 		"endpoint", row.Endpoint, "attempt", row.Attempts)
 	if err != nil {
 		// The lease runs out and the row is claimed again.

@@ -1,22 +1,25 @@
-// The chat panel's menus and composer: reactions, delete, reply, edit,
-// recipients of a private message, files, typing and error display.
+// @ts-check
+// The chat panel's menus and composer: the message action bar (reactions,
+// reply, edit, pin, delete), recipients of a private message, files,
+// typing and error display.
 
-import { formatBytes, REACTIONS } from "./backchannel.js";
+import { formatBytes, REACTIONS } from "./util.js";
 import { $, avatar, h, icon, listNames, sameSet } from "./dom.js";
-import { ui } from "./state.js";
-import { isOwn, msgById, scrollToBottom, snippet, updateMessage } from "./chat-list.js";
+import { closeMenus, ui } from "./state.js";
+import { isOwn, msgById, scrollToBottom, snippet } from "./chat-model.js";
+
+/** @typedef {import("./types.js").Message} Message */
+
+export { closeMenus };
+
+const chatInput = () => $("chat-input", HTMLTextAreaElement);
 
 // ---- chat: menus ------------------------------------------------------------------
 
-export function closeMenus() {
-  if (!ui.openMenu) return;
-  const { menu, trigger, temp } = ui.openMenu;
-  if (temp) menu.remove();
-  else menu.hidden = true;
-  if (trigger) trigger.setAttribute("aria-expanded", "false");
-  ui.openMenu = null;
-}
-
+/**
+ * @param {HTMLElement} menu
+ * @param {HTMLElement} trigger
+ */
 export function toggleMenu(menu, trigger) {
   if (ui.openMenu && ui.openMenu.menu === menu) {
     closeMenus();
@@ -27,13 +30,20 @@ export function toggleMenu(menu, trigger) {
   trigger.setAttribute("aria-expanded", "true");
   ui.openMenu = { menu, trigger, temp: false };
   const first = menu.querySelector("button:not([hidden])");
-  if (first) first.focus();
+  if (first instanceof HTMLElement) first.focus();
 }
 
-/** A popover attached to a message's action bar. */
+/**
+ * A popover attached to a message's action bar. It lives in the message's
+ * row, which is updated in place (chat-message.js), so other people's
+ * changes to the message leave it open.
+ * @param {HTMLElement} anchor
+ * @param {HTMLElement} content
+ * @param {string} label
+ */
 function popover(anchor, content, label) {
   closeMenus();
-  const msg = anchor.closest(".msg");
+  const msg = /** @type {HTMLElement} */ (anchor.closest(".msg"));
   const pop = h("div", { class: "popover", role: "menu", "aria-label": label }, content);
   msg.append(pop);
   msg.classList.add("menu-open");
@@ -50,7 +60,7 @@ function popover(anchor, content, label) {
   if (first) first.focus();
   pop.addEventListener("keydown", (e) => {
     const btns = [...pop.querySelectorAll("button")];
-    const i = btns.indexOf(document.activeElement);
+    const i = btns.findIndex((b) => b === document.activeElement);
     if (e.key === "ArrowRight" || e.key === "ArrowDown") {
       btns[(i + 1) % btns.length].focus();
       e.preventDefault();
@@ -62,7 +72,11 @@ function popover(anchor, content, label) {
   return pop;
 }
 
-export function openReactionPicker(m, anchor) {
+/**
+ * @param {Message} m
+ * @param {HTMLElement} anchor
+ */
+function openReactionPicker(m, anchor) {
   const c = ui.client;
   const row = h("div", { class: "emoji-row" }, ...REACTIONS.map((emoji) => {
     const r = (m.reactions || []).find((x) => x.emoji === emoji);
@@ -71,6 +85,7 @@ export function openReactionPicker(m, anchor) {
       type: "button", role: "menuitemcheckbox", "aria-checked": String(mine), class: `emoji${mine ? " mine" : ""}`, "aria-label": `React with ${emoji}`,
       dataset: { emoji }, text: emoji,
       onclick: () => {
+        // The state now, not when the picker opened: others may have reacted since.
         c.toggleReaction(m.id, emoji);
         closeMenus();
       },
@@ -79,7 +94,11 @@ export function openReactionPicker(m, anchor) {
   popover(anchor, row, "Reactions");
 }
 
-export function confirmDelete(m, anchor) {
+/**
+ * @param {Message} m
+ * @param {HTMLElement} anchor
+ */
+function confirmDelete(m, anchor) {
   const c = ui.client;
   popover(anchor, h("div", { class: "confirm" },
     h("p", { text: isOwn(m) ? "Delete this message for everyone?" : `Delete ${m.senderName}'s message for everyone?` }),
@@ -90,7 +109,8 @@ export function confirmDelete(m, anchor) {
 
 // ---- chat: composing -----------------------------------------------------------
 
-export function startReply(m) {
+/** @param {Message} m */
+function startReply(m) {
   const c = ui.client;
   ui.replyTo = m.id;
   if ((m.to || []).length) {
@@ -99,7 +119,7 @@ export function startReply(m) {
     renderRecipients();
   }
   renderComposeContext();
-  $("chat-input").focus();
+  chatInput().focus();
 }
 
 export function renderComposeContext() {
@@ -111,21 +131,26 @@ export function renderComposeContext() {
   $("compose-context-text").textContent = snippet(m);
 }
 
-export function startEdit(m, keep) {
+/**
+ * Opens the edit box in the message's row, over its bubble (kept hidden,
+ * and kept up to date, underneath).
+ * @param {Message} m
+ */
+export function startEdit(m) {
   const el = ui.els.get(m.id);
   if (!el || m.deleted) return;
-  const prevDraft = keep && el.querySelector(".edit-box textarea") ? el.querySelector(".edit-box textarea").value : null;
   if (ui.editing && ui.editing !== m.id) cancelEdit();
+  if (el.querySelector(".edit-box")) return;
   ui.editing = m.id;
-  const bubble = el.querySelector(".bubble");
+  const bubble = /** @type {HTMLElement} */ (el.querySelector(".bubble"));
   const ta = h("textarea", { class: "edit-input", rows: "2", "aria-label": "Edit message" });
-  ta.value = prevDraft ?? m.text;
+  ta.value = m.text;
   const save = () => {
     const t = ta.value.trim();
     if (!t) return;
-    if (t !== m.text) ui.client.edit(m.id, t);
-    ui.editing = null;
-    updateMessage(msgById(m.id));
+    const now = msgById(m.id);
+    if (now && t !== now.text) ui.client.edit(m.id, t);
+    closeEdit();
   };
   ta.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
@@ -142,27 +167,70 @@ export function startEdit(m, keep) {
       h("span", { class: "muted small", text: "Enter to save · Esc to cancel" }),
       h("button", { type: "button", class: "btn btn-small", text: "Cancel", onclick: cancelEdit }),
       h("button", { type: "button", class: "btn btn-small btn-primary", dataset: { action: "save-edit" }, text: "Save", onclick: save })));
-  bubble.replaceWith(box);
+  bubble.hidden = true;
+  bubble.after(box);
   el.classList.add("editing");
-  if (!keep) {
-    ta.focus();
-    ta.setSelectionRange(ta.value.length, ta.value.length);
-  }
+  ta.focus();
+  ta.setSelectionRange(ta.value.length, ta.value.length);
+}
+
+/** Removes the edit box; the bubble under it is already current. */
+function closeEdit() {
+  const id = ui.editing;
+  ui.editing = null;
+  const el = id && ui.els.get(id);
+  if (!el) return;
+  const box = el.querySelector(".edit-box");
+  if (box) box.remove();
+  /** @type {HTMLElement} */ (el.querySelector(".bubble")).hidden = false;
+  el.classList.remove("editing");
 }
 
 export function cancelEdit() {
-  const id = ui.editing;
-  ui.editing = null;
-  const m = id && msgById(id);
-  if (m) updateMessage(m);
-  $("chat-input").focus();
+  closeEdit();
+  chatInput().focus();
+}
+
+/**
+ * The action bars of every row (chat-message.js), by delegation.
+ */
+export function wireMessageActions() {
+  $("message-list").addEventListener("click", (e) => {
+    const t = e.target instanceof Element ? e.target : null;
+    const btn = t && t.closest(".msg-actions [data-action]");
+    const row = btn && btn.closest(".msg");
+    if (!(btn instanceof HTMLElement) || !(row instanceof HTMLElement)) return;
+    const m = msgById(row.dataset.id);
+    if (!m) return;
+    const c = ui.client;
+    switch (btn.dataset.action) {
+      case "react":
+        openReactionPicker(m, btn);
+        break;
+      case "reply":
+        startReply(m);
+        break;
+      case "edit":
+        startEdit(m);
+        break;
+      case "pin":
+        c.pin(m.id);
+        break;
+      case "unpin":
+        c.unpin(m.id);
+        break;
+      case "delete":
+        confirmDelete(m, btn);
+        break;
+    }
+  });
 }
 
 export function renderRecipients() {
   const c = ui.client;
   const label = $("to-label");
   const composer = $("composer");
-  const input = $("chat-input");
+  const input = chatInput();
   if (!c) return;
   const names = ui.recipients.map((x) => c.nameOf(x));
   const priv = ui.recipients.length > 0;
@@ -172,7 +240,14 @@ export function renderRecipients() {
   const menu = $("to-menu");
   const people = [...c.participants.values()].filter((p) => p.online || p.chat).sort((a, b) => a.name.localeCompare(b.name));
   // Recipients who left stay selectable until removed.
-  for (const id of ui.recipients) if (!people.some((p) => p.identity === id)) people.push({ identity: id, name: c.nameOf(id) });
+  for (const id of ui.recipients) if (!people.some((p) => p.identity === id)) people.push({ identity: id, name: c.nameOf(id), tracks: [], muted: false, read: 0, online: false, chat: false });
+  /**
+   * @param {boolean} checked
+   * @param {string} text
+   * @param {string|null} sub
+   * @param {() => void} onclick
+   * @param {string} [identity] absent for "Everyone"
+   */
   const item = (checked, text, sub, onclick, identity) => h("button", {
     type: "button", role: "menuitemcheckbox", "aria-checked": String(checked), class: `menu-item${checked ? " checked" : ""}`,
     dataset: identity ? { identity } : { everyone: "1" }, onclick,
@@ -193,11 +268,12 @@ export function renderRecipients() {
       else ui.recipients.push(p.identity);
       renderRecipients();
       const again = menu.querySelector(`[data-identity="${CSS.escape(p.identity)}"]`);
-      if (again) again.focus();
+      if (again instanceof HTMLElement) again.focus();
     }, p.identity)),
   );
 }
 
+/** @param {File|null|undefined} file */
 function pickFile(file) {
   clearFile();
   if (!file) return;
@@ -206,15 +282,15 @@ function pickFile(file) {
   $("compose-file").hidden = false;
   $("compose-file-name").textContent = file.name;
   $("compose-file-size").textContent = formatBytes(file.size);
-  const thumb = $("compose-file-thumb");
+  const thumb = $("compose-file-thumb", HTMLImageElement);
   thumb.hidden = !isImage;
   $("compose-file-icon").hidden = isImage;
   if (isImage) {
     ui.fileURL = URL.createObjectURL(file);
     thumb.src = ui.fileURL;
   }
-  $("chat-input").placeholder = "Add a caption (optional)";
-  $("chat-input").focus();
+  chatInput().placeholder = "Add a caption (optional)";
+  chatInput().focus();
 }
 
 export function clearFile() {
@@ -222,17 +298,18 @@ export function clearFile() {
   if (ui.fileURL) URL.revokeObjectURL(ui.fileURL);
   ui.fileURL = "";
   $("compose-file").hidden = true;
-  $("compose-file-thumb").removeAttribute("src");
-  $("file-input").value = "";
+  $("compose-file-thumb", HTMLImageElement).removeAttribute("src");
+  $("file-input", HTMLInputElement).value = "";
   if (ui.client) renderRecipients();
 }
 
 function autoGrow() {
-  const ta = $("chat-input");
+  const ta = chatInput();
   ta.style.height = "auto";
   ta.style.height = `${Math.min(ta.scrollHeight, 160)}px`;
 }
 
+/** @param {string} text what the composer holds, trimmed */
 function sendTyping(text) {
   const c = ui.client;
   clearTimeout(ui.typingTimer);
@@ -255,8 +332,8 @@ function sendTyping(text) {
 }
 
 export function wireComposer() {
-  const form = $("composer");
-  const input = $("chat-input");
+  const form = $("composer", HTMLFormElement);
+  const input = chatInput();
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
@@ -305,18 +382,18 @@ export function wireComposer() {
   });
   $("to-button").onclick = (e) => {
     renderRecipients();
-    toggleMenu($("to-menu"), e.currentTarget);
+    toggleMenu($("to-menu"), $("to-button"));
   };
   $("compose-context-cancel").onclick = () => {
     ui.replyTo = null;
     renderComposeContext();
     input.focus();
   };
-  $("file-input").addEventListener("change", (e) => pickFile(e.target.files[0]));
-  document.querySelector("label.attach").addEventListener("keydown", (e) => {
+  $("file-input", HTMLInputElement).addEventListener("change", (e) => pickFile(/** @type {HTMLInputElement} */ (e.currentTarget).files[0]));
+  document.querySelector("label.attach").addEventListener("keydown", (/** @type {KeyboardEvent} */ e) => {
     if (e.key === "Enter" || e.key === " ") {
       e.preventDefault();
-      $("file-input").click();
+      $("file-input", HTMLInputElement).click();
     }
   });
   $("compose-file-cancel").onclick = () => {
@@ -335,6 +412,7 @@ export function wireComposer() {
 }
 
 let errTimer = 0;
+/** @param {string} text */
 function showChatError(text) {
   $("chat-error-text").textContent = text;
   $("chat-error").hidden = false;
@@ -346,6 +424,7 @@ function hideChatError() {
   $("chat-error").hidden = true;
 }
 
+/** @type {Record<string, string>} */
 const ERROR_TEXT = {
   too_long: "That message is too long to send.",
   empty: "Type a message first.",
@@ -358,8 +437,9 @@ const ERROR_TEXT = {
   packet_too_large: "That message is too large to send.",
 };
 
+/** @param {import("./types.js").ChatError} d */
 export function onChatError(d) {
-  const input = $("chat-input");
+  const input = chatInput();
   let text = ERROR_TEXT[d.code] || "Something went wrong.";
   if (d.message && d.code !== "rate_limited") text += ` (${d.message})`;
   if (d.retrying) {

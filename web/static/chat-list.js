@@ -1,180 +1,32 @@
-// The chat panel's message list: rendering messages, images and files,
-// history paging, live updates, the outbox, pins, typing and unread state.
+// @ts-check
+// The chat panel's message list: the rows in seq order (each built and
+// updated by chat-message.js), history paging, live messages, the outbox,
+// pins, typing and unread state.
 
-import { formatBytes } from "./backchannel.js";
-import { $, appendLinkified, avatar, dateFmt, h, icon, listNames, sameSet, timeOf, toast } from "./dom.js";
+import { formatBytes } from "./util.js";
+import { $, appendLinkified, h, icon, listNames, toast } from "./dom.js";
 import { chatVisible, ui } from "./state.js";
-import { confirmDelete, openReactionPicker, renderComposeContext, startEdit, startReply } from "./chat-compose.js";
+import { isOwn, msgById, nearBottom, scrollToBottom, snippet } from "./chat-model.js";
+import { foldIfLong, renderRow, updateRow } from "./chat-message.js";
 
-// ---- chat: messages -----------------------------------------------------------
+/** @typedef {import("./types.js").Message} Message */
 
-export function msgById(id) {
-  return ui.client && (ui.client.messages.get(id) || ui.client.pins.get(id));
-}
-
-export function isOwn(m) {
-  return m.sender === ui.client.self.identity;
-}
-
-function recipientsText(m) {
-  const c = ui.client;
-  const others = (m.to || []).filter((x) => x !== c.self.identity);
-  if (isOwn(m)) return `Private to ${listNames((m.to || []).map((x) => c.nameOf(x)))}`;
-  if (others.length === 0) return "Private to you";
-  return `Private to you and ${listNames(others.map((x) => c.nameOf(x)))}`;
-}
-
-export function snippet(m) {
-  if (!m) return "Original message not loaded";
-  if (m.deleted) return "Message deleted";
-  if (m.kind === "image") return m.text ? `Photo: ${m.text}` : "Photo";
-  if (m.kind === "file") return m.attachment ? `File: ${m.attachment.name}` : "File";
-  return m.text.length > 140 ? m.text.slice(0, 140) + "…" : m.text;
-}
-
-/** Whether m continues prev's group (same sender, privacy, within 5 min). */
-function continues(prev, m) {
-  if (!prev || !m || prev.sender !== m.sender || prev.deleted !== m.deleted) return false;
-  if (!sameSet(prev.to || [], m.to || [])) return false;
-  return Date.parse(m.createdAt) - Date.parse(prev.createdAt) < 5 * 60000 && !m.replyTo;
-}
-
-function renderMessage(m, prev) {
-  const c = ui.client;
-  const own = isOwn(m);
-  const priv = (m.to || []).length > 0;
-  const cont = continues(prev, m);
-  const el = h("div", {
-    class: ["msg", own && "own", priv && "private", m.deleted && "deleted", m.pinned && "pinned", cont && "cont"].filter(Boolean).join(" "),
-    id: `msg-${m.id}`, dataset: { id: m.id, seq: String(m.seq), sender: m.sender }, tabindex: "-1",
-  });
-  el.append(own ? h("span", { class: "msg-gutter" }) : cont ? h("span", { class: "msg-gutter" }) : avatar(m.sender, m.senderName, "msg-avatar"));
-  const main = h("div", { class: "msg-main" });
-  if (!cont) {
-    main.append(h("div", { class: "msg-head" },
-      h("span", { class: "msg-name", text: own ? "You" : m.senderName || m.sender }),
-      h("time", { datetime: m.createdAt, title: dateFmt.format(new Date(m.createdAt)), text: timeOf(m.createdAt) }),
-      m.pinned ? h("span", { class: "msg-pin", title: "Pinned" }, icon("pin")) : null));
-  }
-  const bubble = h("div", { class: "bubble" });
-  if (priv) bubble.append(h("div", { class: "private-label" }, icon("lock"), h("span", { text: recipientsText(m) })));
-  if (m.replyTo && !m.deleted) {
-    const target = msgById(m.replyTo);
-    bubble.append(h("button", {
-      type: "button", class: "quote", "aria-label": `Reply to ${target ? target.senderName : "a message"}: ${snippet(target)}`,
-      onclick: () => jumpTo(m.replyTo),
-    }, h("strong", { text: target ? (isOwn(target) ? "You" : target.senderName) : "Message" }), h("span", { class: "quote-text", text: snippet(target) })));
-  }
-  if (m.deleted) {
-    bubble.append(h("div", { class: "tombstone", text: "This message was deleted" }));
-  } else {
-    if (m.kind === "image" && m.attachment) bubble.append(renderImage(m.attachment));
-    if (m.kind === "file" && m.attachment) bubble.append(renderFile(m.attachment));
-    if (m.text) {
-      const body = h("div", { class: "msg-text" });
-      appendLinkified(body, m.text);
-      bubble.append(body);
-    }
-    if (m.editedAt) bubble.append(h("span", { class: "edited", title: `Edited ${dateFmt.format(new Date(m.editedAt))}`, text: "(edited)" }));
-  }
-  main.append(bubble);
-  if (!m.deleted && (m.reactions || []).length) {
-    const row = h("div", { class: "reactions" });
-    for (const r of m.reactions) {
-      const mine = r.identities.includes(c.self.identity);
-      const who = listNames(r.identities.map((x) => (x === c.self.identity ? "you" : c.nameOf(x))));
-      row.append(h("button", {
-        type: "button", class: `reaction${mine ? " mine" : ""}`, title: `${who} reacted with ${r.emoji}`,
-        "aria-label": `${r.emoji} ${r.identities.length}, ${who}. ${mine ? "Remove your reaction" : "React too"}`,
-        "aria-pressed": String(mine), dataset: { emoji: r.emoji },
-        onclick: () => c.toggleReaction(m.id, r.emoji),
-      }, h("span", { class: "reaction-emoji", text: r.emoji }), h("span", { class: "reaction-count", text: String(r.identities.length) })));
-    }
-    main.append(row);
-  }
-  el.append(main);
-  if (!m.deleted) el.append(renderActions(m));
-  return el;
-}
-
-function renderActions(m) {
-  const c = ui.client;
-  const own = isOwn(m);
-  const bar = h("div", { class: "msg-actions", role: "toolbar", "aria-label": "Message actions" });
-  const btn = (action, ic, label, fn) => h("button", { type: "button", class: "icon-btn small", dataset: { action }, "aria-label": label, title: label, onclick: fn }, icon(ic));
-  if (c.self.canChat && !c.self.muted) {
-    bar.append(btn("react", "smile", "Add reaction", (e) => openReactionPicker(m, e.currentTarget)));
-    bar.append(btn("reply", "reply", "Reply", () => startReply(m)));
-  }
-  if (own && m.kind === "text") bar.append(btn("edit", "edit", "Edit", () => startEdit(m)));
-  if (c.self.canPin) bar.append(btn(m.pinned ? "unpin" : "pin", "pin", m.pinned ? "Unpin" : "Pin to the top", () => (m.pinned ? c.unpin(m.id) : c.pin(m.id))));
-  if (own || c.self.admin) bar.append(btn("delete", "trash", "Delete", (e) => confirmDelete(m, e.currentTarget)));
-  return bar;
-}
-
-function renderImage(att) {
-  const maxW = 240;
-  const maxH = 240;
-  let w = att.width || maxW;
-  let hgt = att.height || Math.round(maxW * 0.66);
-  const scale = Math.min(1, maxW / w, maxH / hgt);
-  w = Math.max(40, Math.round(w * scale));
-  hgt = Math.max(40, Math.round(hgt * scale));
-  const img = h("img", { class: "msg-image", alt: att.name || "Image", width: w, height: hgt, loading: "lazy", decoding: "async" });
-  const btn = h("button", { type: "button", class: "image-btn", style: { width: `${w}px`, height: `${hgt}px` }, "aria-label": `Open image ${att.name || ""}` }, img);
-  ui.client.attachmentURL(att.id).then((url) => {
-    img.src = url;
-  }).catch(() => {
-    btn.classList.add("broken");
-    btn.replaceChildren(h("span", { text: "Image unavailable" }));
-  });
-  btn.onclick = async () => {
-    try {
-      openLightbox(await ui.client.attachmentURL(att.id), att.name);
-    } catch (err) {
-      toast(`Could not open the image: ${err.message}`);
-    }
-  };
-  return btn;
-}
-
-function renderFile(att) {
-  const a = h("a", { class: "file-card", target: "_blank", rel: "noopener noreferrer", href: "#", "aria-label": `Download ${att.name}, ${formatBytes(att.size)}` },
-    h("span", { class: "file-icon" }, icon("file")),
-    h("span", { class: "file-body" }, h("span", { class: "file-name", text: att.name }), h("span", { class: "file-size", text: formatBytes(att.size) })),
-    h("span", { class: "file-dl" }, icon("download")));
-  const refresh = () => ui.client.attachmentURL(att.id).then((url) => {
-    a.href = url;
-    return url;
-  });
-  refresh().catch(() => a.classList.add("broken"));
-  a.addEventListener("click", async (e) => {
-    // Signed URLs expire: make sure this one still works.
-    e.preventDefault();
-    try {
-      window.open(await refresh(), "_blank", "noopener,noreferrer");
-    } catch (err) {
-      toast(`Could not download: ${err.message}`);
-    }
-  });
-  return a;
-}
-
-function openLightbox(url, name) {
-  const d = $("lightbox");
-  $("lightbox-img").src = url;
-  $("lightbox-img").alt = name || "Image";
-  $("lightbox-name").textContent = name || "";
-  $("lightbox-open").href = url;
-  d.showModal();
-}
-
+/**
+ * The message shown above a row.
+ * @param {Element} el
+ */
 function prevVisible(el) {
   let p = el.previousElementSibling;
-  while (p && !p.dataset.id) p = p.previousElementSibling;
-  return p ? msgById(p.dataset.id) : null;
+  while (p && !(p instanceof HTMLElement && p.dataset.id)) p = p.previousElementSibling;
+  return p instanceof HTMLElement ? msgById(p.dataset.id) || null : null;
 }
 
+/**
+ * Brings the whole list up to date with the client's messages: rows that
+ * exist are updated in place and kept, new ones inserted, gone ones
+ * removed.
+ * @param {string} reason why ("replay", "older", "gap", "all", "insert")
+ */
 export function renderMessages(reason) {
   const c = ui.client;
   if (!c) return;
@@ -183,27 +35,40 @@ export function renderMessages(reason) {
   const oldHeight = box.scrollHeight;
   const oldTop = box.scrollTop;
   const list = $("message-list");
-  const frag = document.createDocumentFragment();
-  ui.els.clear();
+  const want = new Set(c.order);
+  for (const [id, el] of ui.els) {
+    if (!want.has(id)) {
+      el.remove();
+      ui.els.delete(id);
+    }
+  }
+  /** @type {Message|null} */
   let prev = null;
+  /** @type {Element|null} */
+  let at = list.firstElementChild;
   for (const id of c.order) {
     const m = c.messages.get(id);
-    const el = renderMessage(m, prev);
-    ui.els.set(id, el);
-    frag.append(el);
+    let el = ui.els.get(id);
+    if (el) {
+      updateRow(el, m, prev);
+    } else {
+      el = renderRow(m, prev);
+      ui.els.set(id, el);
+    }
+    if (el !== at) list.insertBefore(el, at);
+    else at = at.nextElementSibling;
     prev = m;
   }
-  list.replaceChildren(frag);
   renderHistoryStatus();
   if (reason === "older") {
     box.scrollTop = box.scrollHeight - oldHeight + oldTop;
   } else if (atBottom || reason === "replay" || reason === "all") {
     scrollToBottom();
   }
+  for (const el of ui.els.values()) foldIfLong(el);
   renderOutbox();
   renderUnread();
   maybeMarkRead();
-  if (ui.editing && ui.els.get(ui.editing)) startEdit(msgById(ui.editing), true);
   fillViewport();
 }
 
@@ -240,6 +105,7 @@ async function loadOlder() {
   }
 }
 
+/** @param {Message} m a message that just arrived */
 export function onLiveMessage(m) {
   const c = ui.client;
   const idx = c.order.indexOf(m.id);
@@ -249,9 +115,10 @@ export function onLiveMessage(m) {
   }
   const atBottom = nearBottom();
   const prev = idx > 0 ? c.messages.get(c.order[idx - 1]) : null;
-  const el = renderMessage(m, prev);
+  const el = renderRow(m, prev);
   ui.els.set(m.id, el);
   $("message-list").append(el);
+  foldIfLong(el);
   renderHistoryStatus();
   renderOutbox();
   if (atBottom || isOwn(m)) scrollToBottom();
@@ -260,24 +127,29 @@ export function onLiveMessage(m) {
   maybeMarkRead();
 }
 
+/**
+ * A message changed (edit, reaction, pin, delete): its row, the rows
+ * that quote it and the one below it (grouping) are updated in place.
+ * @param {Message} m
+ */
 export function updateMessage(m) {
-  const old = ui.els.get(m.id);
-  if (old) {
-    const el = renderMessage(m, prevVisible(old));
-    ui.els.set(m.id, el);
-    old.replaceWith(el);
-    if (ui.editing === m.id) startEdit(m, true);
-  }
-  // Quotes of this message elsewhere show its new text.
-  for (const q of document.querySelectorAll("#message-list .msg")) {
-    const qm = msgById(q.dataset.id);
-    if (qm && qm.replyTo === m.id) {
-      const el = renderMessage(qm, prevVisible(q));
-      ui.els.set(qm.id, el);
-      q.replaceWith(el);
+  const el = ui.els.get(m.id);
+  if (el) {
+    updateRow(el, m, prevVisible(el));
+    const next = el.nextElementSibling;
+    if (next instanceof HTMLElement && next.dataset.id) {
+      const nm = msgById(next.dataset.id);
+      if (nm) updateRow(next, nm, m);
     }
   }
-  if (ui.replyTo === m.id) renderComposeContext();
+  // Quotes of this message elsewhere show its new text.
+  for (const [id, q] of ui.els) {
+    const qm = msgById(id);
+    if (qm && qm.replyTo === m.id) updateRow(q, qm, prevVisible(q));
+  }
+  if (ui.replyTo === m.id) {
+    $("compose-context-text").textContent = snippet(m);
+  }
   renderPins();
   renderUnread();
 }
@@ -328,7 +200,7 @@ export function renderPins() {
   }
   const latest = pins[pins.length - 1];
   const expanded = box.classList.contains("expanded");
-  const item = (m) => h("li", { class: "pin-item" },
+  const item = (/** @type {Message} */ m) => h("li", { class: "pin-item" },
     h("button", { type: "button", class: "pin-jump", onclick: () => jumpTo(m.id), "aria-label": `Pinned message from ${m.senderName}: ${snippet(m)}` },
       h("strong", { text: m.senderName }), h("span", { class: "pin-text", text: snippet(m) })),
     c.self.canPin ? h("button", { type: "button", class: "icon-btn small", "aria-label": "Unpin", title: "Unpin", onclick: () => c.unpin(m.id) }, icon("close")) : null);
@@ -341,11 +213,14 @@ export function renderPins() {
   );
 }
 
+/**
+ * Scrolls to a message, paging back until it is loaded (bounded).
+ * @param {string} id
+ */
 async function jumpTo(id) {
   const c = ui.client;
   let el = ui.els.get(id);
   const target = msgById(id);
-  // Page back until the message is loaded (bounded).
   for (let i = 0; !el && target && c.hasMore && i < 20; i++) {
     await loadOlder();
     el = ui.els.get(id);
@@ -358,6 +233,11 @@ async function jumpTo(id) {
   el.classList.add("flash");
   setTimeout(() => el.classList.remove("flash"), 1600);
   el.focus({ preventScroll: true });
+}
+
+/** Measures folded texts again, now that the list is shown. */
+export function refold() {
+  for (const el of ui.els.values()) foldIfLong(el);
 }
 
 export function renderTyping() {
@@ -390,17 +270,6 @@ export function maybeMarkRead() {
   renderUnread();
 }
 
-function nearBottom(px = 80) {
-  const b = $("messages");
-  return b.scrollHeight - b.scrollTop - b.clientHeight < px;
-}
-
-export function scrollToBottom() {
-  const b = $("messages");
-  b.scrollTop = b.scrollHeight;
-  $("jump-new").hidden = true;
-}
-
 export function wireMessageList() {
   const box = $("messages");
   box.addEventListener("scroll", () => {
@@ -414,4 +283,28 @@ export function wireMessageList() {
     scrollToBottom();
     maybeMarkRead();
   };
+  // Reaction chips, quotes and "Show more" of every row (chat-message.js).
+  $("message-list").addEventListener("click", (e) => {
+    const t = e.target instanceof Element ? e.target : null;
+    const row = t && t.closest(".msg");
+    if (!(row instanceof HTMLElement) || !row.dataset.id) return;
+    const chip = t.closest(".reaction");
+    if (chip instanceof HTMLElement) {
+      ui.client.toggleReaction(row.dataset.id, chip.dataset.emoji);
+      return;
+    }
+    const quote = t.closest(".quote");
+    if (quote instanceof HTMLElement) {
+      jumpTo(quote.dataset.jump);
+      return;
+    }
+    const fold = t.closest(".show-more");
+    if (fold instanceof HTMLElement) {
+      const id = row.dataset.id;
+      if (ui.expanded.has(id)) ui.expanded.delete(id);
+      else ui.expanded.add(id);
+      const m = msgById(id);
+      if (m) updateRow(row, m, prevVisible(row));
+    }
+  });
 }

@@ -1,20 +1,46 @@
+// @ts-check
 // Small DOM helpers for the meeting page: element builder, icons, avatars,
 // times, links and the toast. Every piece of user data reaches the DOM
 // through textContent or attribute setters (never innerHTML), and links are
 // built as <a> elements only for http and https URLs.
 
-export const $ = (id) => document.getElementById(id);
+/**
+ * The element with this id, checked to be a cls (HTMLElement by default):
+ * a missing element fails here, by name, rather than later as a null.
+ * @template {HTMLElement} [T=HTMLElement]
+ * @param {string} id
+ * @param {new (...args: any[]) => T} [cls]
+ * @returns {T}
+ */
+export function $(id, cls) {
+  const el = document.getElementById(id);
+  const want = cls || HTMLElement;
+  if (!(el instanceof want)) throw new Error(`#${id} is missing or not a ${want.name}`);
+  return /** @type {T} */ (el);
+}
 
 // ---- small DOM helpers ------------------------------------------------------
 
-/** h("div", {class: "x", text: "…", onclick}, child…) builds an element. */
+/**
+ * @typedef {Node|string|number|null|undefined|false} Child
+ * @typedef {Record<string, unknown>} Props class, text, dataset, style, on<event> or an attribute
+ */
+
+/**
+ * h("div", {class: "x", text: "…", onclick}, child…) builds an element.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Props|null} [props]
+ * @param {...(Child|Child[])} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 export function h(tag, props = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(props || {})) {
     if (v === undefined || v === null || v === false) continue;
-    if (k === "class") el.className = v;
-    else if (k === "text") el.textContent = v;
-    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    if (k === "class") el.className = String(v);
+    else if (k === "text") el.textContent = String(v);
+    else if (k.startsWith("on")) el.addEventListener(k.slice(2), /** @type {EventListener} */ (v));
     else if (k === "dataset") Object.assign(el.dataset, v);
     else if (k === "style") Object.assign(el.style, v);
     else el.setAttribute(k, v === true ? "" : String(v));
@@ -26,6 +52,7 @@ export function h(tag, props = {}, ...children) {
   return el;
 }
 
+/** @type {Record<string, string[]>} name → the paths of a 24×24 stroke icon */
 const ICONS = {
   mic: ["M12 2a3 3 0 0 0-3 3v7a3 3 0 0 0 6 0V5a3 3 0 0 0-3-3z", "M19 10v2a7 7 0 0 1-14 0v-2", "M12 19v3"],
   micOff: ["M2 2l20 20", "M18.89 13.23A7 7 0 0 0 19 12v-2", "M5 10v2a7 7 0 0 0 12 5", "M15 9.34V5a3 3 0 0 0-5.68-1.33", "M9 9v3a3 3 0 0 0 5.12 2.12", "M12 19v3"],
@@ -53,6 +80,10 @@ const ICONS = {
   alert: ["M12 9v4", "M12 17h.01", "M10.29 3.86L1.82 18a2 2 0 0 0 1.71 3h16.94a2 2 0 0 0 1.71-3L13.71 3.86a2 2 0 0 0-3.42 0z"],
 };
 
+/**
+ * An inline SVG icon.
+ * @param {string} name a key of ICONS
+ */
 export function icon(name) {
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
@@ -67,39 +98,90 @@ export function icon(name) {
   return svg;
 }
 
-function iconSpan(name) {
-  const s = h("span", { class: "icon" });
-  s.append(icon(name));
-  return s;
-}
-
-/** Fills every static <span class="icon" data-icon="…">. */
+/**
+ * Fills every static <span class="icon" data-icon="…">.
+ * @param {ParentNode} [root]
+ */
 export function fillIcons(root = document) {
   for (const el of root.querySelectorAll(".icon[data-icon]")) {
-    el.replaceChildren(icon(el.dataset.icon));
+    if (el instanceof HTMLElement) el.replaceChildren(icon(el.dataset.icon));
   }
 }
 
+/**
+ * @param {HTMLElement} el a button holding a .icon span
+ * @param {string} name
+ */
 export function setIcon(el, name) {
   const span = el.querySelector(".icon");
   if (span) span.replaceChildren(icon(name));
 }
 
-const PALETTE = ["#4f6cf7", "#0ea5a4", "#e05d44", "#9b5de5", "#f59e0b", "#10b981", "#ec4899", "#6366f1", "#14b8a6", "#f97316"];
+// Twelve hues far apart, each dark enough for white initials.
+const PALETTE = ["#4f6cf7", "#16a34a", "#ea580c", "#9333ea", "#db2777", "#0891b2",
+  "#b7791f", "#dc2626", "#0f766e", "#8d5524", "#475569", "#4d7c0f"];
 
-export function colorOf(id) {
-  let x = 0;
-  for (const c of id || "") x = (x * 31 + c.codePointAt(0)) >>> 0;
-  return PALETTE[x % PALETTE.length];
+/**
+ * FNV-1a: a hash whose low bits vary with every character (a
+ * multiply-by-31 hash modulo a small palette gives near names one colour).
+ * @param {string} s
+ */
+function fnv(s) {
+  let x = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    x ^= s.charCodeAt(i);
+    x = Math.imul(x, 0x01000193) >>> 0;
+  }
+  return x;
 }
 
+/**
+ * A colour from the name alone (the join page's preview).
+ * @param {string} s
+ */
+export function hashColor(s) {
+  return PALETTE[fnv(s || "") % PALETTE.length];
+}
+
+/** @type {Map<string, string>} identity → colour, kept for the page's life */
+const colours = new Map();
+
+/**
+ * The avatar colour of an identity: its hash's colour unless someone this
+ * page has already seen has it, then the next free one, so that the first
+ * twelve people on a screen never share a colour, and a person keeps theirs.
+ * @param {string} identity
+ */
+export function colorOf(identity) {
+  const known = colours.get(identity);
+  if (known) return known;
+  const used = new Set(colours.values());
+  const start = fnv(identity || "");
+  let c = PALETTE[start % PALETTE.length];
+  for (let i = 0; i < PALETTE.length; i++) {
+    const x = PALETTE[(start + i) % PALETTE.length];
+    if (!used.has(x)) {
+      c = x;
+      break;
+    }
+  }
+  colours.set(identity, c);
+  return c;
+}
+
+/** @param {string} name */
 export function initials(name) {
   const words = (name || "?").trim().split(/\s+/).filter(Boolean);
-  const first = (w) => Array.from(w)[0] || "";
+  const first = (/** @type {string} */ w) => Array.from(w)[0] || "";
   const s = words.length > 1 ? first(words[0]) + first(words[words.length - 1]) : Array.from(words[0] || "?").slice(0, 2).join("");
   return s.toUpperCase();
 }
 
+/**
+ * @param {string} identity
+ * @param {string} name
+ * @param {string} [cls]
+ */
 export function avatar(identity, name, cls = "") {
   return h("span", { class: `avatar ${cls}`, style: { background: colorOf(identity) }, "aria-hidden": "true", text: initials(name) });
 }
@@ -107,12 +189,17 @@ export function avatar(identity, name, cls = "") {
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
 export const dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
+/** @param {string} iso */
 export function timeOf(iso) {
   const d = new Date(iso);
-  return isNaN(d) ? "" : timeFmt.format(d);
+  return isNaN(d.getTime()) ? "" : timeFmt.format(d);
 }
 
-/** Appends text to el, with http(s) URLs as safe links. */
+/**
+ * Appends text to el, with http(s) URLs as safe links.
+ * @param {HTMLElement} el
+ * @param {string} text
+ */
 export function appendLinkified(el, text) {
   const re = /\bhttps?:\/\/[^\s<>"'`]+/gi;
   let last = 0;
@@ -140,6 +227,7 @@ export function appendLinkified(el, text) {
   el.append(document.createTextNode(text.slice(last)));
 }
 
+/** @param {string[]} names */
 export function listNames(names) {
   if (names.length <= 1) return names.join("");
   if (names.length === 2) return `${names[0]} and ${names[1]}`;
@@ -147,6 +235,10 @@ export function listNames(names) {
   return `${names[0]}, ${names[1]} and ${names.length - 2} others`;
 }
 
+/**
+ * @param {string[]} [a]
+ * @param {string[]} [b]
+ */
 export function sameSet(a = [], b = []) {
   if ((a || []).length !== (b || []).length) return false;
   const s = new Set(a);
@@ -154,6 +246,7 @@ export function sameSet(a = [], b = []) {
 }
 
 let toastTimer = 0;
+/** @param {string} text */
 export function toast(text) {
   const t = $("toast");
   t.textContent = text;

@@ -1,11 +1,16 @@
+// @ts-check
 // The receiving half of the chat protocol for Client (backchannel.js):
 // every server packet, merged into the client's state without gaps or
-// duplicates. Installed on Client.prototype; `this` is the Client.
+// duplicates.
 
-import { BackchannelError, RECEIVED_LOG, TYPING_EXPIRY } from "./util.js";
+import { BackchannelError, RECEIVED_LOG } from "./util.js";
+import { Sending } from "./send.js";
 
-export const receiving = {
+/** @typedef {import("./types.js").Message} Message */
+/** @typedef {import("./types.js").ServerPacket} ServerPacket */
 
+export class Receiving extends Sending {
+  /** @param {ServerPacket} p */
   _onChat(p) {
     this.received.push(p);
     if (this.received.length > RECEIVED_LOG) this.received.splice(0, this.received.length - RECEIVED_LOG);
@@ -32,8 +37,8 @@ export const receiving = {
         break;
       }
       case "joined": {
-        const q = p.participant || {};
-        if (q.identity && q.identity !== this.self.identity) {
+        const q = p.participant;
+        if (q && q.identity && q.identity !== this.self.identity) {
           this._upsertParticipant(q.identity, { name: q.name, muted: !!q.muted, read: q.read || 0, chat: true });
           this._emit("participants", {});
         }
@@ -68,7 +73,7 @@ export const receiving = {
         this.options.reconnect = false;
         break;
       case "message":
-        this._onMessage(p.message);
+        if (typeof p.message === "object") this._onMessage(p.message);
         break;
       case "ack":
         this._onAck(p);
@@ -88,7 +93,7 @@ export const receiving = {
       case "unpinned": {
         const on = p.type === "pinned";
         let m = this._known(p.id);
-        if (on && p.message) m = this._pinCopy(p.message);
+        if (on && typeof p.message === "object") m = this._pinCopy(p.message);
         if (m) m.pinned = on;
         if (!on) this.pins.delete(p.id);
         if (m) this._emit("update", { message: m, change: p.type, by: p.by });
@@ -149,52 +154,9 @@ export const receiving = {
         this._emit("resync", { dropped: p.dropped, lastSeq: p.lastSeq });
         break;
     }
-  },
+  }
 
-  /** The loaded (or pinned) copy of a message. */
-  _known(id) {
-    return this.messages.get(id) || this.pins.get(id);
-  },
-
-  /**
-   * Keeps a pinned message: the loaded copy when there is one (so that
-   * later changes apply once), else a copy outside the timeline, which may
-   * not have reached that far back.
-   */
-  _pinCopy(m) {
-    const loaded = this.messages.has(m.id) ? this._merge(m) : m;
-    loaded.pinned = true;
-    this.pins.set(m.id, loaded);
-    return loaded;
-  },
-
-  /** Inserts or replaces a message by id, keeping seq order. */
-  _merge(m) {
-    const old = this.messages.get(m.id);
-    if (old) {
-      Object.keys(old).forEach((k) => delete old[k]);
-      Object.assign(old, m);
-      if (this.pins.has(m.id)) this.pins.set(m.id, old);
-      return old;
-    }
-    this.messages.set(m.id, m);
-    const o = this.order;
-    if (o.length === 0 || this.messages.get(o[o.length - 1]).seq < m.seq) {
-      o.push(m.id);
-    } else {
-      let lo = 0;
-      let hi = o.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (this.messages.get(o[mid]).seq < m.seq) lo = mid + 1;
-        else hi = mid;
-      }
-      o.splice(lo, 0, m.id);
-    }
-    if (this.pins.has(m.id)) this.pins.set(m.id, m);
-    return m;
-  },
-
+  /** @param {Message} msg */
   _onMessage(msg) {
     const isNew = !this.messages.has(msg.id);
     const m = this._merge(msg);
@@ -213,8 +175,9 @@ export const receiving = {
     this._dropTyping(m.sender, false);
     if (isNew) this._emit("message", { message: m });
     else this._emit("update", { message: m, change: "message" });
-  },
+  }
 
+  /** @param {ServerPacket} p */
   _onAck(p) {
     const e = this.outbox.get(p.clientId);
     if (!e) return;
@@ -223,21 +186,17 @@ export const receiving = {
     if (e.resolve) e.resolve({ id: p.id, seq: p.seq, createdAt: p.createdAt });
     this._next();
     this._emit("outbox", {});
-  },
+  }
 
-  /** An outbox entry is settled: leave one-at-a-time mode or send the next. */
-  _next() {
-    if (this.outbox.size === 0) this._serial = false;
-    else if (this._serial) this._flush();
-  },
-
+  /** @param {ServerPacket} p */
   _onError(p) {
+    const text = typeof p.message === "string" ? p.message : "";
     const cid = p.clientId;
     const w = cid && this._waiters.get(cid);
     if (w) {
       this._waiters.delete(cid);
       clearTimeout(w.timer);
-      w.reject(new BackchannelError(p.code, p.message, { retryAfterMs: p.retryAfterMs }));
+      w.reject(new BackchannelError(p.code, text, { retryAfterMs: p.retryAfterMs }));
       return;
     }
     const e = cid && this.outbox.get(cid);
@@ -255,12 +214,12 @@ export const receiving = {
         setTimeout(() => this._flush(), wait + 5);
       } else {
         this.outbox.delete(cid);
-        if (e.reject) e.reject(new BackchannelError(p.code, p.message));
+        if (e.reject) e.reject(new BackchannelError(p.code, text));
         this._next();
       }
       this._emit("outbox", {});
       this._emit("chaterror", {
-        code: p.code, message: p.message, clientId: cid, retrying, retryAfterMs: p.retryAfterMs,
+        code: p.code, message: text, clientId: cid, retrying, retryAfterMs: p.retryAfterMs,
         draft: retrying ? null : { text: e.text, to: e.to, replyTo: e.replyTo, file: e.file },
       });
       return;
@@ -274,9 +233,10 @@ export const receiving = {
         return;
       }
     }
-    this._emit("chaterror", { code: p.code, message: p.message, clientId: cid, op: op ? op.packet.type : undefined });
-  },
+    this._emit("chaterror", { code: p.code, message: text, clientId: cid, op: op ? op.packet.type : undefined });
+  }
 
+  /** @param {ServerPacket} p */
   _onHistory(p) {
     const cid = p.clientId;
     const w = cid && this._waiters.get(cid);
@@ -300,8 +260,9 @@ export const receiving = {
     this._emit("messages", { reason: "replay" });
     if (!first && !overlaps && p.more && msgs.length) this._fillGap(msgs[0].seq);
     this._flush();
-  },
+  }
 
+  /** @param {number} before */
   async _fillGap(before) {
     try {
       for (let guard = 0; guard < 50; guard++) {
@@ -316,33 +277,5 @@ export const receiving = {
     } catch (err) {
       console.warn("backchannel: could not fill the history gap", err);
     }
-  },
-
-  _onTyping(p) {
-    if (p.identity === this.self.identity) return;
-    if (!p.on) {
-      this._dropTyping(p.identity);
-      return;
-    }
-    clearTimeout(this._typingTimers.get(p.identity));
-    this.typing.set(p.identity, { identity: p.identity, name: p.name || this.nameOf(p.identity), to: p.to || null });
-    this._typingTimers.set(p.identity, setTimeout(() => this._dropTyping(p.identity), TYPING_EXPIRY));
-    this._emit("typing", {});
-  },
-
-  _dropTyping(identity, emit = true) {
-    clearTimeout(this._typingTimers.get(identity));
-    this._typingTimers.delete(identity);
-    if (this.typing.delete(identity) || emit) this._emit("typing", {});
-  },
-
-  _clearTyping() {
-    for (const t of this._typingTimers.values()) clearTimeout(t);
-    this._typingTimers.clear();
-    if (this.typing.size) {
-      this.typing.clear();
-      this._emit("typing", {});
-    }
-  },
-
-};
+  }
+}

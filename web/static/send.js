@@ -1,16 +1,45 @@
+// @ts-check
 // The sending half of the chat protocol for Client (backchannel.js): the
 // outbox of unacknowledged messages with clientId retries, every packet a
-// client may send, and history requests. Installed on Client.prototype;
-// `this` is the Client.
+// client may send, and history requests.
 
 import { ACK_TIMEOUT, BackchannelError, REQUEST_TIMEOUT, newClientId } from "./util.js";
+import { Timeline } from "./timeline.js";
 
-export const sending = {
+/** @typedef {import("./types.js").OutboxEntry} OutboxEntry */
+/** @typedef {import("./types.js").ClientPacket} ClientPacket */
+/** @typedef {import("./types.js").ServerPacket} ServerPacket */
+/** @typedef {{clientId: string, id: string, seq: number, createdAt: string}} Ack */
+/** @typedef {{packet: ClientPacket, sent?: boolean, retried?: boolean}} Op */
+
+export class Sending extends Timeline {
+  /**
+   * @param {string} token
+   * @param {import("./connection.js").ClientOptions} [options]
+   */
+  constructor(token, options) {
+    super(token, options);
+    /** @type {Map<string, OutboxEntry>} clientId → own message not acknowledged yet */
+    this.outbox = new Map();
+    /** @type {Map<string, Op>} clientId → op packet awaiting send or error */
+    this._ops = new Map();
+    /** @type {Map<string, {resolve: (p: ServerPacket) => void, reject: (err: Error) => void, timer: number}>} clientId → request awaiting its answer */
+    this._waiters = new Map();
+    this._ackTimer = 0;
+    /** one message at a time, each after the previous ack (after a retryable refusal) */
+    this._serial = false;
+    this._readSent = 0;
+    this._readTimer = 0;
+    /** @type {Promise<number>|null} */
+    this._loadingOlder = null;
+  }
+
+  /** @param {ClientPacket} p */
   _sendRaw(p) {
     if (!this.chatOpen) return false;
     this._dc.send(JSON.stringify(p));
     return true;
-  },
+  }
 
   /** Sends what waited for the channel: unacked messages, then queued ops. */
   _flush() {
@@ -50,7 +79,7 @@ export const sending = {
     for (const op of this._ops.values()) {
       if (!op.sent) op.sent = this._sendRaw(op.packet);
     }
-  },
+  }
 
   /**
    * Sends a message. Resolves with {id, seq, createdAt} once the server
@@ -60,17 +89,22 @@ export const sending = {
    * creates a duplicate.
    * @param {string} text
    * @param {{to?: string[], replyTo?: string}} [opts]
+   * @returns {Promise<{id: string, seq: number, createdAt: string}>}
    */
   sendMessage(text, opts = {}) {
     return this._enqueue({ kind: "text", text, to: opts.to, replyTo: opts.replyTo });
-  },
+  }
 
   /**
    * Uploads a file and sends it as an image or file message with an
    * optional caption. The outbox entry (with `file`) shows progress.
+   * @param {File} file
+   * @param {{text?: string, to?: string[], replyTo?: string}} [opts]
+   * @returns {Promise<{id: string, seq: number, createdAt: string}>}
    */
   async sendFile(file, opts = {}) {
     const clientId = newClientId();
+    /** @type {OutboxEntry} */
     const entry = {
       clientId, kind: file.type && file.type.startsWith("image/") ? "image" : "file", text: opts.text || "",
       to: opts.to, replyTo: opts.replyTo, file, uploading: true, tries: 0, createdAt: Date.now(),
@@ -91,11 +125,17 @@ export const sending = {
     entry.attachment = att;
     entry.kind = att.image ? "image" : "file";
     return this._enqueue(entry);
-  },
+  }
 
+  /**
+   * @param {Partial<OutboxEntry> & {kind: OutboxEntry["kind"]}} e
+   * @returns {Promise<{id: string, seq: number, createdAt: string}>}
+   */
   _enqueue(e) {
-    const entry = this.outbox.get(e.clientId) || { ...e, clientId: e.clientId || newClientId(), tries: 0, createdAt: Date.now() };
+    /** @type {OutboxEntry} */
+    const entry = this.outbox.get(e.clientId) || { ...e, text: "", clientId: e.clientId || newClientId(), tries: 0, createdAt: Date.now() };
     entry.text = e.text || "";
+    /** @type {ClientPacket} */
     const p = { type: "chat", clientId: entry.clientId };
     if (entry.kind !== "text") {
       p.kind = entry.kind;
@@ -108,6 +148,7 @@ export const sending = {
     if (entry.replyTo) p.replyTo = entry.replyTo;
     entry.packet = p;
     entry.sent = false;
+    /** @type {Promise<{id: string, seq: number, createdAt: string}>} */
     const done = new Promise((resolve, reject) => {
       entry.resolve = resolve;
       entry.reject = reject;
@@ -117,9 +158,12 @@ export const sending = {
     this._flush();
     this._emit("outbox", {});
     return done;
-  },
+  }
 
-  /** Gives up on an unacked message (e.g. the user removes it). */
+  /**
+   * Gives up on an unacked message (e.g. the user removes it).
+   * @param {string} clientId
+   */
   discard(clientId) {
     const e = this.outbox.get(clientId);
     if (!e) return;
@@ -127,8 +171,12 @@ export const sending = {
     if (e.reject) e.reject(new BackchannelError("cancelled", "cancelled"));
     this._next();
     this._emit("outbox", {});
-  },
+  }
 
+  /**
+   * @param {ClientPacket} packet
+   * @param {Op} [op] the same op again (a retry)
+   */
   _sendOp(packet, op) {
     const cid = packet.clientId || newClientId();
     packet.clientId = cid;
@@ -137,56 +185,84 @@ export const sending = {
     this._ops.set(cid, o);
     // Ops are not acked: forget them once the server had time to refuse.
     if (o.sent) setTimeout(() => { if (this._ops.get(cid) === o) this._ops.delete(cid); }, 30000);
-  },
+  }
 
-  /** Adds (on=true) or removes a reaction. */
+  /**
+   * Adds (on=true) or removes a reaction.
+   * @param {string} id
+   * @param {string} emoji
+   */
   react(id, emoji, on = true) {
     this._sendOp({ type: "reaction", id, emoji, on });
-  },
+  }
 
-  /** Toggles own reaction with emoji on message id. */
+  /**
+   * Toggles own reaction with emoji on message id.
+   * @param {string} id
+   * @param {string} emoji
+   */
   toggleReaction(id, emoji) {
     const m = this._known(id);
     const r = m && (m.reactions || []).find((x) => x.emoji === emoji);
     this.react(id, emoji, !(r && r.identities.includes(this.self.identity)));
-  },
+  }
 
+  /** @param {string} id @param {string} text */
   edit(id, text) {
     this._sendOp({ type: "edit", id, text });
-  },
+  }
 
+  /** @param {string} id */
   delete(id) {
     this._sendOp({ type: "delete", id });
-  },
+  }
 
+  /** @param {string} id */
   pin(id) {
     this._sendOp({ type: "pin", id });
-  },
+  }
 
+  /** @param {string} id */
   unpin(id) {
     this._sendOp({ type: "unpin", id });
-  },
+  }
 
-  /** Moderators: take away (or give back) a participant's right to chat. */
+  /**
+   * Moderators: take away (or give back) a participant's right to chat.
+   * @param {string} identity
+   */
   mute(identity, on = true) {
     this._sendOp({ type: on ? "mute" : "unmute", target: identity });
-  },
+  }
 
-  /** Moderators: remove a participant from the room. */
+  /**
+   * Moderators: remove a participant from the room.
+   * @param {string} identity
+   * @param {string} [reason]
+   */
   kick(identity, reason) {
+    /** @type {ClientPacket} */
     const p = { type: "kick", target: identity };
     if (reason) p.reason = reason;
     this._sendOp(p);
-  },
+  }
 
-  /** Typing indicator; to: the private conversation's identities. */
+  /**
+   * Typing indicator; to: the private conversation's identities.
+   * @param {boolean} on
+   * @param {string[]} [to]
+   */
   typingState(on, to) {
+    /** @type {ClientPacket} */
     const p = { type: "typing", on: !!on };
     if (on && to && to.length) p.to = [...to];
     this._sendRaw(p);
-  },
+  }
 
-  /** Moves own read horizon to seq (default: the newest loaded message). */
+  /**
+   * Moves own read horizon to seq (default: the newest loaded message).
+   * @param {number} [seq]
+   */
   markRead(seq) {
     if (seq === undefined) {
       const last = this.order[this.order.length - 1];
@@ -199,19 +275,13 @@ export const sending = {
     this._readTimer = setTimeout(() => {
       if (this.self.read > this._readSent && this._sendRaw({ type: "read", seq: this.self.read })) this._readSent = this.self.read;
     }, 300);
-  },
+  }
 
-  /** Messages from others after own read horizon. */
-  unreadCount() {
-    let n = 0;
-    for (let i = this.order.length - 1; i >= 0; i--) {
-      const m = this.messages.get(this.order[i]);
-      if (m.seq <= this.self.read) break;
-      if (m.sender !== this.self.identity && !m.deleted) n++;
-    }
-    return n;
-  },
-
+  /**
+   * Sends a request and resolves with its answer (matched by clientId).
+   * @param {ClientPacket} packet
+   * @returns {Promise<ServerPacket>}
+   */
   _request(packet) {
     const clientId = newClientId();
     return new Promise((resolve, reject) => {
@@ -225,7 +295,7 @@ export const sending = {
       }, REQUEST_TIMEOUT);
       this._waiters.set(clientId, { resolve, reject, timer });
     });
-  },
+  }
 
   /**
    * Loads a page of older messages before the oldest loaded one. Resolves
@@ -252,6 +322,31 @@ export const sending = {
       }
     })();
     return this._loadingOlder;
-  },
+  }
 
-};
+  /** An outbox entry is settled: leave one-at-a-time mode or send the next. */
+  _next() {
+    if (this.outbox.size === 0) this._serial = false;
+    else if (this._serial) this._flush();
+  }
+
+  _onOpen() {
+    super._onOpen();
+    this._flush();
+  }
+
+  _onDrop() {
+    super._onDrop();
+    for (const [, w] of this._waiters) {
+      clearTimeout(w.timer);
+      w.reject(new BackchannelError("unavailable", "connection lost"));
+    }
+    this._waiters.clear();
+    clearTimeout(this._ackTimer);
+    // Unacked messages go again with the same clientId once reconnected.
+    // Other operations already sent may or may not have been applied; they
+    // are not repeated (the replay shows their outcome).
+    for (const e of this.outbox.values()) e.sent = false;
+    for (const [cid, op] of this._ops) if (op.sent) this._ops.delete(cid);
+  }
+}

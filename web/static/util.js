@@ -1,3 +1,4 @@
+// @ts-check
 // Helpers and constants shared by the client module's parts; re-exported
 // by backchannel.js, which is what other web apps import.
 
@@ -10,6 +11,7 @@ export const ACK_TIMEOUT = 15000; // resend an unacknowledged message after this
 
 /**
  * Decodes (without verifying) an access token's claims, for display only.
+ * @param {string} token
  * @returns {{identity:string,name:string,room:string,admin:boolean,exp:number}|null}
  */
 export function decodeToken(token) {
@@ -32,6 +34,9 @@ export function decodeToken(token) {
  * Asks a server started with --dev for a token (GET /v1/dev/token).
  * Resolves to {token, identity, room}; rejects with err.status 404 when the
  * server is not in dev mode.
+ * @param {{room?: string, name?: string, identity?: string, admin?: boolean}} [who]
+ * @param {string} [baseURL]
+ * @returns {Promise<{token: string, identity: string, room: string}>}
  */
 export async function devToken({ room, name, identity, admin } = {}, baseURL = location.origin) {
   const q = new URLSearchParams({ room: room || "", name: name || "" });
@@ -40,14 +45,28 @@ export async function devToken({ room, name, identity, admin } = {}, baseURL = l
   const res = await fetch(`${baseURL}/v1/dev/token?${q}`, { cache: "no-store" });
   const body = await res.json().catch(() => ({}));
   if (!res.ok) {
-    const err = new Error(body.reason || body.error || `HTTP ${res.status}`);
-    err.status = res.status;
-    throw err;
+    throw new BackchannelError(`http_${res.status}`, body.reason || body.error || `HTTP ${res.status}`, { status: res.status });
   }
   return body;
 }
 
-/** Formats a byte count for people: 532 B, 12.4 KB, 3.1 MB. */
+/**
+ * What the server tells any page about itself (GET /v1/config): whether it
+ * runs with --dev (and so mints tokens at /v1/dev/token).
+ * @param {string} [baseURL]
+ * @returns {Promise<{dev: boolean}>}
+ */
+export async function serverConfig(baseURL = location.origin) {
+  const res = await fetch(`${baseURL}/v1/config`, { cache: "no-store" });
+  if (!res.ok) throw new BackchannelError(`http_${res.status}`, `HTTP ${res.status}`, { status: res.status });
+  const body = await res.json();
+  return { dev: body.dev === true };
+}
+
+/**
+ * Formats a byte count for people: 532 B, 12.4 KB, 3.1 MB.
+ * @param {number} n
+ */
 export function formatBytes(n) {
   if (!(n >= 0)) return "";
   if (n < 1000) return `${n} B`;
@@ -70,11 +89,21 @@ export function newClientId() {
 
 /** An error answered by the server (chat error packet or HTTP API). */
 export class BackchannelError extends Error {
+  /**
+   * @param {string} code the protocol's error code (docs/protocol.md), or http_NNN
+   * @param {string} [message]
+   * @param {{status?: number, retryAfterMs?: number, fatal?: boolean}} [extra]
+   */
   constructor(code, message, extra = {}) {
     super(message || code);
     this.name = "BackchannelError";
     this.code = code;
-    Object.assign(this, extra);
+    /** HTTP status, for an HTTP API error */
+    this.status = extra.status;
+    /** when to try again, for a retryable refusal */
+    this.retryAfterMs = extra.retryAfterMs;
+    /** a connection failure that ends the session instead of reconnecting */
+    this.fatal = !!extra.fatal;
   }
 }
 
