@@ -39,6 +39,7 @@ func deny(log *slog.Logger, w http.ResponseWriter, r *http.Request, status int, 
 		logged = reason
 	}
 	log.Info("socket refused", append([]any{"reason", logged, "status", status, "remote_addr", r.RemoteAddr}, attrs...)...)
+	metricRefused.WithLabelValues(logged).Inc()
 	refuse(w, status, code, reason)
 }
 

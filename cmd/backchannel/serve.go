@@ -73,6 +73,11 @@ func serveCommand() *cli.Command {
 			&cli.DurationFlag{Name: "webhook-timeout", Value: 15 * time.Second, Validator: positive[time.Duration], Sources: env("webhook-timeout"),
 				Usage: "timeout of one delivery attempt"},
 			str("webhook-retry-schedule", "", "delay before each attempt, comma-separated (default 0s,5s,5m,30m,2h,5h,10h,10h)"),
+			&cli.DurationFlag{Name: "http-idle-timeout", Value: app.DefaultHTTPLimits.IdleTimeout, Validator: positive[time.Duration],
+				Sources: env("http-idle-timeout"), Usage: "close an HTTP keep-alive connection idle for so long (signaling sockets excepted)"},
+			&cli.IntFlag{Name: "http-max-conns-per-ip", Value: app.DefaultHTTPLimits.MaxConnsPerIP, Config: decimal,
+				Validator: nonNegative[int], Sources: env("http-max-conns-per-ip"),
+				Usage: "HTTP connections one address may hold before any becomes a signaling socket (0: no cap; behind a proxy, raise it)"},
 		},
 		Action: action(runServe),
 	}
@@ -141,10 +146,12 @@ func runServe(_ context.Context, cmd *cli.Command) error {
 	// start, a folder it created is removed again (nothing of the
 	// operator's can be in it).
 	created := firstMissing(data)
+	b := buildInfo()
 	a, err := app.New(app.Config{
 		Addr: cmd.String("addr"), DataDir: data, Database: database, PublicURL: cmd.String("public-url"),
 		APIKey: key, APISecret: secret, Dev: dev,
 		RTC: rtc, AllowedOrigins: allowed, ChatConfig: &chatCfg, Logger: log, Webhooks: whCfg,
+		HTTP: httpLimits(cmd), Build: app.Build{Version: b.Version, Commit: b.Commit},
 	})
 	if err != nil {
 		if created != "" {
@@ -163,7 +170,6 @@ func runServe(_ context.Context, cmd *cli.Command) error {
 	if database == "" {
 		db = "SQLite, " + recorder.SQLiteEngine()
 	}
-	b := buildInfo()
 	log.Info("backchannel serving", "http", a.Addr().String(), "rtc_udp", rtc.UDPAddr, "rtc_tcp", rtc.TCPAddr, "data", data,
 		"database", db, "version", b.Version, "commit", b.Commit)
 	if dev {
@@ -197,4 +203,14 @@ func portOf(hostport string) int {
 	i := strings.LastIndex(hostport, ":")
 	p, _ := strconv.Atoi(hostport[i+1:])
 	return p
+}
+
+// httpLimits reads the HTTP connection limits; 0 turns the per-address cap
+// off.
+func httpLimits(cmd *cli.Command) app.HTTPLimits {
+	l := app.HTTPLimits{IdleTimeout: cmd.Duration("http-idle-timeout"), MaxConnsPerIP: cmd.Int("http-max-conns-per-ip")}
+	if l.MaxConnsPerIP == 0 {
+		l.MaxConnsPerIP = -1
+	}
+	return l
 }

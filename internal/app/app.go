@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/backchannel-rtc/backchannel/auth"
 	"github.com/backchannel-rtc/backchannel/chat"
@@ -52,6 +51,9 @@ type Config struct {
 	// API secret and public URL are the server's).
 	Webhooks webhook.Config
 
+	// Build names the binary in backchannel_build_info.
+	Build Build
+
 	// HTTP bounds connections that are not signaling sockets (zero
 	// fields: DefaultHTTPLimits).
 	HTTP HTTPLimits
@@ -68,13 +70,16 @@ type App struct {
 	Chat     *chat.Server
 	Recorder *recorder.Recorder
 	// Webhooks derives, delivers and lists webhook events (with Recorder).
-	Webhooks  *webhook.Delivery
-	ln        net.Listener
-	mux       *http.ServeMux
-	http      *http.Server
-	guard     *connGuard
-	signaling *signaling.Handler
-	done      chan error
+	Webhooks *webhook.Delivery
+	ln       net.Listener
+	mux      *http.ServeMux
+	http     *http.Server
+	guard    *connGuard
+	// registry is what /metrics serves; httpSeconds its request histogram.
+	registry    *prometheus.Registry
+	httpSeconds *prometheus.HistogramVec
+	signaling   *signaling.Handler
+	done        chan error
 
 	closeOnce sync.Once
 	closeErr  error
@@ -114,7 +119,7 @@ func New(cfg Config) (*App, error) {
 	}
 	// The server's metrics go on the registry /metrics serves; nothing
 	// registers itself at package init.
-	if err := sfu.RegisterMetrics(prometheus.DefaultRegisterer); err != nil {
+	if a.registry, err = a.newMetrics(); err != nil {
 		return fail(err)
 	}
 	if a.SFU, err = sfu.NewServer(cfg.RTC, cfg.Chat); err != nil {
@@ -134,7 +139,7 @@ func New(cfg Config) (*App, error) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","rooms":%d,"participants":%d}`+"\n", rooms, ps)
 	})
-	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.Handle("GET /metrics", a.metricsHandler())
 	mux.Handle("GET /v1/config", web.Config(cfg.Dev))
 	if cfg.Dev {
 		mux.HandleFunc("GET /v1/dev/token", a.devToken)
@@ -153,7 +158,7 @@ func New(cfg Config) (*App, error) {
 	mux.Handle("/", web.Handler())
 	a.mux = mux
 	// One log line per request, with a request id (internal/logs).
-	a.http = a.newHTTPServer(logs.Requests(cfg.Logger, mux))
+	a.http = a.newHTTPServer(logs.RequestsObserved(cfg.Logger, mux, a.observeRequest))
 	a.http.ErrorLog = slog.NewLogLogger(cfg.Logger.With("component", "http").Handler(), slog.LevelWarn)
 	return a, nil
 }

@@ -58,6 +58,15 @@ var quietRoutes = map[string]bool{"GET /healthz": true, "GET /metrics": true, "/
 // client or a proxy is kept). A WebSocket's line comes when it closes,
 // with status 101 and the socket's lifetime as its duration.
 func Requests(log *slog.Logger, mux *http.ServeMux) http.Handler {
+	return RequestsObserved(log, mux, nil)
+}
+
+// Observer is told of every finished request: its route template, status
+// and duration (for metrics).
+type Observer func(method, route string, status int, took time.Duration)
+
+// RequestsObserved is Requests that also tells observe, when not nil.
+func RequestsObserved(log *slog.Logger, mux *http.ServeMux, observe Observer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get(RequestIDHeader)
@@ -96,6 +105,9 @@ func Requests(log *slog.Logger, mux *http.ServeMux) http.Handler {
 				attrs = append(attrs, slog.Group("params", params...))
 			}
 			log.LogAttrs(r.Context(), level, "http request", attrs...)
+			if observe != nil {
+				observe(r.Method, route, status, time.Since(start))
+			}
 		}()
 		mux.ServeHTTP(sw, r)
 	})

@@ -156,7 +156,7 @@ func (d *Delivery) finish(row recorder.OutboxEvent, webhookID string, start time
 	}
 	if !broken {
 		attempts.WithLabelValues(classify(oc)).Inc()
-		attemptSeconds.Observe(took.Seconds())
+		attemptSeconds.WithLabelValues(row.Endpoint).Observe(took.Seconds())
 	}
 	gone := oc.err == nil && oc.status == http.StatusGone
 	switch {

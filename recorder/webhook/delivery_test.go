@@ -260,9 +260,14 @@ func TestRetryRules(t *testing.T) {
 	})
 }
 
-// counter reads a counter of the default registry.
+// counter reads one of the delivery counters, from a registry they are
+// registered on as a server registers them.
 func counter(t testing.TB, name, result string) float64 {
-	mfs, err := prometheus.DefaultGatherer.Gather()
+	reg := prometheus.NewRegistry()
+	if err := webhook.RegisterMetrics(reg, nil); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
