@@ -10,7 +10,9 @@ type Conn interface {
 	// Who is the participant, from its verified token: identity, display
 	// name and grants. Nothing in a packet can change it.
 	Who() auth.Identity
-	// Send queues bytes for this participant and never blocks. The same
+	// Send queues bytes for this participant and never blocks, nor does
+	// any network I/O: chat calls it with a room's lock held, so the
+	// transport writes from a goroutine of the connection's own. The same
 	// slice may be handed to many connections: implementations must not
 	// modify it. It returns false when the connection's bounded send queue
 	// is full and the bytes were dropped; the transport then calls

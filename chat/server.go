@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/backchannel-rtc/backchannel/internal/logsummary"
 )
 
 // Server implements Service: one per process, holding the rooms that have
@@ -24,6 +26,11 @@ type Server struct {
 	// writes counts store writes whose done has not run; Close waits on it.
 	writes sync.WaitGroup
 	stats  counters
+
+	// Repeating conditions, logged as summaries (logs.go); the flags skip
+	// the summaries' mutex on the normal path.
+	writeFails, evictions  logsummary.Summary
+	writeFailing, evicting atomic.Bool
 
 	mu     sync.Mutex
 	closed bool
@@ -96,8 +103,10 @@ func (srv *Server) Close(ctx context.Context) error {
 // touch only memory.
 func (srv *Server) Attach(name string, c Conn) Session {
 	who := c.Who()
-	if who.Identity == "" || name == "" {
-		srv.refuse(c, "no identity or room")
+	if !validIdentity(who.Identity) || !validIdentity(name) {
+		// Both are stored with every change: one the database cannot hold
+		// would be shown live and then refused for good.
+		srv.refuse(c, "identity and room must be 1 to 255 printable bytes")
 		return deadSession{}
 	}
 	srv.mu.Lock()
@@ -192,11 +201,12 @@ type Stats struct {
 	RateLimited int64 // packets refused by a rate limit
 	StoreErrors int64 // store writes or reads that failed
 	Resyncs     int64 // resync packets sent
+	Withdrawn   int64 // messages or changes withdrawn after the store refused them
 }
 
 type counters struct {
 	messages, events, deliveries, dropped, errors, violations,
-	rateLimited, storeErrors, resyncs, paused atomic.Int64
+	rateLimited, storeErrors, resyncs, paused, withdrawn atomic.Int64
 }
 
 // Stats returns a snapshot of the counters.
@@ -211,6 +221,7 @@ func (srv *Server) Stats() Stats {
 		RateLimited: srv.stats.rateLimited.Load(),
 		StoreErrors: srv.stats.storeErrors.Load(),
 		Resyncs:     srv.stats.resyncs.Load(),
+		Withdrawn:   srv.stats.withdrawn.Load(),
 	}
 	srv.mu.Lock()
 	rooms := make([]*room, 0, len(srv.rooms))

@@ -177,6 +177,7 @@ var suite = []struct {
 	{"WriterTransient", testWriterTransient},
 	{"WriterBackPressure", testWriterBackPressure},
 	{"WriterReplay", testWriterReplay},
+	{"WriterPoison", testWriterPoison},
 	{"Outbox", testOutbox},
 }
 

@@ -20,6 +20,11 @@ import (
 // asked for (e.g. publishing media without canPublish).
 var ErrForbidden = errors.New("forbidden")
 
+// ErrUnsolicitedAnswer is returned for an answer when no subscriber offer
+// is waiting for one: the client's mistake, answered with an error and
+// nothing else (no renegotiation, no warning in the log).
+var ErrUnsolicitedAnswer = errors.New("no subscriber offer is waiting for an answer")
+
 // ErrUnknownTrack and ErrNotYourTrack refuse a mute: the track is not
 // published in the room, or someone else publishes it. Both are the
 // user's mistakes, not protocol violations.
@@ -183,6 +188,10 @@ func (p *Participant) setLocal(pc *webrtc.PeerConnection, d webrtc.SessionDescri
 // HandleAnswer applies the client's answer to a subscriber offer.
 func (p *Participant) HandleAnswer(answer webrtc.SessionDescription) error {
 	p.subOps.Lock()
+	if p.sub.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
+		p.subOps.Unlock()
+		return ErrUnsolicitedAnswer
+	}
 	err := p.sub.SetRemoteDescription(answer)
 	applied := err == nil || p.sub.SignalingState() == webrtc.SignalingStateStable
 	p.subOps.Unlock()

@@ -101,6 +101,11 @@ func (h *Handler) checkOrigin(r *http.Request) bool {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := h.requestLog(r)
+	if twoTokens(r) {
+		// Which one wins would be a silent choice between two identities.
+		deny(log, w, r, http.StatusBadRequest, "bad_request", "two different tokens: the Authorization header and ?access_token= disagree", "two_tokens")
+		return
+	}
 	who, err := h.cfg.Keys.Verify(auth.FromRequest(r))
 	if err != nil {
 		deny(log, w, r, http.StatusUnauthorized, "unauthorized", err.Error(), tokenReason(err))

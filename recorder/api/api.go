@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -267,6 +268,26 @@ type messageJSON struct {
 	SessionID     string `json:"sessionId"`
 	MeetingID     string `json:"meetingId"`
 	AttachmentURL string `json:"attachmentUrl,omitempty"`
+}
+
+// MarshalJSON writes the message as protocol does (its times in
+// protocol.TimeFormat) and then the admin fields: the embedded Message's
+// own MarshalJSON would otherwise be promoted and drop them.
+func (m messageJSON) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(m.Message)
+	if err != nil {
+		return nil, err
+	}
+	extra, err := json.Marshal(struct {
+		SessionID     string `json:"sessionId"`
+		MeetingID     string `json:"meetingId"`
+		AttachmentURL string `json:"attachmentUrl,omitempty"`
+	}{m.SessionID, m.MeetingID, m.AttachmentURL})
+	if err != nil {
+		return nil, err
+	}
+	// Both are objects, the message never empty: join them.
+	return append(append(b[:len(b)-1], ','), extra[1:]...), nil
 }
 
 func (a *api) messagesJSON(req *http.Request, rows []recorder.MessageRow) ([]messageJSON, error) {
