@@ -38,7 +38,7 @@ func (r *room) reconcile(e *entry) {
 			case errors.Is(err, ErrNotFound) && state != writeDurable:
 				return // not stored yet: a retry of the message writes its current state
 			case errors.Is(err, ErrNotFound):
-				gone = true
+				// Not in the store at all: stored stays nil, e is withdrawn.
 			case err != nil:
 				r.srv.stats.storeErrors.Add(1)
 				r.srv.log.Warn("chat: cannot read back a message whose change was refused", "room", r.name, "id", id, "err", err)

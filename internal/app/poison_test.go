@@ -159,10 +159,10 @@ func TestPoisonMessagesPostgres(t *testing.T) {
 // of this shared machine's scheduling noise under the race detector).
 func testPoisonMessages(t *testing.T, dsn string) {
 	a := startServer(t, nil, func(c *app.Config) { c.Database = dsn })
-	var senders, watchers []*poisonPeer
+	var senders []*poisonPeer
 	for _, room := range []string{"r1", "r2"} {
 		senders = append(senders, newPoisonPeer(t, a, room, "alice-"+room))
-		watchers = append(watchers, newPoisonPeer(t, a, room, "bob-"+room))
+		newPoisonPeer(t, a, room, "bob-"+room) // a second participant in each room
 	}
 	mallory := newPoisonPeer(t, a, "x", "mallory")
 	victim := newPoisonPeer(t, a, "x", "victim")
