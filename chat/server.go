@@ -79,6 +79,8 @@ func (srv *Server) Close(ctx context.Context) error {
 	for _, r := range rooms {
 		<-r.ready
 		r.mu.Lock()
+		// Pending departures end now, so that no session stays open.
+		r.settleLocked()
 		// After this no write is queued in r (writeLocked checks closed),
 		// so writes.Wait below cannot race with writes.Add.
 		r.closed = true
@@ -173,7 +175,7 @@ func (srv *Server) maybeDrop(r *room) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.sessions) > 0 || r.pending.Load() > 0 {
+	if len(r.sessions) > 0 || r.pending.Load() > 0 || r.lingeringLocked() {
 		return
 	}
 	delete(srv.rooms, r.name)

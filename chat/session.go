@@ -178,7 +178,7 @@ func (s *session) Overflowed(dropped int) {
 func (s *session) Detach() {
 	r := s.r
 	r.mu.Lock()
-	empty := r.detachLocked(s, false)
+	empty := r.detachLocked(s, departureOf(s.c))
 	r.mu.Unlock()
 	if empty && r.pending.Load() == 0 {
 		r.srv.maybeDrop(r)
