@@ -24,8 +24,9 @@ type Server struct {
 	stop  context.CancelFunc
 
 	// writes counts store writes whose done has not run; Close waits on it.
-	writes sync.WaitGroup
-	stats  counters
+	writes  sync.WaitGroup
+	stats   counters
+	packets packetCounts
 
 	// Repeating conditions, logged as summaries (logs.go); the flags skip
 	// the summaries' mutex on the normal path.
@@ -203,7 +204,9 @@ type Stats struct {
 	RateLimited int64 // packets refused by a rate limit
 	StoreErrors int64 // store writes or reads that failed
 	Resyncs     int64 // resync packets sent
-	Withdrawn   int64 // messages or changes withdrawn after the store refused them
+	// Packets are the packets received, by type and outcome (packets.go).
+	Packets   []PacketCount
+	Withdrawn int64 // messages or changes withdrawn after the store refused them
 }
 
 type counters struct {
@@ -224,6 +227,7 @@ func (srv *Server) Stats() Stats {
 		StoreErrors: srv.stats.storeErrors.Load(),
 		Resyncs:     srv.stats.resyncs.Load(),
 		Withdrawn:   srv.stats.withdrawn.Load(),
+		Packets:     srv.packets.snapshot(),
 	}
 	srv.mu.Lock()
 	rooms := make([]*room, 0, len(srv.rooms))

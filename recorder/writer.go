@@ -323,6 +323,9 @@ func (w *writer) commit(items []item, split bool) error {
 					s.TotalBatch += d
 					s.MaxBatch = max(s.MaxBatch, d)
 				})
+				if f := w.r.cfg.OnCommit; f != nil {
+					f(len(items), d)
+				}
 				w.adopt(p)
 				return nil
 			}
