@@ -47,7 +47,7 @@ func (srv *Server) noteEvict(room string, seq int64, unconfirmed, durable bool) 
 			srv.evicting.Store(false) // before End: an eviction racing with it sets it again
 			if ok, d, n := srv.evictions.End(now); ok {
 				srv.log.Info("chat: the store caught up; messages leave memory confirmed again",
-					"evictedUnconfirmed", n, "after", d.Round(time.Millisecond))
+					"evicted_unconfirmed", n, "after", d.Round(time.Millisecond))
 			}
 		}
 		return
