@@ -24,6 +24,18 @@ type Conn interface {
 	Close(reason string)
 }
 
+// Departure is implemented by a Conn that knows why it went away; chat asks
+// it when the connection's Session detaches. Lost reports true when the
+// connection dropped without the participant leaving: a network loss, or
+// a newer connection of the same identity replacing it. chat then keeps
+// the identity present, silently, for Config.LeaveGrace, so that a
+// reconnect is invisible to the others. An explicit leave or a removal
+// reports false and is announced at once, as is the departure of a Conn
+// that does not implement Departure.
+type Departure interface {
+	Lost() bool
+}
+
 // Service is what the SFU calls: one per server.
 type Service interface {
 	// Attach is called when a participant's chat channel opens in room.

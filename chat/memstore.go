@@ -172,6 +172,8 @@ func (s *MemoryStore) apply(c Change) error {
 	case ChangeLeave:
 		delete(r.present, c.Identity)
 		return nil
+	case ChangeEnd:
+		return nil
 	case ChangeMute:
 		if c.On {
 			r.muted[c.Identity] = true

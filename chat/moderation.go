@@ -76,7 +76,7 @@ func (s *session) handleKick(a *action) *Error {
 	b := marshal(&evKicked{Type: "kicked", By: s.who.Identity, Reason: reason})
 	for _, v := range victims {
 		v.send(b)
-		r.detachLocked(v, true)
+		r.detachLocked(v, departRemoved)
 	}
 	r.mu.Unlock()
 	s.log.Info("chat: participant removed", "target", a.target, "reason", reason)

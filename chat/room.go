@@ -64,6 +64,9 @@ type person struct {
 	conns  int
 	hidden bool
 	host   bool // roomAdmin: shown as host in presence
+	// grace runs while conns is 0 and the identity is kept present
+	// (departure.go); nil otherwise.
+	grace *time.Timer
 }
 
 // room is one room's chat state. Everything is guarded by mu, except the
@@ -104,6 +107,10 @@ type room struct {
 	// miss must be confirmed with Store.ByClientID.
 	checkStore bool
 	appended   int
+	// ending is the departure timer, running while people is empty;
+	// emptyAt is when the room became empty (departure.go).
+	ending  *time.Timer
+	emptyAt time.Time
 }
 
 func newRoom(srv *Server, name string, muted map[string]bool) *room {
@@ -202,12 +209,14 @@ func (r *room) attach(s *session) bool {
 		p = &person{name: s.name, hidden: s.who.Grant.Hidden, host: s.who.Grant.RoomAdmin}
 		r.people[id] = p
 	}
+	r.returnLocked(p)
 	p.conns++
 	s.sendSnapshotLocked()
 	if first {
 		// Join and leave are per identity, not per connection: a second
 		// tab is not a second participant. The first attach records
-		// ChangeJoin, the last detach ChangeLeave.
+		// ChangeJoin, the last detach ChangeLeave (after LeaveGrace if the
+		// connection was lost: a reconnect within it is no join).
 		if !p.hidden {
 			r.sendAllExceptLocked(marshal(&evJoined{Type: "joined", Participant: r.participantLocked(id, p)}), s)
 		}
@@ -216,8 +225,8 @@ func (r *room) attach(s *session) bool {
 	return true
 }
 
-// detachLocked removes s; it reports whether the room became empty.
-func (r *room) detachLocked(s *session, removed bool) bool {
+// detachLocked removes s; it reports whether the room has no session left.
+func (r *room) detachLocked(s *session, how departure) bool {
 	if s.detached {
 		return false
 	}
@@ -233,11 +242,7 @@ func (r *room) detachLocked(s *session, removed bool) bool {
 	if p := r.people[id]; p != nil {
 		p.conns--
 		if p.conns <= 0 {
-			delete(r.people, id)
-			if !p.hidden {
-				r.sendAllLocked(marshal(&evLeft{Type: "left", Identity: id, Removed: removed}))
-			}
-			r.writeLocked(Change{Kind: ChangeLeave, Identity: id}, nil, nil)
+			r.personGoneLocked(id, p, how)
 		}
 	}
 	if len(r.sessions) == 0 {

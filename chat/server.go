@@ -24,8 +24,9 @@ type Server struct {
 	stop  context.CancelFunc
 
 	// writes counts store writes whose done has not run; Close waits on it.
-	writes sync.WaitGroup
-	stats  counters
+	writes  sync.WaitGroup
+	stats   counters
+	packets packetCounts
 
 	// Repeating conditions, logged as summaries (logs.go); the flags skip
 	// the summaries' mutex on the normal path.
@@ -79,6 +80,8 @@ func (srv *Server) Close(ctx context.Context) error {
 	for _, r := range rooms {
 		<-r.ready
 		r.mu.Lock()
+		// Pending departures end now, so that no session stays open.
+		r.settleLocked()
 		// After this no write is queued in r (writeLocked checks closed),
 		// so writes.Wait below cannot race with writes.Add.
 		r.closed = true
@@ -173,7 +176,7 @@ func (srv *Server) maybeDrop(r *room) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.sessions) > 0 || r.pending.Load() > 0 {
+	if len(r.sessions) > 0 || r.pending.Load() > 0 || r.lingeringLocked() {
 		return
 	}
 	delete(srv.rooms, r.name)
@@ -201,7 +204,9 @@ type Stats struct {
 	RateLimited int64 // packets refused by a rate limit
 	StoreErrors int64 // store writes or reads that failed
 	Resyncs     int64 // resync packets sent
-	Withdrawn   int64 // messages or changes withdrawn after the store refused them
+	// Packets are the packets received, by type and outcome (packets.go).
+	Packets   []PacketCount
+	Withdrawn int64 // messages or changes withdrawn after the store refused them
 }
 
 type counters struct {
@@ -222,6 +227,7 @@ func (srv *Server) Stats() Stats {
 		StoreErrors: srv.stats.storeErrors.Load(),
 		Resyncs:     srv.stats.resyncs.Load(),
 		Withdrawn:   srv.stats.withdrawn.Load(),
+		Packets:     srv.packets.snapshot(),
 	}
 	srv.mu.Lock()
 	rooms := make([]*room, 0, len(srv.rooms))

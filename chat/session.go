@@ -76,6 +76,7 @@ func (s *session) Receive(b []byte) {
 			perr = perr.withClientID(peekClientID(b, cfg.MaxPacketBytes))
 		}
 		s.sendError(perr)
+		s.r.srv.packets.add(0, perr.Code)
 		if perr.Violation() {
 			s.violations++
 			s.log.Debug("chat: protocol violation", "code", perr.Code, "msg", perr.Message)
@@ -87,7 +88,11 @@ func (s *session) Receive(b []byte) {
 		return
 	}
 	s.violations = 0
-	if e := s.handle(&a); e != nil {
+	e := s.handle(&a)
+	if e == nil {
+		s.r.srv.packets.add(a.op, "")
+	} else {
+		s.r.srv.packets.add(a.op, e.Code)
 		s.sendError(e.withClientID(a.clientID))
 		if e.Code == CodeRateLimited {
 			s.pause(e.RetryAfter)
@@ -178,7 +183,7 @@ func (s *session) Overflowed(dropped int) {
 func (s *session) Detach() {
 	r := s.r
 	r.mu.Lock()
-	empty := r.detachLocked(s, false)
+	empty := r.detachLocked(s, departureOf(s.c))
 	r.mu.Unlock()
 	if empty && r.pending.Load() == 0 {
 		r.srv.maybeDrop(r)

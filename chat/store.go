@@ -19,6 +19,10 @@ const (
 	ChangeJoin                           // Identity, Name: a participant's chat opened
 	ChangeLeave                          // Identity: its chat closed
 	ChangeMute                           // Identity (the target), On (mute/unmute), By (the moderator)
+	// ChangeEnd: the room stayed empty for Config.DepartureTimeout (or the
+	// server is shutting down with it empty): its meeting session ends. At
+	// is when the room became empty.
+	ChangeEnd
 )
 
 // Change is one state change of a room, in the order chat decided it. The

@@ -25,9 +25,11 @@ import (
 // PostgreSQL cannot hold (a text with NUL, SQLSTATE 22021; a recipient of
 // 256 characters, 22001; an edit with NUL), which the recorder refuses in
 // Write on both databases before they cost the database anything. The
-// other rooms' done latency p99 must stay within twice the baseline, plus
-// 50 ms: on this shared two-core machine under the race detector one
-// sample in a hundred is that noisy; the unfixed writer added seconds.
+// other rooms' done latency p99 must stay within twice the baseline, or
+// the baseline plus 100 ms when that is more: on this shared two-core
+// machine under the race detector one sample in a hundred is that noisy
+// (96 ms against a 37 ms baseline was seen once); the unfixed writer added
+// seconds.
 func testWriterPoison(t *testing.T, b backend) {
 	cfg := b.config(t)
 	r := openT(t, cfg)
@@ -114,7 +116,7 @@ func testWriterPoison(t *testing.T, b backend) {
 	pb, pa := p99(base), p99(attacked)
 	t.Logf("%s: healthy rooms' done p99 %v alone, %v beside 10 poison changes/s (%d and %d changes, %d poison)",
 		b.name, pb, pa, len(base), len(attacked), len(poisons))
-	if limit := max(2*pb, pb+50*time.Millisecond); pa > limit {
+	if limit := max(2*pb, pb+100*time.Millisecond); pa > limit {
 		t.Fatalf("healthy rooms' p99 went from %v to %v beside a poisoner (limit %v)", pb, pa, limit)
 	}
 	if n := r.WriterStats().Failed; n < int64(len(poisons)) {

@@ -55,6 +55,11 @@ type Config struct {
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 
+	// OnCommit, if set, is told of every committed batch: how many changes
+	// it made durable and how long the commit took (for metrics). It runs
+	// on the writer's goroutine and must not block.
+	OnCommit func(changes int, took time.Duration)
+
 	// PureGoSQLite opens SQLite with the pure-Go engine even in a build
 	// with cgo (sqlite.go), so the tests run on both engines.
 	PureGoSQLite bool

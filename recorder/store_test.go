@@ -68,7 +68,8 @@ func testSessions(t *testing.T, b backend) {
 		msg("r", 1, "alice", "hello", 7),
 		leave("r", "alice", 8), // one tab left: still present
 		leave("r", "bob", 9),
-		leave("r", "alice", 10), // room empty: session ends
+		leave("r", "alice", 10), // room empty
+		end("r", 10),            // and stayed empty: session ends
 		leave("r", "zed", 11),   // stray
 		join("r", "carol", "Carol", 20),
 		msg("r", 2, "carol", "again", 21),

@@ -180,7 +180,7 @@ func (w *writer) enqueue(it item) {
 	}
 	limit := w.q.limit
 	switch it.c.Kind {
-	case chat.ChangeJoin, chat.ChangeLeave, chat.ChangeMute, 0: // 0: Flush
+	case chat.ChangeJoin, chat.ChangeLeave, chat.ChangeEnd, chat.ChangeMute, 0: // 0: Flush
 		limit *= 2
 	}
 	if w.q.tryPush(it, limit) {
@@ -323,6 +323,9 @@ func (w *writer) commit(items []item, split bool) error {
 					s.TotalBatch += d
 					s.MaxBatch = max(s.MaxBatch, d)
 				})
+				if f := w.r.cfg.OnCommit; f != nil {
+					f(len(items), d)
+				}
 				w.adopt(p)
 				return nil
 			}

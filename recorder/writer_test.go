@@ -186,7 +186,7 @@ func testOutbox(t *testing.T, b backend) {
 	r := openT(t, cfg)
 	ob.db.Store(r.db)
 	writeAll(t, r, join("o", "alice", "Alice", 0), msg("o", 1, "alice", "a", 1), msg("o", 2, "alice", "b", 2),
-		leave("o", "alice", 3))
+		leave("o", "alice", 3), end("o", 3))
 	var evs []OutboxEvent
 	r.db.Order("id").Find(&evs)
 	if len(evs) != 2 || evs[0].EventType != "chat.message" || evs[0].Status != OutboxPending {

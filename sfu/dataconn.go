@@ -107,6 +107,14 @@ func (p *Participant) onDataChannel(dc *webrtc.DataChannel) {
 // ID implements chat.Conn.
 func (d *dataConn) ID() string { return d.p.id }
 
+// Lost implements chat.Departure: the participant was closed without
+// leaving (lost connection, replaced by a newer one of the same identity).
+func (d *dataConn) Lost() bool {
+	d.p.mu.Lock()
+	defer d.p.mu.Unlock()
+	return d.p.lost
+}
+
 // Who implements chat.Conn.
 func (d *dataConn) Who() auth.Identity { return d.p.who }
 
@@ -144,7 +152,7 @@ func (d *dataConn) drop() {
 
 func (d *dataConn) readLoop() {
 	defer d.wg.Done()
-	defer d.p.Remove("chat channel closed")
+	defer d.p.drop("chat channel closed")
 	// Chat packets are small (2,000 runes of text at most): 16 KiB holds
 	// any honest one and costs 100 participants 1.6 MB rather than 6.4.
 	buf := make([]byte, readBuffer)

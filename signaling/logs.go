@@ -60,12 +60,23 @@ func (c *conn) joined(p *sfu.Participant) time.Time {
 	return time.Now()
 }
 
-// left ends the participant and logs why it left.
+// left ends the participant and logs why it left. A socket that went away
+// with no reason recorded (no leave, not ended by the server) is a lost
+// connection: the participant may come back, so chat does not announce it
+// at once (sfu.Participant.Disconnected).
 func (c *conn) left(p *sfu.Participant, since time.Time) {
-	p.Leave()
-	c.log.Info("participant left", "participant_id", p.ID(), "reason", c.leaveReason("connection lost"),
+	reason := c.leaveReason(reasonLost)
+	if reason == reasonLost {
+		p.Disconnected()
+	} else {
+		p.Leave()
+	}
+	c.log.Info("participant left", "participant_id", p.ID(), "reason", reason,
 		"duration_s", time.Since(since).Round(time.Millisecond).Seconds())
 }
+
+// reasonLost is the leave reason of a socket that went away by itself.
+const reasonLost = "connection lost"
 
 // leaveReason records def as the reason the participant left unless one
 // is recorded (the server ended it: moderation, replaced, shutdown, a

@@ -63,6 +63,9 @@ func serveCommand() *cli.Command {
 				Usage: "attachment uploads a participant may make at once"},
 			&cli.Int64Flag{Name: "upload-room-quota", Value: 1 << 30, Config: decimal, Validator: nonNegative[int64], Sources: env("upload-room-quota"),
 				Usage: "bytes of stored attachments per room (0: no limit)"},
+			&cli.DurationFlag{Name: "departure-timeout", Value: chat.DefaultConfig().DepartureTimeout, Validator: nonNegative[time.Duration],
+				Sources: env("departure-timeout"),
+				Usage:   "how long a room must stay empty before its meeting session ends (meeting.ended); a join within it continues the session (0: end at once)"},
 			&cli.BoolFlag{Name: "adaptive-procs", Value: true, Sources: env("adaptive-procs"),
 				Usage: "keep GOMAXPROCS as low as the load allows, up to Go's default (off: Go's default throughout; a GOMAXPROCS in the environment turns it off)"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Validator: oneOf("debug", "info", "warn", "error"), Sources: env("log-level"),
@@ -138,6 +141,10 @@ func runServe(_ context.Context, cmd *cli.Command) error {
 	chatCfg.Rate, chatCfg.Burst = cmd.Float("chat-rate"), cmd.Int("chat-burst")
 	chatCfg.RoomRate = cmd.Float("chat-room-rate")
 	chatCfg.RoomBurst = int(2 * chatCfg.RoomRate)
+	chatCfg.DepartureTimeout = cmd.Duration("departure-timeout")
+	if chatCfg.DepartureTimeout == 0 {
+		chatCfg.DepartureTimeout = -1 // chat.Config: negative is "at once", 0 the default
+	}
 	if chatCfg.Rate == 0 && !cmd.IsSet("chat-room-rate") {
 		// Benchmarks turn limits off with --chat-rate 0: all of them.
 		chatCfg.RoomRate = 0

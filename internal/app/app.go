@@ -86,10 +86,12 @@ type App struct {
 	http     *http.Server
 	guard    *connGuard
 	// registry is what /metrics serves; httpSeconds its request histogram.
-	registry    *prometheus.Registry
-	httpSeconds *prometheus.HistogramVec
-	signaling   *signaling.Handler
-	done        chan error
+	registry      *prometheus.Registry
+	httpSeconds   *prometheus.HistogramVec
+	commitSeconds prometheus.Histogram
+	batchSize     prometheus.Histogram
+	signaling     *signaling.Handler
+	done          chan error
 
 	closeOnce sync.Once
 	closeErr  error
@@ -106,12 +108,13 @@ func New(cfg Config) (*App, error) {
 	cfg.RTC.Logger = cfg.Logger
 	a := &App{cfg: cfg, log: cfg.Logger, Keys: auth.KeyProvider{APIKey: cfg.APIKey, APISecret: cfg.APISecret, Leeway: 5 * time.Second}}
 	var err error
+	a.newHistograms()
 	if cfg.Chat == nil {
 		ccfg := chat.DefaultConfig()
 		if cfg.ChatConfig != nil {
 			ccfg = *cfg.ChatConfig
 		}
-		rc := recorder.Config{DSN: cfg.Database, DataDir: cfg.DataDir, Logger: cfg.Logger}
+		rc := recorder.Config{DSN: cfg.Database, DataDir: cfg.DataDir, Logger: cfg.Logger, OnCommit: a.observeCommit}
 		if err := a.prepareWebhooks(&rc); err != nil {
 			return nil, err
 		}

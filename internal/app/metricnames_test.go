@@ -52,6 +52,9 @@ func TestMetricFamilies(t *testing.T) {
 	if err := alice.SendChat([]byte(`{"type":"chat","clientId":"m1","text":"hello"}`)); err != nil {
 		t.Fatal(err)
 	}
+	if err := alice.SendChat([]byte(`{"type":"chat","oops":1}`)); err != nil { // refused: bad_packet
+		t.Fatal(err)
+	}
 	resp, err := http.Get(a.URL() + "/v1/rtc?access_token=not-a-token") // refused before the upgrade
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +72,7 @@ func TestMetricFamilies(t *testing.T) {
 		"backchannel_build_info", "backchannel_participants", "backchannel_rooms",
 		"backchannel_data_in_bytes_total", "backchannel_data_out_bytes_total",
 		"backchannel_chat_messages_total", "backchannel_chat_errors_total", "backchannel_chat_sessions",
+		"backchannel_chat_packets_total", "backchannel_recorder_commit_duration_seconds", "backchannel_recorder_batch_changes",
 		"backchannel_recorder_queue_depth", "backchannel_recorder_changes_stored_total",
 		"backchannel_recorder_batches_total", "backchannel_recorder_commit_seconds_total",
 		"backchannel_http_request_duration_seconds", "backchannel_sockets_refused_total",
@@ -119,6 +123,17 @@ func TestMetricFamilies(t *testing.T) {
 	}
 	if refused < 1 {
 		t.Errorf("the refused socket was not counted")
+	}
+	packets := map[string]float64{}
+	for _, m := range fams["backchannel_chat_packets_total"].GetMetric() {
+		l := map[string]string{}
+		for _, lp := range m.GetLabel() {
+			l[lp.GetName()] = lp.GetValue()
+		}
+		packets[l["type"]+"/"+l["outcome"]] = m.GetCounter().GetValue()
+	}
+	if packets["chat/ok"] < 1 || packets["invalid/bad_packet"] < 1 {
+		t.Errorf("chat packets by type/outcome: %v; want chat/ok and invalid/bad_packet", packets)
 	}
 	routes := map[string]bool{}
 	for _, m := range fams["backchannel_http_request_duration_seconds"].GetMetric() {

@@ -39,14 +39,9 @@ func (a *App) newMetrics() (*prometheus.Registry, error) {
 		ConstLabels: prometheus.Labels{"version": b.Version, "commit": b.Commit, "goversion": runtime.Version()},
 	})
 	info.Set(1)
-	a.httpSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "backchannel_http_request_duration_seconds",
-		Help:    "HTTP requests by route template and status code (WebSocket upgrades excluded).",
-		Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9),
-	}, []string{"route", "code"})
 	for _, c := range []prometheus.Collector{
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		info, a.httpSeconds, statsCollector{a},
+		info, a.httpSeconds, a.commitSeconds, a.batchSize, statsCollector{a},
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -89,6 +84,10 @@ var (
 		{"backchannel_chat_store_errors_total", "Chat store writes or reads that failed."},
 		{"backchannel_chat_resyncs_total", "Resync packets sent to recipients that missed messages."},
 	}
+	descPackets = prometheus.NewDesc("backchannel_chat_packets_total",
+		"Chat packets received, by type and outcome (ok, or the error code answered; type invalid: refused while parsing).",
+		[]string{"type", "outcome"}, nil)
+	descWithdrawn    = prometheus.NewDesc("backchannel_chat_withdrawn_total", "Messages shown live that the store refused for good, withdrawn from everyone who saw them.", nil, nil)
 	descChatRooms    = prometheus.NewDesc("backchannel_chat_rooms", "Chat rooms in memory.", nil, nil)
 	descChatSessions = prometheus.NewDesc("backchannel_chat_sessions", "Attached chat connections.", nil, nil)
 	descQueue        = prometheus.NewDesc("backchannel_recorder_queue_depth", "Changes waiting for the database writer.", nil, nil)
@@ -115,7 +114,7 @@ func (s statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range chatDescs {
 		ch <- d
 	}
-	for _, d := range []*prometheus.Desc{descChatRooms, descChatSessions, descQueue, descBatches, descStored,
+	for _, d := range []*prometheus.Desc{descPackets, descWithdrawn, descChatRooms, descChatSessions, descQueue, descBatches, descStored,
 		descFailed, descRetries, descFull, descCommitSecs, descCommitMax} {
 		ch <- d
 	}
@@ -132,6 +131,10 @@ func (s statsCollector) Collect(ch chan<- prometheus.Metric) {
 		st := c.Stats()
 		for name, v := range chatValues(st) {
 			counter(chatDescs[name], float64(v))
+		}
+		counter(descWithdrawn, float64(st.Withdrawn))
+		for _, p := range st.Packets {
+			ch <- prometheus.MustNewConstMetric(descPackets, prometheus.CounterValue, float64(p.N), p.Type, p.Outcome)
 		}
 		gauge(descChatRooms, float64(st.Rooms))
 		gauge(descChatSessions, float64(st.Sessions))
@@ -161,4 +164,30 @@ func chatValues(st chat.Stats) map[string]int64 {
 		"backchannel_chat_store_errors_total": st.StoreErrors,
 		"backchannel_chat_resyncs_total":      st.Resyncs,
 	}
+}
+
+// newHistograms makes the histograms the server feeds as it runs; before
+// the recorder opens, since its writer feeds two of them.
+func (a *App) newHistograms() {
+	a.commitSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "backchannel_recorder_commit_duration_seconds",
+		Help:    "Duration of the database writer's commits (one transaction per batch).",
+		Buckets: prometheus.ExponentialBuckets(0.0002, 3, 10),
+	})
+	a.batchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "backchannel_recorder_batch_changes",
+		Help:    "Changes per committed batch.",
+		Buckets: prometheus.ExponentialBuckets(1, 4, 6),
+	})
+	a.httpSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "backchannel_http_request_duration_seconds",
+		Help:    "HTTP requests by route template and status code (WebSocket upgrades excluded).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9),
+	}, []string{"route", "code"})
+}
+
+// observeCommit feeds the writer's histograms (recorder.Config.OnCommit).
+func (a *App) observeCommit(changes int, took time.Duration) {
+	a.commitSeconds.Observe(took.Seconds())
+	a.batchSize.Observe(float64(changes))
 }
