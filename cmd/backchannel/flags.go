@@ -50,7 +50,7 @@ func validPort(p int) error {
 	return nil
 }
 
-func nonNegative[T int | float64 | time.Duration](v T) error {
+func nonNegative[T int | int64 | float64 | time.Duration](v T) error {
 	if v < 0 {
 		return fmt.Errorf("must not be negative")
 	}

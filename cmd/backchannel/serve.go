@@ -57,6 +57,12 @@ func serveCommand() *cli.Command {
 				Usage: "chat burst per connection"},
 			&cli.FloatFlag{Name: "chat-room-rate", Value: 200, Validator: nonNegative[float64], Sources: env("chat-room-rate"),
 				Usage: "chat packets per second per room (0: no limit; off by default when --chat-rate is 0)"},
+			&cli.FloatFlag{Name: "upload-rate", Value: 10, Validator: nonNegative[float64], Sources: env("upload-rate"),
+				Usage: "attachment uploads per minute per participant, after --upload-burst (0: no limit)"},
+			&cli.IntFlag{Name: "upload-burst", Value: 5, Config: decimal, Validator: nonNegative[int], Sources: env("upload-burst"),
+				Usage: "attachment uploads a participant may make at once"},
+			&cli.Int64Flag{Name: "upload-room-quota", Value: 1 << 30, Config: decimal, Validator: nonNegative[int64], Sources: env("upload-room-quota"),
+				Usage: "bytes of stored attachments per room (0: no limit)"},
 			&cli.DurationFlag{Name: "departure-timeout", Value: chat.DefaultConfig().DepartureTimeout, Validator: nonNegative[time.Duration],
 				Sources: env("departure-timeout"),
 				Usage:   "how long a room must stay empty before its meeting session ends (meeting.ended); a join within it continues the session (0: end at once)"},
@@ -158,7 +164,9 @@ func runServe(_ context.Context, cmd *cli.Command) error {
 		Addr: cmd.String("addr"), DataDir: data, Database: database, PublicURL: cmd.String("public-url"),
 		APIKey: key, APISecret: secret, Dev: dev,
 		RTC: rtc, AllowedOrigins: allowed, ChatConfig: &chatCfg, Logger: log, Webhooks: whCfg,
-		HTTP: httpLimits(cmd), Build: app.Build{Version: b.Version, Commit: b.Commit},
+		HTTP: httpLimits(cmd), Uploads: app.UploadLimits{Rate: cmd.Float64("upload-rate"), Burst: int(cmd.Int("upload-burst")),
+			RoomQuota: cmd.Int64("upload-room-quota")},
+		Build: app.Build{Version: b.Version, Commit: b.Commit},
 	})
 	if err != nil {
 		if created != "" {

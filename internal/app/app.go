@@ -24,6 +24,13 @@ import (
 	"github.com/backchannel-rtc/backchannel/web"
 )
 
+// UploadLimits bound attachment uploads (recorder/attachments).
+type UploadLimits struct {
+	Rate      float64 // uploads per minute per participant (room, identity)
+	Burst     int     // uploads a participant may make at once
+	RoomQuota int64   // bytes of stored attachments per room
+}
+
 // Config is everything `backchannel serve` can be told.
 type Config struct {
 	Addr    string // HTTP listener, e.g. ":7880"
@@ -53,6 +60,9 @@ type Config struct {
 
 	// Build names the binary in backchannel_build_info.
 	Build Build
+
+	// Uploads limits attachment uploads (zero fields: no limit).
+	Uploads UploadLimits
 
 	// HTTP bounds connections that are not signaling sockets (zero
 	// fields: DefaultHTTPLimits).
@@ -148,7 +158,8 @@ func New(cfg Config) (*App, error) {
 		mux.HandleFunc("GET /v1/dev/token", a.devToken)
 	}
 	if a.Recorder != nil {
-		err := recorderapi.Register(mux, a.Recorder, a.Keys, recorderapi.Config{PublicURL: cfg.PublicURL})
+		err := recorderapi.Register(mux, a.Recorder, a.Keys, recorderapi.Config{PublicURL: cfg.PublicURL,
+			UploadRate: cfg.Uploads.Rate, UploadBurst: cfg.Uploads.Burst, UploadRoomQuota: cfg.Uploads.RoomQuota})
 		if err == nil {
 			err = a.startWebhooks(mux)
 		}

@@ -38,6 +38,11 @@ type Config struct {
 	CSVAttachmentURLTTL time.Duration
 	// MaxUploadBytes caps an attachment (default 25 MiB).
 	MaxUploadBytes int64
+	// UploadRate, UploadBurst and UploadRoomQuota limit uploads (see
+	// attachments.Config; zero: no limit).
+	UploadRate      float64
+	UploadBurst     int
+	UploadRoomQuota int64
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -77,7 +82,8 @@ func Register(mux *http.ServeMux, r *recorder.Recorder, keys auth.KeyProvider, c
 	}
 	a := &api{r: r, db: r.DB(), x: x, keys: keys, cfg: cfg, sig: links.NewSigner(keys.APISecret), log: r.Logger()}
 	attachments.Register(mux, r, keys, attachments.Config{PublicURL: cfg.PublicURL, URLTTL: cfg.AttachmentURLTTL,
-		MaxUploadBytes: cfg.MaxUploadBytes, Now: cfg.Now})
+		MaxUploadBytes: cfg.MaxUploadBytes, UploadRate: cfg.UploadRate, UploadBurst: cfg.UploadBurst,
+		RoomQuota: cfg.UploadRoomQuota, Now: cfg.Now})
 	mux.HandleFunc("GET /v1/meetings", a.admin(a.listMeetings))
 	mux.HandleFunc("GET /v1/meetings/{id}", a.admin(a.getMeeting))
 	mux.HandleFunc("GET /v1/sessions/{id}/messages", a.admin(a.sessionMessages))
