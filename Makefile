@@ -2,6 +2,11 @@
 GO      ?= go
 BIN     := bin/backchannel
 PKGS    := ./...
+# `backchannel version` and the start-up log line say what was built: the
+# nearest tag (or "dev") and the commit, stamped into main's variables.
+VERSION ?= $(shell git describe --tags --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Each fuzz target runs briefly in `make test`; `make fuzz FUZZTIME=10m` for long runs.
 # The brief run is a count of executions, not a duration: with a duration,
 # Go 1.26's fuzzing coordinator can fail a target with a bare "context
@@ -13,7 +18,7 @@ FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/nul
 .PHONY: build run test unit fuzz lint bench clean
 
 build:
-	$(GO) build -o $(BIN) ./cmd/backchannel
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/backchannel
 
 run: build
 	./$(BIN) serve --dev --data ./data

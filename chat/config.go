@@ -61,6 +61,17 @@ type Config struct {
 	MaxViolations int
 	// StoreTimeout bounds each store read (default 5 s).
 	StoreTimeout time.Duration
+	// LeaveGrace is how long an identity whose last connection dropped
+	// without leaving (network loss, replaced by a newer connection; see
+	// Departure) stays present, silently: if it attaches again within it,
+	// nobody sees it leave or join and nothing is recorded (default 5 s;
+	// negative: announce every departure at once).
+	LeaveGrace time.Duration
+	// DepartureTimeout is how long a room must stay empty before chat
+	// records ChangeEnd, which ends the recorder's session; a join within
+	// it continues the session (default 20 s, as LiveKit's
+	// departure_timeout; negative: end as soon as the room empties).
+	DepartureTimeout time.Duration
 }
 
 // DefaultConfig returns the documented defaults.
@@ -86,6 +97,9 @@ func DefaultConfig() Config {
 		MaxReactions:   64,
 		MaxViolations:  20,
 		StoreTimeout:   5 * time.Second,
+
+		LeaveGrace:       5 * time.Second,
+		DepartureTimeout: 20 * time.Second,
 	}
 }
 
@@ -122,6 +136,16 @@ func (c Config) normalized() Config {
 	if c.StoreTimeout <= 0 {
 		c.StoreTimeout = d.StoreTimeout
 	}
+	dur := func(v *time.Duration, def time.Duration) {
+		switch {
+		case *v == 0:
+			*v = def
+		case *v < 0:
+			*v = 0 // off
+		}
+	}
+	dur(&c.LeaveGrace, d.LeaveGrace)
+	dur(&c.DepartureTimeout, d.DepartureTimeout)
 	if c.Burst <= 0 {
 		c.Burst = 1
 	}

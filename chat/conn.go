@@ -10,7 +10,9 @@ type Conn interface {
 	// Who is the participant, from its verified token: identity, display
 	// name and grants. Nothing in a packet can change it.
 	Who() auth.Identity
-	// Send queues bytes for this participant and never blocks. The same
+	// Send queues bytes for this participant and never blocks, nor does
+	// any network I/O: chat calls it with a room's lock held, so the
+	// transport writes from a goroutine of the connection's own. The same
 	// slice may be handed to many connections: implementations must not
 	// modify it. It returns false when the connection's bounded send queue
 	// is full and the bytes were dropped; the transport then calls
@@ -20,6 +22,18 @@ type Conn interface {
 	// Close ends the participant's whole connection (moderation: removed
 	// from the room). reason is shown to the client.
 	Close(reason string)
+}
+
+// Departure is implemented by a Conn that knows why it went away; chat asks
+// it when the connection's Session detaches. Lost reports true when the
+// connection dropped without the participant leaving: a network loss, or
+// a newer connection of the same identity replacing it. chat then keeps
+// the identity present, silently, for Config.LeaveGrace, so that a
+// reconnect is invisible to the others. An explicit leave or a removal
+// reports false and is announced at once, as is the departure of a Conn
+// that does not implement Departure.
+type Departure interface {
+	Lost() bool
 }
 
 // Service is what the SFU calls: one per server.

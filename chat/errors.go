@@ -35,6 +35,7 @@ var (
 	errNotFound    = &Error{Code: CodeNotFound, Message: "no such message"}
 	errMuted       = &Error{Code: CodeMuted, Message: "a moderator has taken away your right to chat"}
 	errUnavailable = &Error{Code: CodeUnavailable, Message: "chat storage is unavailable; retry later"}
+	errRejected    = &Error{Code: CodeRejected, Message: "chat storage refused this change for good; it was withdrawn"}
 )
 
 // withClientID returns a copy of e carrying clientID (the shared sentinel

@@ -31,6 +31,9 @@ type (
 	evHistory  = protocol.HistoryEvent
 	evPins     = protocol.PinsEvent
 	evResync   = protocol.ResyncEvent
+
+	evChangeAck = protocol.ChangeAckEvent
+	evWithdrawn = protocol.WithdrawnEvent
 )
 
 // marshal encodes an event. None of the types above can fail to encode; the
@@ -51,6 +54,10 @@ func errorPacket(e *Error) []byte {
 		ev.RetryAfterMs = max(1, e.RetryAfter.Milliseconds())
 	}
 	return marshal(&ev)
+}
+
+func changeAckPacket(clientID, id string, seq int64) []byte {
+	return marshal(&evChangeAck{Type: "ack", ClientID: clientID, ID: id, Seq: seq})
 }
 
 func ackPacket(clientID, id string, seq int64, at time.Time) []byte {

@@ -123,7 +123,7 @@ func (s *session) create(att *Attachment, a *action, key clientKey) *Error {
 		Room:       r.name,
 		Seq:        r.lastSeq,
 		Sender:     s.who.Identity,
-		SenderName: s.who.DisplayName(),
+		SenderName: s.name,
 		Kind:       a.kind,
 		Text:       a.text,
 		To:         a.to,
@@ -156,14 +156,21 @@ func (s *session) writeMessageLocked(e *entry) {
 		e.mu.Lock()
 		waiters := e.waiters
 		e.waiters = nil
-		if err == nil {
+		rejected := errors.Is(err, ErrRejected)
+		switch {
+		case err == nil:
 			e.state = writeDurable
-		} else {
+		case rejected:
+			e.state = writeRejected // room.reconcile withdraws it
+		default:
 			e.state = writeFailed
 		}
 		e.mu.Unlock()
 		b := e.ack
-		if err != nil {
+		switch {
+		case rejected:
+			b = errorPacket(errRejected.withClientID(clientID))
+		case err != nil:
 			b = errorPacket(errUnavailable.withClientID(clientID))
 		}
 		for _, c := range waiters {
@@ -196,6 +203,8 @@ func (s *session) repeatAckLocked(ref ackRef, clientID string) {
 	switch st {
 	case writeDurable:
 		s.send(e.ack)
+	case writeRejected:
+		s.sendError(errRejected.withClientID(clientID))
 	case writeFailed:
 		s.writeMessageLocked(e)
 	}
@@ -265,183 +274,6 @@ func (s *session) lockLiveMessage(id string) (*entry, *Error) {
 		return nil, perr
 	}
 	return e, nil
-}
-
-func (s *session) handleReaction(a *action) *Error {
-	if !s.who.Grant.PublishData() {
-		return errNoChat
-	}
-	r := s.r
-	e, perr := s.lockLiveMessage(a.id)
-	if perr != nil {
-		return perr
-	}
-	defer r.mu.Unlock()
-	m := &e.msg
-	if m.Deleted {
-		return errNotFound
-	}
-	me := s.who.Identity
-	i := reactionIndex(m.Reactions, a.emoji)
-	has := i >= 0
-	if a.on {
-		if has && contains(m.Reactions[i].Identities, me) {
-			return nil // one per user per emoji: adding twice is a no-op
-		}
-		if !has {
-			if len(m.Reactions) >= r.srv.cfg.MaxReactions {
-				return errorf(CodeTooMany, "at most %d different reactions on a message", r.srv.cfg.MaxReactions)
-			}
-			// A new emoji goes last: reactions are in first-use order.
-			m.Reactions = append(m.Reactions, Reaction{Emoji: a.emoji})
-			i = len(m.Reactions) - 1
-		}
-		m.Reactions[i].Identities = append(m.Reactions[i].Identities, me)
-	} else {
-		if !has {
-			return nil
-		}
-		ids := m.Reactions[i].Identities
-		j := indexOf(ids, me)
-		if j < 0 {
-			return nil
-		}
-		ids = append(ids[:j], ids[j+1:]...)
-		if len(ids) == 0 {
-			m.Reactions = append(m.Reactions[:i], m.Reactions[i+1:]...)
-		} else {
-			m.Reactions[i].Identities = ids
-		}
-	}
-	r.sendVisibleLocked(marshal(&evReaction{Type: "reaction", ID: m.ID, Seq: m.Seq, Emoji: a.emoji, Identity: me, On: a.on}), m)
-	r.writeLocked(Change{Kind: ChangeReaction, MessageID: m.ID, Identity: me, Emoji: a.emoji, On: a.on}, e, s.failNotice(a.clientID))
-	return nil
-}
-
-// failNotice tells this connection when a change it made could not be
-// stored. The event was already fanned out (the real-time path does not wait
-// for the database); the client may retry.
-func (s *session) failNotice(clientID string) func(error) {
-	return func(err error) {
-		if err != nil {
-			s.c.Send(errorPacket(errUnavailable.withClientID(clientID)))
-		}
-	}
-}
-
-func indexOf(list []string, s string) int {
-	for i, x := range list {
-		if x == s {
-			return i
-		}
-	}
-	return -1
-}
-
-func (s *session) handleEdit(a *action) *Error {
-	if !s.who.Grant.PublishData() {
-		return errNoChat
-	}
-	r := s.r
-	e, perr := s.lockLiveMessage(a.id)
-	if perr != nil {
-		return perr
-	}
-	defer r.mu.Unlock()
-	m := &e.msg
-	if m.Deleted {
-		return errNotFound
-	}
-	if m.Sender != s.who.Identity {
-		return errorf(CodeForbidden, "you can only edit your own messages")
-	}
-	if a.text == "" && m.Kind == KindText {
-		return errorf(CodeEmpty, "text is empty")
-	}
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	m.Text = a.text
-	m.EditedAt = &now
-	r.sendVisibleLocked(marshal(&evEdited{Type: "edited", ID: m.ID, Seq: m.Seq, Text: m.Text, EditedAt: now}), m)
-	r.writeLocked(Change{Kind: ChangeEdit, At: now, MessageID: m.ID, Identity: s.who.Identity, Text: m.Text}, e, s.failNotice(a.clientID))
-	return nil
-}
-
-// handleDelete turns a message into a tombstone: text, attachment and
-// reactions are gone for everyone, id and seq stay so the order is kept.
-// Deleting a tombstone again is a no-op, so a retry is harmless. A muted
-// participant may still delete its own messages.
-func (s *session) handleDelete(a *action) *Error {
-	if !s.who.Grant.PublishData() {
-		return errNoChat
-	}
-	r := s.r
-	e, perr := s.lockMessage(a.id)
-	if perr != nil {
-		return perr
-	}
-	defer r.mu.Unlock()
-	if s.detached || r.closed {
-		return errUnavailable
-	}
-	m := &e.msg
-	if m.Sender != s.who.Identity && !s.who.Grant.RoomAdmin {
-		return errorf(CodeForbidden, "you can only delete your own messages")
-	}
-	if m.Deleted {
-		return nil
-	}
-	me := s.who.Identity
-	if m.Pinned {
-		m.Pinned = false
-		delete(r.pins, m.ID)
-		r.sendVisibleLocked(marshal(&evPin{Type: "unpinned", ID: m.ID, Seq: m.Seq, By: me}), m)
-		r.writeLocked(Change{Kind: ChangePin, MessageID: m.ID, Identity: me, On: false}, e, nil)
-	}
-	m.Deleted = true
-	m.Text = ""
-	m.Attachment = nil
-	m.Reactions = nil
-	r.sendVisibleLocked(marshal(&evDeleted{Type: "deleted", ID: m.ID, Seq: m.Seq, By: me}), m)
-	r.writeLocked(Change{Kind: ChangeDelete, MessageID: m.ID, Identity: me}, e, s.failNotice(a.clientID))
-	return nil
-}
-
-func (s *session) handlePin(a *action) *Error {
-	if !s.who.Grant.PublishData() {
-		return errNoChat
-	}
-	if !s.canPin() {
-		return errNotAdmin
-	}
-	r := s.r
-	e, perr := s.lockLiveMessage(a.id)
-	if perr != nil {
-		return perr
-	}
-	defer r.mu.Unlock()
-	m := &e.msg
-	on := a.op == opPin
-	if m.Deleted {
-		return errNotFound
-	}
-	if m.Pinned == on {
-		return nil
-	}
-	if on && len(r.pins) >= r.srv.cfg.MaxPinned {
-		return errorf(CodeTooMany, "at most %d pinned messages", r.srv.cfg.MaxPinned)
-	}
-	m.Pinned = on
-	ev := evPin{Type: "unpinned", ID: m.ID, Seq: m.Seq, By: s.who.Identity}
-	if on {
-		r.pins[m.ID] = e
-		ev.Type = "pinned"
-		ev.Message = m
-	} else {
-		delete(r.pins, m.ID)
-	}
-	r.sendVisibleLocked(marshal(&ev), m)
-	r.writeLocked(Change{Kind: ChangePin, MessageID: m.ID, Identity: s.who.Identity, On: on}, e, s.failNotice(a.clientID))
-	return nil
 }
 
 // handleRead records a read horizon. Horizons only move forward; a read

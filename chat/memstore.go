@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sort"
 	"sync"
@@ -114,8 +115,20 @@ func (s *MemoryStore) Write(c Change, done func(error)) {
 	}
 	q := s.queue
 	s.mu.Unlock()
-	q <- memWrite{c, done}
+	select {
+	case q <- memWrite{c, done}:
+	default:
+		// Write never blocks (Store's contract): a full queue answers at
+		// once, as the recorder does.
+		if done != nil {
+			done(ErrMemoryFull)
+		}
+	}
 }
+
+// ErrMemoryFull is what done reports when an Async MemoryStore's queue is
+// full; it is temporary.
+var ErrMemoryFull = errors.New("chat: memory store queue full")
 
 func (s *MemoryStore) run(q chan memWrite) {
 	for w := range q {
@@ -158,6 +171,8 @@ func (s *MemoryStore) apply(c Change) error {
 		return nil
 	case ChangeLeave:
 		delete(r.present, c.Identity)
+		return nil
+	case ChangeEnd:
 		return nil
 	case ChangeMute:
 		if c.On {

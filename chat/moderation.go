@@ -20,7 +20,7 @@ func (s *session) handleMute(a *action) *Error {
 	}
 	on := a.op == opMute
 	if r.muted[a.target] == on {
-		return nil
+		return s.ackNoop(a.clientID, "", 0)
 	}
 	ev := evMuted{Type: "unmuted", Identity: a.target, By: s.who.Identity}
 	if on {
@@ -35,8 +35,8 @@ func (s *session) handleMute(a *action) *Error {
 		delete(r.muted, a.target)
 	}
 	// Persisted so that a restart does not give the right back; the room
-	// already enforces it, so nothing waits for the write.
-	r.writeLocked(Change{Kind: ChangeMute, Identity: a.target, On: on, By: s.who.Identity}, nil, nil)
+	// already enforces it, so only the moderator's ack waits for the write.
+	r.writeLocked(Change{Kind: ChangeMute, Identity: a.target, On: on, By: s.who.Identity}, nil, s.changeDone(a.clientID, "", 0))
 	s.log.Info("chat: "+ev.Type, "target", a.target)
 	r.sendAllLocked(marshal(&ev))
 	return nil
@@ -76,7 +76,7 @@ func (s *session) handleKick(a *action) *Error {
 	b := marshal(&evKicked{Type: "kicked", By: s.who.Identity, Reason: reason})
 	for _, v := range victims {
 		v.send(b)
-		r.detachLocked(v, true)
+		r.detachLocked(v, departRemoved)
 	}
 	r.mu.Unlock()
 	s.log.Info("chat: participant removed", "target", a.target, "reason", reason)

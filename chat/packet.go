@@ -141,9 +141,15 @@ type action struct {
 	reason       string
 }
 
+// Limits that make what chat accepts storable by every database the
+// recorder supports: PostgreSQL's varchar(255) columns (identities, room
+// names, display names) and its varchar(64) ids and emoji. A value over one
+// of them would be fanned out live and then refused by the database for good.
 const (
 	maxClientIDBytes = 64
-	maxIdentityBytes = 256
+	maxIdentityBytes = 255 // identities and room names: varchar(255)
+	maxNameBytes     = 255 // display names: varchar(255)
+	maxAttachIDBytes = 64  // attachment ids: varchar(64)
 	maxEmojiBytes    = 64
 	maxEmojiRunes    = 16
 	maxReasonRunes   = 200
@@ -269,7 +275,7 @@ func (a *action) parseChat(w *protocol.Request, cfg *Config) *Error {
 			return errorf(CodeEmpty, "text is empty")
 		}
 	} else {
-		if w.AttachmentID == nil || *w.AttachmentID == "" || len(*w.AttachmentID) > 128 {
+		if w.AttachmentID == nil || *w.AttachmentID == "" || len(*w.AttachmentID) > maxAttachIDBytes || !printable(*w.AttachmentID) {
 			return badPacket("an %s message needs an attachmentId", a.kind)
 		}
 		a.attachmentID = *w.AttachmentID
@@ -295,6 +301,11 @@ func (a *action) parseChat(w *protocol.Request, cfg *Config) *Error {
 // checkText trims and bounds a text; counting runes, not bytes, so that the
 // limit means the same in every script.
 func checkText(s string, cfg *Config, needed bool) (string, *Error) {
+	if strings.IndexByte(s, 0) >= 0 {
+		// PostgreSQL's text cannot hold NUL (SQLSTATE 22021): refused here,
+		// before fan-out, rather than shown live and lost.
+		return "", badPacket("text must not contain the NUL character")
+	}
 	s = strings.TrimSpace(s)
 	if s == "" && needed {
 		return "", errorf(CodeEmpty, "text is empty")
@@ -317,11 +328,15 @@ func checkEmoji(s string) (string, *Error) {
 	return s, nil
 }
 
-// checkTo validates destination identities and removes duplicates. An empty
-// list means a group message.
+// checkTo validates destination identities and removes duplicates. An
+// absent list means a group message; an empty one is refused, so that a
+// client building the list dynamically cannot broadcast by mistake.
 func checkTo(to []string, cfg *Config) ([]string, *Error) {
-	if len(to) == 0 {
+	if to == nil {
 		return nil, nil
+	}
+	if len(to) == 0 {
+		return nil, badPacket("to must list at least one identity; leave it out for a group message")
 	}
 	if len(to) > cfg.MaxRecipients {
 		return nil, errorf(CodeTooMany, "at most %d destinations", cfg.MaxRecipients)
@@ -347,6 +362,23 @@ func checkTo(to []string, cfg *Config) ([]string, *Error) {
 
 func validIdentity(s string) bool {
 	return s != "" && len(s) <= maxIdentityBytes && printable(s)
+}
+
+// storableName makes a display name from a token storable: control
+// characters (NUL among them) are dropped and it is cut to maxNameBytes at
+// a character boundary. The token is the application's word, so its name
+// is kept as far as it can be stored rather than refused.
+func storableName(s string) string {
+	if len(s) <= maxNameBytes && printable(s) {
+		return s
+	}
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+	return truncate(s, maxNameBytes)
 }
 
 func printable(s string) bool {

@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"errors"
+
 	"golang.org/x/time/rate"
 
 	"slices"
@@ -17,7 +19,8 @@ type writeState uint8
 const (
 	writePending writeState = iota
 	writeDurable
-	writeFailed
+	writeFailed   // a temporary error: a retry with the clientId writes it again
+	writeRejected // refused for good: withdrawn, a retry gets "rejected"
 )
 
 // entry is one message the room holds in memory: in the recent window, or
@@ -29,6 +32,12 @@ type entry struct {
 	// done; an entry leaves memory only at zero, so that the store, which
 	// sees only completed writes, is then up to date about it.
 	pending atomic.Int32
+	// refused is set when the store refused a write about this message for
+	// good; the last pending write to finish then reconciles the room's
+	// copy with the store (room.reconcile). gen counts writes queued about
+	// it (guarded by room.mu), so that reconcile knows its read is current.
+	refused atomic.Bool
+	gen     uint64
 
 	// mu guards the fields below. done callbacks take it and never take
 	// room.mu: a Store may call done synchronously inside Write, which
@@ -55,11 +64,17 @@ type person struct {
 	conns  int
 	hidden bool
 	host   bool // roomAdmin: shown as host in presence
+	// grace runs while conns is 0 and the identity is kept present
+	// (departure.go); nil otherwise.
+	grace *time.Timer
 }
 
 // room is one room's chat state. Everything is guarded by mu, except the
 // fields marked otherwise. Fan-out happens with mu held so that every
-// recipient sees events in the same order (Conn.Send never blocks).
+// recipient sees events in the same order; nothing under mu blocks or does
+// I/O: an event is marshalled once and Conn.Send only enqueues it for each
+// recipient's own writer, and Store.Write only enqueues the change (when
+// the store is full it answers at once).
 type room struct {
 	srv  *Server
 	name string
@@ -92,6 +107,10 @@ type room struct {
 	// miss must be confirmed with Store.ByClientID.
 	checkStore bool
 	appended   int
+	// ending is the departure timer, running while people is empty;
+	// emptyAt is when the room became empty (departure.go).
+	ending  *time.Timer
+	emptyAt time.Time
 }
 
 func newRoom(srv *Server, name string, muted map[string]bool) *room {
@@ -187,15 +206,17 @@ func (r *room) attach(s *session) bool {
 	p := r.people[id]
 	first := p == nil
 	if first {
-		p = &person{name: s.who.DisplayName(), hidden: s.who.Grant.Hidden, host: s.who.Grant.RoomAdmin}
+		p = &person{name: s.name, hidden: s.who.Grant.Hidden, host: s.who.Grant.RoomAdmin}
 		r.people[id] = p
 	}
+	r.returnLocked(p)
 	p.conns++
 	s.sendSnapshotLocked()
 	if first {
 		// Join and leave are per identity, not per connection: a second
 		// tab is not a second participant. The first attach records
-		// ChangeJoin, the last detach ChangeLeave.
+		// ChangeJoin, the last detach ChangeLeave (after LeaveGrace if the
+		// connection was lost: a reconnect within it is no join).
 		if !p.hidden {
 			r.sendAllExceptLocked(marshal(&evJoined{Type: "joined", Participant: r.participantLocked(id, p)}), s)
 		}
@@ -204,8 +225,8 @@ func (r *room) attach(s *session) bool {
 	return true
 }
 
-// detachLocked removes s; it reports whether the room became empty.
-func (r *room) detachLocked(s *session, removed bool) bool {
+// detachLocked removes s; it reports whether the room has no session left.
+func (r *room) detachLocked(s *session, how departure) bool {
 	if s.detached {
 		return false
 	}
@@ -221,11 +242,7 @@ func (r *room) detachLocked(s *session, removed bool) bool {
 	if p := r.people[id]; p != nil {
 		p.conns--
 		if p.conns <= 0 {
-			delete(r.people, id)
-			if !p.hidden {
-				r.sendAllLocked(marshal(&evLeft{Type: "left", Identity: id, Removed: removed}))
-			}
-			r.writeLocked(Change{Kind: ChangeLeave, Identity: id}, nil, nil)
+			r.personGoneLocked(id, p, how)
 		}
 	}
 	if len(r.sessions) == 0 {
@@ -259,17 +276,29 @@ func (r *room) writeLocked(c Change, e *entry, done func(error)) {
 	r.pending.Add(1)
 	if e != nil {
 		e.pending.Add(1)
+		e.gen++
 	}
 	srv.store.Write(c, func(err error) {
-		if err != nil {
-			srv.stats.storeErrors.Add(1)
-			srv.log.Warn("chat: store write failed", "room", r.name, "kind", c.Kind, "err", err)
-		}
+		srv.noteWrite(r.name, c.Kind, err)
+		reconcile := false
 		if e != nil {
-			e.pending.Add(-1)
+			if errors.Is(err, ErrRejected) {
+				e.refused.Store(true)
+			}
+			reconcile = e.pending.Add(-1) == 0 && e.refused.Swap(false)
 		}
 		if done != nil {
 			done(err)
+		}
+		if reconcile {
+			// done must not take r.mu (a Store may call it inside Write):
+			// the room is corrected on a goroutine of its own. srv.writes
+			// covers it, so Close waits for it.
+			srv.writes.Add(1)
+			go func() {
+				defer srv.writes.Done()
+				r.reconcile(e)
+			}()
 		}
 		if r.pending.Add(-1) == 0 && r.empty.Load() {
 			go srv.maybeDrop(r)
@@ -331,9 +360,10 @@ func (r *room) evictLocked() {
 		if e.pending.Load() > 0 && len(r.window)-n <= 4*limit {
 			break
 		}
-		if e.pending.Load() > 0 {
-			r.srv.log.Warn("chat: evicting a message the store has not confirmed", "room", r.name, "seq", e.msg.Seq)
-		}
+		e.mu.Lock()
+		durable := e.state == writeDurable
+		e.mu.Unlock()
+		r.srv.noteEvict(r.name, e.msg.Seq, e.pending.Load() > 0, durable)
 		r.floor = e.msg.Seq
 		if e.msg.Pinned || e.pending.Load() > 0 {
 			r.cold[e.msg.ID] = e

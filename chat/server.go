@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/backchannel-rtc/backchannel/internal/logsummary"
 )
 
 // Server implements Service: one per process, holding the rooms that have
@@ -22,8 +24,14 @@ type Server struct {
 	stop  context.CancelFunc
 
 	// writes counts store writes whose done has not run; Close waits on it.
-	writes sync.WaitGroup
-	stats  counters
+	writes  sync.WaitGroup
+	stats   counters
+	packets packetCounts
+
+	// Repeating conditions, logged as summaries (logs.go); the flags skip
+	// the summaries' mutex on the normal path.
+	writeFails, evictions  logsummary.Summary
+	writeFailing, evicting atomic.Bool
 
 	mu     sync.Mutex
 	closed bool
@@ -72,6 +80,8 @@ func (srv *Server) Close(ctx context.Context) error {
 	for _, r := range rooms {
 		<-r.ready
 		r.mu.Lock()
+		// Pending departures end now, so that no session stays open.
+		r.settleLocked()
 		// After this no write is queued in r (writeLocked checks closed),
 		// so writes.Wait below cannot race with writes.Add.
 		r.closed = true
@@ -96,8 +106,10 @@ func (srv *Server) Close(ctx context.Context) error {
 // touch only memory.
 func (srv *Server) Attach(name string, c Conn) Session {
 	who := c.Who()
-	if who.Identity == "" || name == "" {
-		srv.refuse(c, "no identity or room")
+	if !validIdentity(who.Identity) || !validIdentity(name) {
+		// Both are stored with every change: one the database cannot hold
+		// would be shown live and then refused for good.
+		srv.refuse(c, "identity and room must be 1 to 255 printable bytes")
 		return deadSession{}
 	}
 	srv.mu.Lock()
@@ -164,7 +176,7 @@ func (srv *Server) maybeDrop(r *room) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.sessions) > 0 || r.pending.Load() > 0 {
+	if len(r.sessions) > 0 || r.pending.Load() > 0 || r.lingeringLocked() {
 		return
 	}
 	delete(srv.rooms, r.name)
@@ -192,11 +204,14 @@ type Stats struct {
 	RateLimited int64 // packets refused by a rate limit
 	StoreErrors int64 // store writes or reads that failed
 	Resyncs     int64 // resync packets sent
+	// Packets are the packets received, by type and outcome (packets.go).
+	Packets   []PacketCount
+	Withdrawn int64 // messages or changes withdrawn after the store refused them
 }
 
 type counters struct {
 	messages, events, deliveries, dropped, errors, violations,
-	rateLimited, storeErrors, resyncs, paused atomic.Int64
+	rateLimited, storeErrors, resyncs, paused, withdrawn atomic.Int64
 }
 
 // Stats returns a snapshot of the counters.
@@ -211,6 +226,8 @@ func (srv *Server) Stats() Stats {
 		RateLimited: srv.stats.rateLimited.Load(),
 		StoreErrors: srv.stats.storeErrors.Load(),
 		Resyncs:     srv.stats.resyncs.Load(),
+		Withdrawn:   srv.stats.withdrawn.Load(),
+		Packets:     srv.packets.snapshot(),
 	}
 	srv.mu.Lock()
 	rooms := make([]*room, 0, len(srv.rooms))

@@ -16,7 +16,9 @@ type session struct {
 	r   *room
 	c   Conn
 	who auth.Identity
-	log *slog.Logger
+	// name is the token's display name made storable (storableName).
+	name string
+	log  *slog.Logger
 
 	lim, typingLim, readLim *rate.Limiter // safe for concurrent use
 	violations              int           // Receive goroutine only
@@ -34,7 +36,7 @@ var _ Session = (*session)(nil)
 func newSession(r *room, c Conn, who auth.Identity) *session {
 	cfg := &r.srv.cfg
 	return &session{
-		r: r, c: c, who: who,
+		r: r, c: c, who: who, name: storableName(who.DisplayName()),
 		log:       r.srv.log.With("room", r.name, "identity", who.Identity, "conn", c.ID()),
 		lim:       newLimiter(cfg.Rate, cfg.Burst),
 		typingLim: newLimiter(cfg.TypingRate, cfg.TypingBurst),
@@ -74,6 +76,7 @@ func (s *session) Receive(b []byte) {
 			perr = perr.withClientID(peekClientID(b, cfg.MaxPacketBytes))
 		}
 		s.sendError(perr)
+		s.r.srv.packets.add(0, perr.Code)
 		if perr.Violation() {
 			s.violations++
 			s.log.Debug("chat: protocol violation", "code", perr.Code, "msg", perr.Message)
@@ -85,7 +88,11 @@ func (s *session) Receive(b []byte) {
 		return
 	}
 	s.violations = 0
-	if e := s.handle(&a); e != nil {
+	e := s.handle(&a)
+	if e == nil {
+		s.r.srv.packets.add(a.op, "")
+	} else {
+		s.r.srv.packets.add(a.op, e.Code)
 		s.sendError(e.withClientID(a.clientID))
 		if e.Code == CodeRateLimited {
 			s.pause(e.RetryAfter)
@@ -176,7 +183,7 @@ func (s *session) Overflowed(dropped int) {
 func (s *session) Detach() {
 	r := s.r
 	r.mu.Lock()
-	empty := r.detachLocked(s, false)
+	empty := r.detachLocked(s, departureOf(s.c))
 	r.mu.Unlock()
 	if empty && r.pending.Load() == 0 {
 		r.srv.maybeDrop(r)
@@ -192,7 +199,7 @@ func (s *session) sendSnapshotLocked() {
 	id := s.who.Identity
 	pres := evPresence{Type: "presence", Participants: make([]Participant, 0, len(r.people))}
 	pres.Self = evSelf{
-		Participant: Participant{Identity: id, Name: s.who.DisplayName(), Muted: r.muted[id], Host: s.who.Grant.RoomAdmin, Read: r.reads[id]},
+		Participant: Participant{Identity: id, Name: s.name, Muted: r.muted[id], Host: s.who.Grant.RoomAdmin, Read: r.reads[id]},
 		Admin:       s.who.Grant.RoomAdmin,
 		CanChat:     s.who.Grant.PublishData(),
 		CanPin:      s.canPin(),
@@ -293,7 +300,7 @@ func (s *session) stopTypingLocked(notify bool) {
 
 func (s *session) sendTypingLocked(on bool) {
 	r := s.r
-	b := marshal(&evTyping{Type: "typing", Identity: s.who.Identity, Name: s.who.DisplayName(), On: on, To: s.typingTo})
+	b := marshal(&evTyping{Type: "typing", Identity: s.who.Identity, Name: s.name, On: on, To: s.typingTo})
 	r.srv.stats.events.Add(1)
 	for _, o := range r.sessions {
 		if o.who.Identity == s.who.Identity {

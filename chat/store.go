@@ -19,6 +19,10 @@ const (
 	ChangeJoin                           // Identity, Name: a participant's chat opened
 	ChangeLeave                          // Identity: its chat closed
 	ChangeMute                           // Identity (the target), On (mute/unmute), By (the moderator)
+	// ChangeEnd: the room stayed empty for Config.DepartureTimeout (or the
+	// server is shutting down with it empty): its meeting session ends. At
+	// is when the room became empty.
+	ChangeEnd
 )
 
 // Change is one state change of a room, in the order chat decided it. The
@@ -41,6 +45,11 @@ type Change struct {
 // ErrNotFound is returned by a Store for an unknown message or attachment.
 var ErrNotFound = errors.New("not found")
 
+// ErrRejected is what a Store's done reports (wrapped) for a change the
+// database refused for good (a value it cannot hold, a constraint): retrying
+// the same change can never succeed. Any other error is temporary.
+var ErrRejected = errors.New("the store refused the change for good")
+
 // Store is where chat keeps what it decided; the recorder implements it on a
 // database, MemoryStore in memory. Writes are asynchronous so the real-time
 // path never waits on a database; reads see every change whose done
@@ -49,8 +58,11 @@ type Store interface {
 	// LastSeq is the highest seq assigned in room (0 if none), so that a
 	// restarted server continues the order.
 	LastSeq(ctx context.Context, room string) (int64, error)
-	// Write queues a change. done, if not nil, runs once the change is
-	// durable, or with the error that stopped it; it must not block.
+	// Write queues a change and never blocks: when the store cannot take
+	// it now (its queue is full) done runs at once with an error. done, if
+	// not nil, runs once the change is durable, or with the error that
+	// stopped it (wrapping ErrRejected when retrying cannot help); it must
+	// not block.
 	Write(c Change, done func(error))
 	// History returns up to limit messages of room with seq < before
 	// (before <= 0: the latest), that viewer may see (viewer "": all),

@@ -33,4 +33,5 @@ const (
 	CodeMuted          = protocol.CodeMuted
 	CodeTooMany        = protocol.CodeTooMany
 	CodeUnavailable    = protocol.CodeUnavailable
+	CodeRejected       = protocol.CodeRejected
 )

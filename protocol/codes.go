@@ -21,6 +21,7 @@ const (
 	CodeMuted       Code = "muted"        // a moderator took away the right to chat
 	CodeTooMany     Code = "too_many"     // a per-room or per-message limit (pins, reactions)
 	CodeUnavailable Code = "unavailable"  // the store failed; retry later with the same clientId
+	CodeRejected    Code = "rejected"     // the store refused the change for good; it was withdrawn, do not retry
 )
 
 // Signaling error codes (with CodeForbidden and CodeRateLimited above).

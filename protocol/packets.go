@@ -233,3 +233,23 @@ type ResyncEvent struct {
 	Dropped int    `json:"dropped"`
 	LastSeq int64  `json:"lastSeq"`
 }
+
+// ChangeAckEvent confirms a reaction, edit, delete, pin, unpin, mute or
+// unmute that carried a clientId, once it is stored (or was already in
+// place), so a client can confirm it and retry it idempotently.
+type ChangeAckEvent struct {
+	Type     string `json:"type"` // "ack"
+	ClientID string `json:"clientId"`
+	ID       string `json:"id,omitempty"`  // the message changed (none for mute/unmute)
+	Seq      int64  `json:"seq,omitempty"` // its seq
+}
+
+// WithdrawnEvent takes back something already shown that the store refused
+// for good: without Message the message itself is gone; with it, a change
+// to it was undone and Message is what the store holds.
+type WithdrawnEvent struct {
+	Type    string   `json:"type"` // "withdrawn"
+	ID      string   `json:"id"`
+	Seq     int64    `json:"seq"`
+	Message *Message `json:"message,omitempty"`
+}

@@ -2,6 +2,7 @@ package protocol_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,5 +70,24 @@ func TestMessageEncoding(t *testing.T) {
 	r, _ := json.Marshal(protocol.ChatRequest("c-1", "hi"))
 	if string(r) != `{"type":"chat","clientId":"c-1","text":"hi"}` {
 		t.Errorf("ChatRequest encodes as %s", r)
+	}
+}
+
+// TestTimesHaveThreeFractionDigits: a time on a whole 10 ms keeps its
+// trailing zero, in a message, an ack and an edit, as in the CSV.
+func TestTimesHaveThreeFractionDigits(t *testing.T) {
+	at := time.Date(2026, 11, 22, 15, 2, 37, 50_000_000, time.UTC)
+	for _, v := range []any{
+		protocol.Message{ID: "x", CreatedAt: at, EditedAt: &at},
+		protocol.AckEvent{Type: "ack", CreatedAt: at},
+		protocol.EditedEvent{Type: "edited", EditedAt: at},
+	} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), `"2026-11-22T15:02:37.050Z"`) || strings.Contains(string(b), `37.05Z`) {
+			t.Fatalf("%s", b)
+		}
 	}
 }

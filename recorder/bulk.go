@@ -238,7 +238,7 @@ func (w *writer) insertOutbox(tx *gorm.DB, rows []OutboxEvent) error {
 		attempts[i], next[i], created[i], delivered[i] = int64(e.Attempts), e.NextAttemptAt, e.CreatedAt, e.DeliveredAt
 	}
 	return rawExec(tx, `INSERT INTO webhook_outbox (`+strings.Join(outboxColumns, ", ")+`)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
+		SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::bigint[],
 			$7::timestamptz[], $8::text[], $9::timestamptz[], $10::timestamptz[])`,
 		id, typ, payload, endpoint, status, attempts, next, lastErr, created, delivered)
 }

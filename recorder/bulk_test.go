@@ -2,6 +2,7 @@ package recorder
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -41,18 +42,18 @@ func testWriterReplay(t *testing.T, b backend) {
 		return items
 	}
 	before := r.WriterStats().Batches
-	r.w.process(batch(21, 80))
+	r.w.process(batch(21, 80), false)
 	if n := r.WriterStats().Batches - before; n != 1 {
 		t.Fatalf("%d commits, want 1", n)
 	}
 	// Then 40 more, the last reusing message 5's client id.
-	r.w.process(batch(42, 81))
+	r.w.process(batch(42, 81), false)
 	for seq := int64(21); seq <= 80; seq++ {
 		if err, ok := errs[seq]; !ok || err != nil {
 			t.Fatalf("message %d: done %v, %v", seq, ok, err)
 		}
 	}
-	if errs[81] == nil || !isConstraint(errs[81]) {
+	if errs[81] == nil || !isPermanent(errs[81]) || !errors.Is(errs[81], chat.ErrRejected) {
 		t.Fatalf("reused client id: %v", errs[81])
 	}
 	hist, err := r.History(context.Background(), "rp", "", 0, 100)

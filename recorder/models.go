@@ -3,9 +3,9 @@ package recorder
 import "time"
 
 // The GORM models. They describe the current schema; the schema itself is
-// created and changed only by the numbered steps in migrate.go, so a model
-// change always comes with a new migration step (TestMigrationsCoverModels
-// fails otherwise).
+// created and changed only by the SQL files in migrations/ (migrate.go), so
+// a model change always comes with a new migration file
+// (TestMigrationsCoverModels fails otherwise).
 //
 // There are no foreign-key constraints: the writer is the only writer and
 // keeps the rows consistent, and constraint checks would slow the batched
@@ -158,13 +158,6 @@ type OutboxEvent struct {
 
 // TableName implements gorm's Tabler.
 func (OutboxEvent) TableName() string { return "webhook_outbox" }
-
-// SchemaMigration records one applied migration step.
-type SchemaMigration struct {
-	Version   int       `gorm:"primaryKey;autoIncrement:false"`
-	Name      string    `gorm:"size:255;not null"`
-	AppliedAt time.Time `gorm:"not null"`
-}
 
 // allModels lists every model, for the migration coverage test.
 func allModels() []any {

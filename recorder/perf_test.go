@@ -34,6 +34,8 @@ func benchWriterHook(b *testing.B, be backend, hook OutboxFunc) {
 	if v, err := strconv.Atoi(os.Getenv("BATCH")); err == nil {
 		cfg.BatchSize = v // BATCH=5000 go test -bench Writer: try other group sizes
 	}
+	// Every change is written at once: Write refuses what does not fit.
+	cfg.QueueSize = max(cfg.QueueSize, b.N+1)
 	r, err := Open(cfg)
 	if err != nil {
 		b.Fatal(err)

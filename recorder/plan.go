@@ -8,7 +8,8 @@ package recorder
 // statement is idempotent.
 //
 // Sessions come from joins and leaves: a join while nobody is present
-// opens one, the leave that empties the room closes it. A session found
+// opens one; the room staying empty for chat's departure timeout
+// (ChangeEnd) closes it, and a join before that continues it. A session found
 // open in the database that this process has not seen live (left by a
 // crash of another process or a skipped recovery) is closed at its last
 // activity by the next join, which opens a fresh one; a message arriving
@@ -161,17 +162,22 @@ func (w *writer) plan(items []item) (*plan, error) {
 				left := at
 				pt.LeftAt = &left
 			}
-			if s.count == 0 {
-				// Recorded before the session is forgotten, for the batch info.
-				p.batch.Changes = append(p.batch.Changes, c)
-				p.batch.SessionIDs = append(p.batch.SessionIDs, s.session.ID)
-				p.batch.MeetingIDs = append(p.batch.MeetingIDs, s.meetingID)
-				end := at
-				s.session.EndedAt, s.session.EndReason = &end, "left"
-				p.ends = append(p.ends, s.session)
-				s.session = nil
-				continue
+		case chat.ChangeEnd:
+			// The room stayed empty for chat's departure timeout: only now
+			// does its session end, so that a participant who drops and
+			// comes back within it continues the same session.
+			if s.count > 0 || s.session == nil || s.stale {
+				break // someone is present, or nothing of ours is open
 			}
+			// Recorded before the session is forgotten, for the batch info.
+			p.batch.Changes = append(p.batch.Changes, c)
+			p.batch.SessionIDs = append(p.batch.SessionIDs, s.session.ID)
+			p.batch.MeetingIDs = append(p.batch.MeetingIDs, s.meetingID)
+			end := at
+			s.session.EndedAt, s.session.EndReason = &end, "left"
+			p.ends = append(p.ends, s.session)
+			s.session = nil
+			continue
 		case chat.ChangeMessage:
 			if c.Message == nil {
 				return nil, fmt.Errorf("recorder: message change without a message")

@@ -14,17 +14,19 @@ type itemQueue struct {
 	n     int
 	limit int
 	ready chan struct{} // cap 1: something was pushed
-	space chan struct{} // cap 1: something was taken
 }
 
+// newItemQueue returns a queue of limit items; changes that may use the
+// reserve (writer.enqueue) go up to twice that.
 func newItemQueue(limit int) *itemQueue {
-	return &itemQueue{limit: limit, ready: make(chan struct{}, 1), space: make(chan struct{}, 1)}
+	return &itemQueue{limit: limit, ready: make(chan struct{}, 1)}
 }
 
-// tryPush appends it unless the queue is full.
-func (q *itemQueue) tryPush(it item) bool {
+// tryPush appends it unless the queue holds limit items (q.limit, or more
+// for the changes that may use the reserve).
+func (q *itemQueue) tryPush(it item, limit int) bool {
 	q.mu.Lock()
-	if q.n >= q.limit {
+	if q.n >= limit {
 		q.mu.Unlock()
 		return false
 	}
@@ -59,9 +61,6 @@ func (q *itemQueue) take(batch []item, max int) []item {
 		}
 	}
 	q.mu.Unlock()
-	if k > 0 {
-		signal(q.space)
-	}
 	return batch
 }
 

@@ -5,11 +5,11 @@ import "testing"
 func TestItemQueueBoundedFIFOAndReleases(t *testing.T) {
 	q := newItemQueue(3000)
 	for i := range 3000 {
-		if !q.tryPush(item{c: msg("r", int64(i), "a", "t", 0)}) {
+		if !q.tryPush(item{c: msg("r", int64(i), "a", "t", 0)}, q.limit) {
 			t.Fatalf("push %d refused below the limit", i)
 		}
 	}
-	if q.tryPush(item{}) {
+	if q.tryPush(item{}, q.limit) {
 		t.Fatal("push accepted beyond the limit")
 	}
 	var next int64
@@ -39,7 +39,7 @@ func TestItemQueueStaysBoundedUnderSteadyLoad(t *testing.T) {
 	q := newItemQueue(100)
 	var pushed, taken int64
 	for range 10000 {
-		for q.tryPush(item{c: msg("r", pushed, "a", "t", 0)}) {
+		for q.tryPush(item{c: msg("r", pushed, "a", "t", 0)}, q.limit) {
 			pushed++
 		}
 		for _, it := range q.take(nil, 7) {

@@ -55,6 +55,11 @@ type Config struct {
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 
+	// OnCommit, if set, is told of every committed batch: how many changes
+	// it made durable and how long the commit took (for metrics). It runs
+	// on the writer's goroutine and must not block.
+	OnCommit func(changes int, took time.Duration)
+
 	// PureGoSQLite opens SQLite with the pure-Go engine even in a build
 	// with cgo (sqlite.go), so the tests run on both engines.
 	PureGoSQLite bool
@@ -123,6 +128,46 @@ func Open(cfg Config) (*Recorder, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	db, err := openDB(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+
+	r := &Recorder{db: db, cfg: cfg, log: log}
+	if cfg.ReadOnly {
+		v, err := checkVersions(db)
+		if err == nil && v < SchemaVersion() {
+			err = ErrSchemaTooOld
+		}
+		if err != nil {
+			sqlDB.Close()
+			return nil, err
+		}
+	} else {
+		if _, err := migrate(context.Background(), db, log); err != nil {
+			sqlDB.Close()
+			return nil, err
+		}
+		if err := r.recoverSessions(context.Background()); err != nil {
+			sqlDB.Close()
+			return nil, err
+		}
+	}
+	r.w = newWriter(r)
+	go r.w.run()
+	return r, nil
+}
+
+// openDB connects to the database cfg selects and sizes its pool; it
+// neither migrates nor recovers.
+func openDB(cfg Config) (*gorm.DB, error) {
+	if cfg.DataDir == "" {
+		return nil, fmt.Errorf("%w: DataDir is required", ErrConfig)
+	}
 	if !cfg.ReadOnly {
 		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 			return nil, fmt.Errorf("recorder: data dir: %w", err)
@@ -172,31 +217,13 @@ func Open(cfg Config) (*Recorder, error) {
 	sqlDB.SetMaxIdleConns(8)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 
-	r := &Recorder{db: db, cfg: cfg, log: log}
-	if cfg.ReadOnly {
-		v, err := currentVersion(db)
-		if err == nil && v < SchemaVersion() {
-			err = ErrSchemaTooOld
-		} else if err == nil && v > SchemaVersion() {
-			err = ErrSchemaTooNew
-		}
-		if err != nil {
-			sqlDB.Close()
-			return nil, err
-		}
-	} else {
-		if err := migrate(db, log); err != nil {
-			sqlDB.Close()
-			return nil, err
-		}
-		if err := r.recoverSessions(context.Background()); err != nil {
-			sqlDB.Close()
-			return nil, err
-		}
+	return db, nil
+}
+
+func closeDB(db *gorm.DB) {
+	if sqlDB, err := db.DB(); err == nil {
+		sqlDB.Close()
 	}
-	r.w = newWriter(r)
-	go r.w.run()
-	return r, nil
 }
 
 // ErrNoSession is returned when a room has no session (yet).
@@ -278,7 +305,7 @@ func (r *Recorder) recoverSessions(ctx context.Context) error {
 		if len(events) > 0 {
 			r.cfg.Outbox.Committed(events)
 		}
-		r.log.Info("recorder: closed session left open", "session", open[i].ID, "room", open[i].Room, "endedAt", open[i].EndedAt)
+		r.log.Info("recorder: closed session left open", "session", open[i].ID, "room", open[i].Room, "ended_at", open[i].EndedAt)
 	}
 	return nil
 }

@@ -150,6 +150,10 @@ func leave(room, id string, sec int) chat.Change {
 	return chat.Change{Kind: chat.ChangeLeave, Room: room, Identity: id, At: at(sec)}
 }
 
+func end(room string, sec int) chat.Change {
+	return chat.Change{Kind: chat.ChangeEnd, Room: room, At: at(sec)}
+}
+
 func msg(room string, seq int64, from, text string, sec int, to ...string) chat.Change {
 	m := &chat.Message{ID: fmt.Sprintf("m%s%06d", room, seq), Seq: seq, Sender: from, SenderName: from,
 		Kind: chat.KindText, Text: text, To: to, ClientID: fmt.Sprintf("c%d", seq), CreatedAt: at(sec)}
@@ -177,6 +181,7 @@ var suite = []struct {
 	{"WriterTransient", testWriterTransient},
 	{"WriterBackPressure", testWriterBackPressure},
 	{"WriterReplay", testWriterReplay},
+	{"WriterPoison", testWriterPoison},
 	{"Outbox", testOutbox},
 }
 

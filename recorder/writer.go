@@ -11,15 +11,28 @@ package recorder
 //   - Transient errors (connection lost, database restarting, SQLite busy,
 //     disk full) are retried forever with capped exponential back-off: the
 //     batch and everything behind it stay queued in memory, in order.
-//   - Any other error is retried a few times, then the batch is split in
-//     halves and retried, so one bad change fails alone with done(err).
+//   - An error the database gives for the data itself (PostgreSQL SQLSTATE
+//     classes 22 data exception, 23 integrity constraint, 42 and 54;
+//     SQLite TOOBIG, CONSTRAINT, MISMATCH, RANGE) is permanent: it is
+//     never retried: the bad change is found with rolled-back trial
+//     transactions and fails alone with an error wrapping chat.ErrRejected,
+//     so its sender learns that retrying cannot help, and the rest of the
+//     batch is committed once (isolate.go). Any other error is retried a
+//     few times first. Either way isolating one bad change costs a few
+//     rolled-back transactions, never seconds of back-off that every room
+//     waits for.
 //   - Every statement is idempotent (inserts ignore rows already present,
 //     updates set final values), so replaying a batch whose commit outcome
 //     was unknown does not duplicate anything. (The one exception, COPY on
 //     a batch's first attempt, fails instead of duplicating, and the batch
 //     is replayed with the idempotent statements: see bulk.go.)
-//   - The queue is bounded (Config.QueueSize) but never drops: when it is
-//     full Write waits for room (back-pressure), logging while it waits.
+//   - Write never blocks (chat calls it with a room's lock held). The queue
+//     is bounded (Config.QueueSize): when it is full a message, edit,
+//     reaction, pin, delete or read horizon is answered at once with
+//     ErrQueueFull (chat tells its sender "unavailable, retry"); joins,
+//     leaves, mutes and Flush, one per connection or moderator action
+//     rather than per keystroke, may use a reserve of as much again, so
+//     that sessions still open and close while the database is behind.
 //   - Close waits up to Config.CloseTimeout, then fails what is left with
 //     ErrClosed.
 
@@ -38,6 +51,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/internal/logsummary"
 )
 
 type item struct {
@@ -57,7 +71,7 @@ type WriterStats struct {
 	Changes       int64         // changes made durable
 	Failed        int64         // changes finished with an error
 	Retries       int64         // failed attempts that were retried
-	BlockedWrites int64         // Write calls that found the queue full
+	BlockedWrites int64         // Write calls refused at once with ErrQueueFull
 	Queued        int           // changes waiting now
 	LastBatch     time.Duration // duration of the last commit
 	MaxBatch      time.Duration
@@ -84,7 +98,6 @@ func (b *statsBox) get() WriterStats {
 type writer struct {
 	r         *Recorder
 	q         *itemQueue
-	closing   chan struct{} // closed first by close: blocked Writes give up
 	inputDone chan struct{} // closed once no Write can enqueue any more
 	finished  chan struct{} // closed when the goroutine has exited
 	ctx       context.Context
@@ -94,6 +107,12 @@ type writer struct {
 	closeOnce sync.Once
 	mu        sync.RWMutex // Write holds it shared while enqueuing
 	closed    bool
+
+	// Logged as a state change plus summaries, never once per change: in
+	// an outage under load these happen hundreds of times a second.
+	full    logsummary.Summary // Writes refused with ErrQueueFull
+	retries logsummary.Summary // failed attempts being retried
+	rejects logsummary.Summary // changes refused for good
 
 	// Owned by the writer goroutine.
 	rooms  map[string]*roomState
@@ -105,7 +124,6 @@ func newWriter(r *Recorder) *writer {
 	return &writer{
 		r:         r,
 		q:         newItemQueue(r.cfg.QueueSize),
-		closing:   make(chan struct{}),
 		inputDone: make(chan struct{}),
 		finished:  make(chan struct{}),
 		ctx:       ctx,
@@ -114,11 +132,20 @@ func newWriter(r *Recorder) *writer {
 	}
 }
 
+// ErrQueueFull is what done reports, at once, for a change Write could not
+// queue: the database is behind. It is temporary; a retry may succeed.
+var ErrQueueFull = errors.New("recorder: write queue full, the database is behind")
+
 // Write queues a change; done runs once it is durable or has failed. It
-// never drops a change: with a full queue it waits for room.
+// never blocks: with a full queue done runs at once with ErrQueueFull.
 func (r *Recorder) Write(c chat.Change, done func(error)) {
 	if r.cfg.ReadOnly {
 		item{c, done}.finish(ErrReadOnly)
+		return
+	}
+	if err := unstorable(&c); err != nil {
+		r.w.stats.update(func(s *WriterStats) { s.Failed++ })
+		r.w.reject(item{c, done}, err)
 		return
 	}
 	r.w.enqueue(item{c, done})
@@ -151,34 +178,27 @@ func (w *writer) enqueue(it item) {
 		it.finish(ErrClosed)
 		return
 	}
-	if w.q.tryPush(it) {
+	limit := w.q.limit
+	switch it.c.Kind {
+	case chat.ChangeJoin, chat.ChangeLeave, chat.ChangeEnd, chat.ChangeMute, 0: // 0: Flush
+		limit *= 2
+	}
+	if w.q.tryPush(it, limit) {
 		return
 	}
 	w.stats.update(func(s *WriterStats) { s.BlockedWrites++ })
-	start := time.Now()
-	t := time.NewTimer(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-w.q.space:
-			if w.q.tryPush(it) {
-				signal(w.q.space) // another blocked Write may fit too
-				return
-			}
-		case <-w.closing:
-			it.finish(ErrClosed)
-			return
-		case <-t.C:
-			w.r.log.Warn("recorder: write queue full, Write is waiting for the database",
-				"waited", time.Since(start).Round(time.Millisecond), "queue", w.q.limit)
-			t.Reset(time.Second)
+	if ok, n := w.full.Hit(time.Now()); ok {
+		if n == 1 {
+			w.r.log.Warn("recorder: write queue full, refusing changes until the database catches up", "queue", w.q.limit)
+		} else {
+			w.r.log.Warn("recorder: write queue still full", "refused", n, "per", logsummary.Every)
 		}
 	}
+	it.finish(ErrQueueFull)
 }
 
 func (w *writer) close(timeout time.Duration) {
 	w.closeOnce.Do(func() {
-		close(w.closing) // blocked Writes give up (they hold mu shared)
 		w.mu.Lock()
 		w.closed = true
 		w.mu.Unlock()
@@ -205,7 +225,7 @@ func (w *writer) run() {
 		if batch == nil {
 			return
 		}
-		w.process(batch)
+		w.process(batch, false)
 		clear(batch) // drop references to delivered changes
 	}
 }
@@ -230,36 +250,63 @@ func (w *writer) next(batch []item) []item {
 }
 
 // process makes items durable, splitting the batch on permanent errors.
-func (w *writer) process(items []item) {
-	err := w.commit(items)
+// split says items are half of a batch that failed.
+func (w *writer) process(items []item, split bool) {
+	err := w.commit(items, split)
 	if err == nil {
+		w.recovered()
 		w.stats.update(func(s *WriterStats) { s.Changes += int64(len(items)) })
 		for _, it := range items {
 			it.finish(nil)
 		}
 		return
 	}
-	if errors.Is(err, ErrClosed) || len(items) == 1 {
-		w.r.log.Error("recorder: change not recorded", "changes", len(items), "err", err)
+	if len(items) == 1 && !errors.Is(err, ErrClosed) {
+		w.stats.update(func(s *WriterStats) { s.Failed++ })
+		w.reject(items[0], err)
+		return
+	}
+	if errors.Is(err, ErrClosed) {
+		w.r.log.Error("recorder: changes not recorded", "changes", len(items), "err", err)
 		w.stats.update(func(s *WriterStats) { s.Failed += int64(len(items)) })
 		for _, it := range items {
 			it.finish(err)
 		}
 		return
 	}
+	if !split && w.salvage(items) {
+		return
+	}
 	mid := len(items) / 2
-	w.process(items[:mid])
-	w.process(items[mid:])
+	w.process(items[:mid], true)
+	w.process(items[mid:], true)
+}
+
+// recovered logs the end of a run of failures or of a full queue, once.
+func (w *writer) recovered() {
+	now := time.Now()
+	if ok, d, n := w.retries.End(now); ok {
+		w.r.log.Info("recorder: database writes succeed again", "retries", n, "after", d.Round(time.Millisecond))
+	}
+	if w.q.len() < w.q.limit {
+		if ok, d, n := w.full.End(now); ok {
+			w.r.log.Info("recorder: write queue has room again", "refused", n, "after", d.Round(time.Millisecond))
+		}
+	}
 }
 
 const permanentTries = 3
 
 // commit plans items once and applies the plan in one transaction,
 // retrying as the package comment says.
-func (w *writer) commit(items []item) error {
+func (w *writer) commit(items []item, split bool) error {
 	var p *plan
 	backoff := 20 * time.Millisecond
 	fails := 0
+	tries := permanentTries
+	if split {
+		tries = 1
+	}
 	for {
 		var err error
 		if p == nil {
@@ -276,6 +323,9 @@ func (w *writer) commit(items []item) error {
 					s.TotalBatch += d
 					s.MaxBatch = max(s.MaxBatch, d)
 				})
+				if f := w.r.cfg.OnCommit; f != nil {
+					f(len(items), d)
+				}
 				w.adopt(p)
 				return nil
 			}
@@ -284,7 +334,7 @@ func (w *writer) commit(items []item) error {
 				// row already stored; replaying with ON CONFLICT settles
 				// that at once (not counted as a failure).
 				p.replay = true
-				if !isTransient(err) && w.ctx.Err() == nil {
+				if w.mayHaveCopied(p) && !isTransient(err) && w.ctx.Err() == nil {
 					continue
 				}
 			}
@@ -295,13 +345,20 @@ func (w *writer) commit(items []item) error {
 		transient := isTransient(err)
 		if !transient {
 			fails++
-			if fails >= permanentTries || isConstraint(err) {
+			if fails >= tries || isPermanent(err) {
 				return err
 			}
 		}
 		w.stats.update(func(s *WriterStats) { s.Retries++ })
-		w.r.log.Warn("recorder: write failed, retrying", "changes", len(items),
-			"transient", transient, "backoff", backoff, "err", err)
+		if ok, n := w.retries.Hit(time.Now()); ok {
+			if n == 1 {
+				w.r.log.Warn("recorder: write failed, retrying", "changes", len(items),
+					"transient", transient, "backoff", backoff, "err", err)
+			} else {
+				w.r.log.Warn("recorder: writes still failing, retrying", "retries", n,
+					"per", logsummary.Every, "queued", w.q.len(), "err", err)
+			}
+		}
 		select {
 		case <-time.After(backoff):
 		case <-w.ctx.Done():
@@ -311,15 +368,32 @@ func (w *writer) commit(items []item) error {
 	}
 }
 
-// isConstraint reports a constraint violation: retrying cannot help, the
-// batch is split at once to isolate the change.
-func isConstraint(err error) bool {
+// mayHaveCopied reports whether applying p the first time used COPY (as
+// insertMessages decides): only then is a free replay worth an attempt.
+func (w *writer) mayHaveCopied(p *plan) bool {
+	return w.r.db.Dialector.Name() == "postgres" && len(p.messages) >= copyMinRows
+}
+
+// isPermanent reports an error about the data written (a value the
+// column cannot hold, a constraint): retrying cannot help, the batch is
+// split at once to isolate the change.
+func isPermanent(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		return strings.HasPrefix(pe.Code, "23")
+		switch pe.Code[:min(2, len(pe.Code))] {
+		case "22", // data exception: 22001 too long, 22021 NUL or bad encoding, 22P02 ...
+			"23", // integrity constraint violation
+			"42", // syntax error or access rule violation
+			"54": // program limit exceeded (e.g. a row too large)
+			return true
+		}
+		return false
 	}
 	if c, ok := sqliteCode(err); ok {
-		return c == 19 // SQLITE_CONSTRAINT
+		switch c {
+		case 18, 19, 20, 25: // TOOBIG, CONSTRAINT, MISMATCH, RANGE
+			return true
+		}
 	}
 	return false
 }

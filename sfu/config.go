@@ -6,8 +6,10 @@ import (
 	"net"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/backchannel-rtc/backchannel/internal/logs"
 	"github.com/backchannel-rtc/backchannel/internal/rtcsetup"
 	"github.com/backchannel-rtc/backchannel/protocol"
 )
@@ -38,6 +40,9 @@ type Config struct {
 	// before its writer waits for it to drain.
 	HighWater int
 	Logger    *slog.Logger
+	// LoggerFactory is where Pion logs (default: into Logger, through
+	// internal/logs, with Pion's info and warnings demoted to debug).
+	LoggerFactory logging.LoggerFactory
 }
 
 func (c *Config) defaults() {
@@ -55,6 +60,9 @@ func (c *Config) defaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.LoggerFactory == nil {
+		c.LoggerFactory = logs.Pion(c.Logger)
 	}
 }
 
@@ -78,9 +86,9 @@ func newTransport(cfg Config) (*rtcTransport, error) {
 		return nil, fmt.Errorf("rtc udp port: %w", err)
 	}
 	rtcsetup.SetBuffers(t.udpConn, rtcsetup.SocketBuffer)
-	t.udpMux = webrtc.NewICEUDPMux(nil, t.udpConn)
+	t.udpMux = webrtc.NewICEUDPMux(cfg.LoggerFactory.NewLogger("ice"), t.udpConn)
 
-	se := webrtc.SettingEngine{}
+	se := webrtc.SettingEngine{LoggerFactory: cfg.LoggerFactory}
 	// Accept messages up to protocol.MaxDataMessage, so an oversized chat packet gets
 	// the chat protocol's error instead of failing in SCTP.
 	se.SetSCTPMaxMessageSize(protocol.MaxDataMessage)
@@ -97,7 +105,7 @@ func newTransport(cfg Config) (*rtcTransport, error) {
 			return nil, fmt.Errorf("rtc tcp port: %w", err)
 		}
 		t.tcpLn = ln
-		t.tcpMux = webrtc.NewICETCPMux(nil, ln, 32)
+		t.tcpMux = webrtc.NewICETCPMux(cfg.LoggerFactory.NewLogger("ice"), ln, 32)
 		se.SetICETCPMux(t.tcpMux)
 		types = append(types, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
 	}

@@ -19,17 +19,19 @@ import (
 // into a one-off buffer of protocol.MaxDataMessage.
 const readBuffer = 16 << 10
 
-// dataConn is a participant's chat channel: it implements chat.Conn. When
-// nothing is queued and SCTP holds less than HighWater, Send hands the bytes
-// to SCTP at once (SCTP only queues them and wakes its own write loop), so a
-// delivery costs no goroutine wake-up of ours. Otherwise sends go into a
-// bounded queue that one writer goroutine drains, waiting while SCTP holds
-// more than HighWater unsent bytes, so a slow receiver only ever fills its
-// own queue. When the queue is full the message is dropped for
-// this recipient only and counted; once the queue has drained the chat
-// session is told (Session.Overflowed) so that the client is asked to catch
-// up from history. Nothing is lost for good: every message is in the
-// recorder.
+// dataConn is a participant's chat channel: it implements chat.Conn. Send
+// only appends the bytes to a bounded queue and wakes this connection's
+// writer goroutine, which alone writes to SCTP (as Galene's clientWriter
+// and LiveKit's data-channel writer do): chat calls Send with its room's
+// lock held, so no network I/O, and no lock SCTP takes, ever runs under
+// that lock, and one recipient's stalled association costs only its own
+// writer. The writer waits while SCTP holds more than HighWater unsent
+// bytes (SCTP's buffered-amount-low callback wakes it), so a slow receiver
+// only ever fills its own queue. When the queue is full the message is
+// dropped for this recipient only and counted; once the queue has drained
+// the chat session is told (Session.Overflowed) so that the client is asked
+// to catch up from history. Nothing is lost for good: every message is in
+// the recorder.
 type dataConn struct {
 	p       *Participant
 	dc      *webrtc.DataChannel
@@ -38,9 +40,9 @@ type dataConn struct {
 
 	// The queue grows as needed up to maxLen messages or maxBytes, so an
 	// idle participant costs nothing; the writer swaps it out whole and
-	// writes the batch, one wake-up for many messages.
+	// writes the batch, one wake-up for many messages. mu guards the queue
+	// only and is never held during I/O.
 	mu        sync.Mutex
-	wmu       sync.Mutex // held by whoever writes to raw: keeps order
 	queue     [][]byte
 	spare     [][]byte // the writer's drained slice, reused
 	queued    int64    // bytes in queue
@@ -105,6 +107,14 @@ func (p *Participant) onDataChannel(dc *webrtc.DataChannel) {
 // ID implements chat.Conn.
 func (d *dataConn) ID() string { return d.p.id }
 
+// Lost implements chat.Departure: the participant was closed without
+// leaving (lost connection, replaced by a newer one of the same identity).
+func (d *dataConn) Lost() bool {
+	d.p.mu.Lock()
+	defer d.p.mu.Unlock()
+	return d.p.lost
+}
+
 // Who implements chat.Conn.
 func (d *dataConn) Who() auth.Identity { return d.p.who }
 
@@ -119,17 +129,6 @@ func (d *dataConn) Send(b []byte) bool {
 	default:
 	}
 	d.mu.Lock()
-	// Fast path. Order holds: the writer takes a batch only while holding
-	// wmu, so an empty queue with wmu free means nothing earlier is unsent.
-	if len(d.queue) == 0 && d.wmu.TryLock() {
-		if d.dc.BufferedAmount() <= d.highWater {
-			d.mu.Unlock()
-			d.write(b)
-			d.wmu.Unlock()
-			return true
-		}
-		d.wmu.Unlock()
-	}
 	if len(d.queue) >= d.maxLen || d.queued+int64(len(b)) > d.maxBytes {
 		d.mu.Unlock()
 		d.drop()
@@ -153,7 +152,7 @@ func (d *dataConn) drop() {
 
 func (d *dataConn) readLoop() {
 	defer d.wg.Done()
-	defer d.p.Remove("chat channel closed")
+	defer d.p.drop("chat channel closed")
 	// Chat packets are small (2,000 runes of text at most): 16 KiB holds
 	// any honest one and costs 100 participants 1.6 MB rather than 6.4.
 	buf := make([]byte, readBuffer)
@@ -199,7 +198,6 @@ func (d *dataConn) writeLoop() {
 			return
 		case <-d.ready:
 		}
-		d.wmu.Lock()
 		d.mu.Lock()
 		batch := d.queue
 		d.queue, d.spare = d.spare[:0], nil
@@ -207,17 +205,14 @@ func (d *dataConn) writeLoop() {
 		d.mu.Unlock()
 		for i, b := range batch {
 			if !d.waitDrained() {
-				d.wmu.Unlock()
 				return
 			}
 			d.unsent.Add(-1)
 			batch[i] = nil // let the bytes go
 			if !d.write(b) {
-				d.wmu.Unlock()
 				return
 			}
 		}
-		d.wmu.Unlock()
 		d.mu.Lock()
 		if cap(batch) <= 256 {
 			d.spare = batch[:0] // keep a small slice; let a big one go
@@ -232,7 +227,7 @@ func (d *dataConn) writeLoop() {
 	}
 }
 
-// write hands b to SCTP; the caller holds wmu.
+// write hands b to SCTP; only the writer goroutine calls it.
 func (d *dataConn) write(b []byte) bool {
 	if _, err := d.raw.Write(b); err != nil {
 		return false // the association is gone: readLoop removes us
@@ -242,12 +237,14 @@ func (d *dataConn) write(b []byte) bool {
 	return true
 }
 
-// waitDrained waits while SCTP holds more than the high-water mark.
+// waitDrained waits while SCTP holds more than the high-water mark. The
+// threshold callback fires when the amount falls to HighWater/2, below
+// anything this loop waits on, so no crossing is missed; a signal left from
+// an earlier crossing only costs one more look.
 func (d *dataConn) waitDrained() bool {
 	for d.dc.BufferedAmount() > d.highWater {
 		select {
 		case <-d.low:
-		case <-time.After(50 * time.Millisecond):
 		case <-d.done:
 			return false
 		}

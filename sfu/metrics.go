@@ -30,10 +30,10 @@ var (
 		Name: "backchannel_data_messages_dropped_total", Help: "Data-channel messages dropped because a recipient's send queue was full.",
 	})
 	metricDataBytesIn = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "backchannel_data_bytes_in_total", Help: "Data-channel bytes received.",
+		Name: "backchannel_data_in_bytes_total", Help: "Data-channel bytes received.",
 	})
 	metricDataBytesOut = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "backchannel_data_bytes_out_total", Help: "Data-channel bytes written.",
+		Name: "backchannel_data_out_bytes_total", Help: "Data-channel bytes written.",
 	})
 )
 

@@ -20,6 +20,11 @@ import (
 // asked for (e.g. publishing media without canPublish).
 var ErrForbidden = errors.New("forbidden")
 
+// ErrUnsolicitedAnswer is returned for an answer when no subscriber offer
+// is waiting for one: the client's mistake, answered with an error and
+// nothing else (no renegotiation, no warning in the log).
+var ErrUnsolicitedAnswer = errors.New("no subscriber offer is waiting for an answer")
+
 // ErrUnknownTrack and ErrNotYourTrack refuse a mute: the track is not
 // published in the room, or someone else publishes it. Both are the
 // user's mistakes, not protocol violations.
@@ -47,6 +52,7 @@ type Participant struct {
 
 	mu          sync.Mutex
 	closed      bool
+	lost        bool // closed without the participant leaving (chat.Departure)
 	negotiating bool // a subscriber offer awaits its answer
 	again       bool // something changed while negotiating
 	senders     map[string]*webrtc.RTPSender
@@ -82,7 +88,7 @@ func newParticipant(s *Server, r *Room, who auth.Identity, sig Signaler) (*Parti
 	p.pub.OnDataChannel(p.onDataChannel)
 	onState := func(st webrtc.PeerConnectionState) {
 		if st == webrtc.PeerConnectionStateFailed {
-			go p.close(protocol.ReasonFailed, true)
+			go p.close(protocol.ReasonFailed, true, true)
 		}
 	}
 	p.pub.OnConnectionStateChange(onState)
@@ -183,6 +189,10 @@ func (p *Participant) setLocal(pc *webrtc.PeerConnection, d webrtc.SessionDescri
 // HandleAnswer applies the client's answer to a subscriber offer.
 func (p *Participant) HandleAnswer(answer webrtc.SessionDescription) error {
 	p.subOps.Lock()
+	if p.sub.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
+		p.subOps.Unlock()
+		return ErrUnsolicitedAnswer
+	}
 	err := p.sub.SetRemoteDescription(answer)
 	applied := err == nil || p.sub.SignalingState() == webrtc.SignalingStateStable
 	p.subOps.Unlock()
@@ -315,22 +325,32 @@ func (p *Participant) unsubscribe(t *publishedTrack) {
 	}
 }
 
-// Leave ends the participant at its own request (or when its socket went
-// away): nothing is sent to it.
-func (p *Participant) Leave() { p.close("left", false) }
+// Leave ends the participant at its own request: nothing is sent to it,
+// and chat announces its departure at once.
+func (p *Participant) Leave() { p.close("left", false, false) }
+
+// Disconnected ends the participant whose signaling socket went away
+// without a leave: chat keeps its identity present for its leave grace, so
+// that a reconnect is invisible to the others.
+func (p *Participant) Disconnected() { p.close("connection lost", false, true) }
 
 // Remove ends the participant from the server side (moderation) and tells
 // its client why.
-func (p *Participant) Remove(reason string) { go p.close(reason, true) }
+func (p *Participant) Remove(reason string) { go p.close(reason, true, false) }
 
-// close releases everything the participant holds, once.
-func (p *Participant) close(reason string, tell bool) {
+// drop ends the participant whose connection failed, telling its client
+// why; as Disconnected, chat gives it a grace to come back.
+func (p *Participant) drop(reason string) { go p.close(reason, true, true) }
+
+// close releases everything the participant holds, once. lost says the
+// participant did not mean to leave (chat.Departure).
+func (p *Participant) close(reason string, tell, lost bool) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return
 	}
-	p.closed = true
+	p.closed, p.lost = true, lost
 	published := p.published
 	p.published = nil
 	data := p.data

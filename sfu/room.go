@@ -45,9 +45,10 @@ func (r *Room) add(p *Participant) (*Participant, JoinInfo) {
 	return old, info
 }
 
-// announce tells the others p arrived and subscribes p to what is
-// published.
-func (r *Room) announce(p *Participant) {
+// announce tells the others p arrived, unless it replaced a connection of
+// the same identity (nobody was told that one left), and subscribes p to
+// what is published.
+func (r *Room) announce(p *Participant, replaced bool) {
 	r.mu.Lock()
 	var others []*Participant
 	for _, o := range r.participants {
@@ -63,7 +64,7 @@ func (r *Room) announce(p *Participant) {
 	}
 	info := p.infoLocked()
 	r.mu.Unlock()
-	if !p.who.Grant.Hidden {
+	if !p.who.Grant.Hidden && !replaced {
 		for _, o := range others {
 			o.sig.ParticipantJoined(info)
 		}

@@ -97,9 +97,10 @@ func (s *Server) Join(room string, who auth.Identity, sig Signaler) (*Participan
 	s.mu.Unlock()
 
 	if old != nil {
-		old.close(protocol.ReasonReplaced, true)
+		// Lost for chat: the same identity is back, its chat continues.
+		old.close(protocol.ReasonReplaced, true, true)
 	}
-	r.announce(p)
+	r.announce(p, old != nil)
 	return p, info, nil
 }
 
@@ -128,7 +129,7 @@ func (s *Server) Close() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.close(protocol.ReasonShutdown, true)
+			p.close(protocol.ReasonShutdown, true, false)
 		}()
 	}
 	wg.Wait()

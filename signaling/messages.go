@@ -5,12 +5,27 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/backchannel-rtc/backchannel/protocol"
 )
 
 // ErrBadMessage is a message that cannot be decoded.
 var ErrBadMessage = errors.New("bad message")
+
+// clientFields are the fields each message a client may send can carry.
+// protocol.Signal is one flat struct for both directions, so
+// DisallowUnknownFields alone would let a join carry "identity" (a
+// server's field) silently.
+var clientFields = map[string][]string{
+	protocol.SignalJoin:      {"type"},
+	protocol.SignalLeave:     {"type"},
+	protocol.SignalPing:      {"type", "timestamp"},
+	protocol.SignalOffer:     {"type", "target", "sdp"},
+	protocol.SignalAnswer:    {"type", "target", "sdp"},
+	protocol.SignalCandidate: {"type", "target", "candidate"},
+	protocol.SignalMuteTrack: {"type", "trackId", "muted"},
+}
 
 // maxTrackID bounds a muteTrack's trackId (browsers' track ids are
 // 36-character UUIDs).
@@ -52,6 +67,15 @@ func Decode(b []byte) (protocol.Signal, error) {
 		return protocol.Signal{}, fmt.Errorf("%w: no type", ErrBadMessage)
 	default:
 		return protocol.Signal{}, fmt.Errorf("%w: unknown type %q", ErrBadMessage, m.Type)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return protocol.Signal{}, fmt.Errorf("%w: %v", ErrBadMessage, err)
+	}
+	for f := range fields {
+		if !slices.Contains(clientFields[m.Type], f) {
+			return protocol.Signal{}, fmt.Errorf("%w: field %q is not allowed in a %s message", ErrBadMessage, f, m.Type)
+		}
 	}
 	return m, nil
 }

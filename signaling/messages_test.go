@@ -27,6 +27,10 @@ func TestDecode(t *testing.T) {
 		``, `{`, `[]`, `null`, `{"type":""}`, `{"type":"joined"}`, `{"type":"fly"}`,
 		`{"type":"join","identity":"x","extra":1}`, `{"type":"join"} {"type":"join"}`,
 		`{"type":"offer"}`, `{"type":"candidate"}`, `{"type":1}`,
+		// Fields of the server's messages, valid JSON for Message but not
+		// for what a client sends (issue 20, finding 7).
+		`{"type":"join","identity":"x"}`, `{"type":"join","room":"other"}`,
+		`{"type":"ping","sdp":"v=0"}`, `{"type":"offer","target":"publisher","sdp":"v=0","code":"x"}`,
 		`{"type":"muteTrack","muted":true}`, `{"type":"muteTrack","trackId":"AT_1"}`,
 		`{"type":"muteTrack","trackId":"AT_1","muted":"yes"}`, `{"type":"trackMuted","trackId":"AT_1","muted":true}`,
 		`{"type":"activeSpeakers","speakers":[]}`, `{"type":"muteTrack","trackId":"` + strings.Repeat("x", 257) + `","muted":true}`,

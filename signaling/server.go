@@ -1,8 +1,8 @@
 package signaling
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -99,37 +99,37 @@ func (h *Handler) checkOrigin(r *http.Request) bool {
 	return false
 }
 
-// refuse answers before the upgrade with a JSON reason.
-func refuse(w http.ResponseWriter, status int, code, reason string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "reason": reason})
-}
-
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	log := h.requestLog(r)
+	if twoTokens(r) {
+		// Which one wins would be a silent choice between two identities.
+		deny(log, w, r, http.StatusBadRequest, "bad_request", "two different tokens: the Authorization header and ?access_token= disagree", "two_tokens")
+		return
+	}
 	who, err := h.cfg.Keys.Verify(auth.FromRequest(r))
 	if err != nil {
-		refuse(w, http.StatusUnauthorized, "unauthorized", err.Error())
+		deny(log, w, r, http.StatusUnauthorized, "unauthorized", err.Error(), tokenReason(err))
 		return
 	}
 	if !who.Grant.RoomJoin || who.Grant.Room == "" {
-		refuse(w, http.StatusForbidden, "forbidden", "the token does not grant joining a room")
+		deny(log, w, r, http.StatusForbidden, "forbidden", "the token does not grant joining a room", "", "identity", who.Identity)
 		return
 	}
 	if room := r.URL.Query().Get("room"); room != "" && room != who.Grant.Room {
-		refuse(w, http.StatusForbidden, "forbidden", "the token is for another room")
+		deny(log, w, r, http.StatusForbidden, "forbidden", "the token is for another room", "", "identity", who.Identity)
 		return
 	}
 	if !h.checkOrigin(r) {
-		refuse(w, http.StatusForbidden, "forbidden", "origin not allowed")
+		deny(log, w, r, http.StatusForbidden, "forbidden", "origin not allowed", "", "identity", who.Identity, "origin", r.Header.Get("Origin"))
 		return
 	}
 	ws, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		log.Info("socket refused", "reason", "websocket upgrade failed", "error", err.Error(), "remote_addr", r.RemoteAddr)
 		return // the upgrader has answered
 	}
 	ws.SetReadLimit(protocol.MaxSignalBytes)
-	c := &conn{h: h, ws: ws, who: who, out: make(chan *protocol.Signal, 256), done: make(chan struct{}), readDone: make(chan struct{}),
+	c := &conn{h: h, log: log.With("room", who.Grant.Room, "identity", who.Identity), ws: ws, who: who, out: make(chan *protocol.Signal, 256), done: make(chan struct{}), readDone: make(chan struct{}),
 		limit: rate.NewLimiter(rate.Limit(h.cfg.MessageRate), h.cfg.MessageBurst),
 		// Drops themselves are bounded: sustained sending at more than
 		// ten times the rate ends the socket.
@@ -199,6 +199,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 // conn is one socket. It implements sfu.Signaler.
 type conn struct {
 	h   *Handler
+	log *slog.Logger // with the request id, room and identity
 	ws  *websocket.Conn
 	who auth.Identity
 
@@ -208,6 +209,7 @@ type conn struct {
 	closing   bool
 	closeCode int // of the final close frame; 0: normal closure
 	closeText string
+	reason    string // why the participant left: the first of the server's reason and the client's leave
 
 	out       chan *protocol.Signal // pointers: a queue of 256 costs 2 KiB, not 64
 	done      chan struct{}
@@ -262,6 +264,7 @@ func (c *conn) Closed(reason string) {
 	c.mu.Lock()
 	c.sendLocked(protocol.Signal{Type: protocol.SignalLeave, Reason: reason})
 	c.closing = true
+	c.reason = cmp.Or(c.reason, reason)
 	c.mu.Unlock()
 	c.shutdown()
 }
@@ -380,15 +383,17 @@ func (c *conn) readLoop() {
 		return
 	}
 	if m.Type != protocol.SignalJoin {
+		c.log.Info("socket refused", "reason", "the first message must be join")
 		c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeJoinFirst, Message: "the first message must be join"})
 		return
 	}
 	p, info, err := c.h.sfu.Join(c.who.Grant.Room, c.who, c)
 	if err != nil {
+		c.log.Info("socket refused", "reason", "join failed", "error", err.Error())
 		c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeJoinFailed, Message: err.Error()})
 		return
 	}
-	defer p.Leave()
+	defer c.left(p, c.joined(p))
 	c.start(protocol.Signal{
 		Type: protocol.SignalJoined, Protocol: protocol.Version, Room: c.who.Grant.Room,
 		Participant: &info.Self, Participants: info.Others, ICEServers: c.h.sfu.ICEServers(),
@@ -424,6 +429,7 @@ func (c *conn) readLoop() {
 		case protocol.SignalPing:
 			c.send(protocol.Signal{Type: protocol.SignalPong, Timestamp: m.Timestamp})
 		case protocol.SignalLeave:
+			c.leaveReason("client left")
 			return
 		case protocol.SignalJoin:
 			c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeAlreadyJoined, Message: "join was already sent"})
@@ -453,9 +459,10 @@ func (c *conn) next() (protocol.Signal, bool) {
 		}
 		if !c.limit.Allow() {
 			if !c.drops.Allow() {
-				c.h.log.Warn("signaling: closing a flooding socket", "identity", c.who.Identity, "room", c.who.Grant.Room)
+				c.log.Warn("signaling: closing a flooding socket")
 				c.mu.Lock()
 				c.closing = true // what is queued is still sent, then the close
+				c.reason = cmp.Or(c.reason, "too many signaling messages")
 				c.closeCode, c.closeText = websocket.ClosePolicyViolation, "too many signaling messages"
 				c.mu.Unlock()
 				c.shutdown()

@@ -6,11 +6,13 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -70,7 +72,7 @@ func freePort(t *testing.T, network string) int {
 type server struct {
 	cmd  *exec.Cmd
 	url  string
-	log  *bytes.Buffer
+	log  *lockedBuffer // read while the process writes
 	args []string
 }
 
@@ -86,7 +88,7 @@ func startProcessWith(t *testing.T, data string, httpPort, udpPort int, env []st
 		"--addr", fmt.Sprintf("127.0.0.1:%d", httpPort), "--rtc-bind", "127.0.0.1",
 		"--rtc-udp-port", fmt.Sprint(udpPort), "--rtc-tcp-port", "0", "--log-level", "warn"}
 	args = append(args, flags...)
-	s := &server{url: fmt.Sprintf("http://127.0.0.1:%d", httpPort), log: &bytes.Buffer{}, args: args}
+	s := &server{url: fmt.Sprintf("http://127.0.0.1:%d", httpPort), log: &lockedBuffer{}, args: args}
 	s.cmd = exec.Command(binary(t), args...)
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
@@ -315,13 +317,18 @@ func TestKilledServerLosesNoAckedMessage(t *testing.T) {
 			URL string `json:"chat_download_url"`
 		} `json:"data"`
 	}
-	getJSON(t, s2.url+"/v1/meetings/"+list.Data.Meetings[0].ID+"/chat", admin, &link)
+	meetingID := list.Data.Meetings[0].ID
+	getJSON(t, s2.url+"/v1/meetings/"+meetingID+"/chat", admin, &link)
 	resp, err := http.Get(link.Data.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := csv.NewReader(resp.Body).ReadAll()
+	meetingCSV, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(meetingCSV)).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,15 +345,39 @@ func TestKilledServerLosesNoAckedMessage(t *testing.T) {
 		t.Fatalf("CSV has %d rows, want %d", len(rows)-1, sent)
 	}
 
-	// `backchannel export --room` reads the same database (the latest
-	// session: the one after the restart).
-	out, err := exec.Command(binary(t), "export", "--data", data, "--room", "restart").Output()
+	// `backchannel export --meeting` reads the same database and writes
+	// the same CSV as the meeting's link.
+	exportCmd := func(args ...string) (stdout []byte, stderr string) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		cmd := exec.Command(binary(t), append([]string{"export", "--data", data}, args...)...)
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("export %q: %v: %s", args, err, errOut.String())
+		}
+		return out.Bytes(), errOut.String()
+	}
+	if out, _ := exportCmd("--meeting", meetingID); !bytes.Equal(out, meetingCSV) {
+		t.Fatalf("export --meeting differs from the meeting link's CSV (%d bytes, want %d)", len(out), len(meetingCSV))
+	}
+	// --room exports one session, the latest (after the restart), and
+	// says so, naming the meeting that exports both.
+	out, stderr := exportCmd("--room", "restart")
+	if rows, err = csv.NewReader(bytes.NewReader(out)).ReadAll(); err != nil || len(rows) < 2 || len(rows)-1 >= sent {
+		t.Fatalf("export --room: %d rows, %v", len(rows), err)
+	}
+	if !strings.Contains(stderr, "the latest of its 2 sessions; --meeting "+meetingID) {
+		t.Fatalf("export --room says %q", stderr)
+	}
+
+	// `backchannel token --admin` without a room is the token the
+	// webhook deliveries API takes.
+	tok, err := exec.Command(binary(t), "token", "--api-key", "devkey", "--api-secret", "secret", "--identity", "ops", "--admin").Output()
 	if err != nil {
-		t.Fatalf("export: %v", err)
+		t.Fatal(err)
 	}
-	if rows, err = csv.NewReader(bytes.NewReader(out)).ReadAll(); err != nil || len(rows) < 2 {
-		t.Fatalf("export: %d rows, %v", len(rows), err)
-	}
+	var deliveries map[string]any
+	getJSON(t, s2.url+"/v1/webhooks/deliveries", strings.TrimSpace(string(tok)), &deliveries)
 }
 
 func getJSON(t *testing.T, url, token string, v any) {

@@ -1,49 +1,72 @@
 package main
 
 import (
-	"errors"
-	"flag"
+	"context"
 	"fmt"
-	"io"
 	"time"
+
+	"github.com/urfave/cli/v3"
 
 	"github.com/backchannel-rtc/backchannel/auth"
 )
 
-func runToken(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	key := fs.String("api-key", envOr("BACKCHANNEL_API_KEY", ""), "API key (env BACKCHANNEL_API_KEY)")
-	secret := fs.String("api-secret", envOr("BACKCHANNEL_API_SECRET", ""), "API secret (env BACKCHANNEL_API_SECRET)")
-	room := fs.String("room", "", "room the token joins (required)")
-	identity := fs.String("identity", "", "participant identity (required)")
-	name := fs.String("name", "", "display name (defaults to the identity)")
-	admin := fs.Bool("admin", false, "grant roomAdmin: moderation and the server API")
-	ttl := fs.Duration("ttl", 6*time.Hour, "validity")
-	noPublish := fs.Bool("no-publish", false, "forbid publishing media")
-	noChat := fs.Bool("no-chat", false, "forbid sending chat")
-	hidden := fs.Bool("hidden", false, "join without being listed")
-	if err := fs.Parse(args); err != nil {
-		return err
+func tokenCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "token",
+		Usage: "print an access token: to join a room, or (--admin without --room) for the server API",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "api-key", Sources: env("api-key"), Usage: "API key: the token's issuer"},
+			&cli.StringFlag{Name: "api-secret", Sources: env("api-secret"), Usage: "API secret the token is signed with"},
+			&cli.StringFlag{Name: "room", Sources: env("token-room"),
+				Usage: "room the token joins (without it: a room-less admin token, with --admin)"},
+			&cli.StringFlag{Name: "identity", Sources: env("token-identity"), Usage: "participant identity (required)"},
+			&cli.StringFlag{Name: "name", Sources: env("token-name"), Usage: "display name (defaults to the identity)"},
+			&cli.BoolFlag{Name: "admin", Sources: env("token-admin"),
+				Usage: "grant roomAdmin: moderation and the server API (of --room, or of every room without it)"},
+			&cli.DurationFlag{Name: "ttl", Value: 6 * time.Hour, Validator: positive[time.Duration], Sources: env("token-ttl"),
+				Usage: "validity"},
+			&cli.BoolFlag{Name: "no-publish", Sources: env("token-no-publish"), Usage: "forbid publishing media"},
+			&cli.BoolFlag{Name: "no-chat", Sources: env("token-no-chat"), Usage: "forbid sending chat"},
+			&cli.BoolFlag{Name: "hidden", Sources: env("token-hidden"), Usage: "join without being listed"},
+		},
+		Action: action(runToken),
 	}
-	if *key == "" || *secret == "" {
-		return errors.New("token: --api-key and --api-secret are required")
+}
+
+func runToken(_ context.Context, cmd *cli.Command) error {
+	key, secret := cmd.String("api-key"), cmd.String("api-secret")
+	room, identity, admin := cmd.String("room"), cmd.String("identity"), cmd.Bool("admin")
+	if key == "" || secret == "" {
+		return usagef("token: --api-key and --api-secret are required")
 	}
-	if *room == "" || *identity == "" {
-		return errors.New("token: --room and --identity are required")
+	if identity == "" {
+		return usagef("token: --identity is required")
 	}
-	g := auth.VideoGrant{Room: *room, RoomJoin: true, RoomAdmin: *admin, Hidden: *hidden}
-	if *noPublish {
-		g.CanPublish = auth.Bool(false)
+	var g auth.VideoGrant
+	switch {
+	case room != "":
+		g = auth.VideoGrant{Room: room, RoomJoin: true, RoomAdmin: admin, Hidden: cmd.Bool("hidden")}
+		if cmd.Bool("no-publish") {
+			g.CanPublish = auth.Bool(false)
+		}
+		if cmd.Bool("no-chat") {
+			g.CanPublishData = auth.Bool(false)
+		}
+	case !admin:
+		return usagef("token: give --room (a token to join it), or --admin (a room-less token for the server API)")
+	case cmd.Bool("hidden") || cmd.Bool("no-publish") || cmd.Bool("no-chat"):
+		return usagef("token: --hidden, --no-publish and --no-chat are about joining a room: they need --room")
+	default:
+		// Room-less admin: the server API of every room, and the webhook
+		// deliveries API, which wants exactly this; it joins no room.
+		g = auth.VideoGrant{RoomAdmin: true}
 	}
-	if *noChat {
-		g.CanPublishData = auth.Bool(false)
-	}
-	tok, err := auth.KeyProvider{APIKey: *key, APISecret: *secret}.Mint(auth.TokenOptions{
-		Identity: *identity, Name: *name, Grant: g, TTL: *ttl,
+	tok, err := auth.KeyProvider{APIKey: key, APISecret: secret}.Mint(auth.TokenOptions{
+		Identity: identity, Name: cmd.String("name"), Grant: g, TTL: cmd.Duration("ttl"),
 	})
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(out, tok)
+	_, err = fmt.Fprintln(cmd.Root().Writer, tok)
 	return err
 }

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/backchannel-rtc/backchannel/auth"
 	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/internal/logs"
 	"github.com/backchannel-rtc/backchannel/protocol"
 	"github.com/backchannel-rtc/backchannel/recorder"
 	recorderapi "github.com/backchannel-rtc/backchannel/recorder/api"
@@ -23,6 +23,13 @@ import (
 	"github.com/backchannel-rtc/backchannel/signaling"
 	"github.com/backchannel-rtc/backchannel/web"
 )
+
+// UploadLimits bound attachment uploads (recorder/attachments).
+type UploadLimits struct {
+	Rate      float64 // uploads per minute per participant (room, identity)
+	Burst     int     // uploads a participant may make at once
+	RoomQuota int64   // bytes of stored attachments per room
+}
 
 // Config is everything `backchannel serve` can be told.
 type Config struct {
@@ -51,6 +58,12 @@ type Config struct {
 	// API secret and public URL are the server's).
 	Webhooks webhook.Config
 
+	// Build names the binary in backchannel_build_info.
+	Build Build
+
+	// Uploads limits attachment uploads (zero fields: no limit).
+	Uploads UploadLimits
+
 	// HTTP bounds connections that are not signaling sockets (zero
 	// fields: DefaultHTTPLimits).
 	HTTP HTTPLimits
@@ -67,12 +80,18 @@ type App struct {
 	Chat     *chat.Server
 	Recorder *recorder.Recorder
 	// Webhooks derives, delivers and lists webhook events (with Recorder).
-	Webhooks  *webhook.Delivery
-	ln        net.Listener
-	http      *http.Server
-	guard     *connGuard
-	signaling *signaling.Handler
-	done      chan error
+	Webhooks *webhook.Delivery
+	ln       net.Listener
+	mux      *http.ServeMux
+	http     *http.Server
+	guard    *connGuard
+	// registry is what /metrics serves; httpSeconds its request histogram.
+	registry      *prometheus.Registry
+	httpSeconds   *prometheus.HistogramVec
+	commitSeconds prometheus.Histogram
+	batchSize     prometheus.Histogram
+	signaling     *signaling.Handler
+	done          chan error
 
 	closeOnce sync.Once
 	closeErr  error
@@ -89,12 +108,13 @@ func New(cfg Config) (*App, error) {
 	cfg.RTC.Logger = cfg.Logger
 	a := &App{cfg: cfg, log: cfg.Logger, Keys: auth.KeyProvider{APIKey: cfg.APIKey, APISecret: cfg.APISecret, Leeway: 5 * time.Second}}
 	var err error
+	a.newHistograms()
 	if cfg.Chat == nil {
 		ccfg := chat.DefaultConfig()
 		if cfg.ChatConfig != nil {
 			ccfg = *cfg.ChatConfig
 		}
-		rc := recorder.Config{DSN: cfg.Database, DataDir: cfg.DataDir, Logger: cfg.Logger}
+		rc := recorder.Config{DSN: cfg.Database, DataDir: cfg.DataDir, Logger: cfg.Logger, OnCommit: a.observeCommit}
 		if err := a.prepareWebhooks(&rc); err != nil {
 			return nil, err
 		}
@@ -112,7 +132,7 @@ func New(cfg Config) (*App, error) {
 	}
 	// The server's metrics go on the registry /metrics serves; nothing
 	// registers itself at package init.
-	if err := sfu.RegisterMetrics(prometheus.DefaultRegisterer); err != nil {
+	if a.registry, err = a.newMetrics(); err != nil {
 		return fail(err)
 	}
 	if a.SFU, err = sfu.NewServer(cfg.RTC, cfg.Chat); err != nil {
@@ -132,13 +152,14 @@ func New(cfg Config) (*App, error) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","rooms":%d,"participants":%d}`+"\n", rooms, ps)
 	})
-	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.Handle("GET /metrics", a.metricsHandler())
 	mux.Handle("GET /v1/config", web.Config(cfg.Dev))
 	if cfg.Dev {
 		mux.HandleFunc("GET /v1/dev/token", a.devToken)
 	}
 	if a.Recorder != nil {
-		err := recorderapi.Register(mux, a.Recorder, a.Keys, recorderapi.Config{PublicURL: cfg.PublicURL})
+		err := recorderapi.Register(mux, a.Recorder, a.Keys, recorderapi.Config{PublicURL: cfg.PublicURL,
+			UploadRate: cfg.Uploads.Rate, UploadBurst: cfg.Uploads.Burst, UploadRoomQuota: cfg.Uploads.RoomQuota})
 		if err == nil {
 			err = a.startWebhooks(mux)
 		}
@@ -149,12 +170,15 @@ func New(cfg Config) (*App, error) {
 		}
 	}
 	mux.Handle("/", web.Handler())
-	a.http = a.newHTTPServer(mux)
+	a.mux = mux
+	// One log line per request, with a request id (internal/logs).
+	a.http = a.newHTTPServer(logs.RequestsObserved(cfg.Logger, mux, a.observeRequest))
+	a.http.ErrorLog = slog.NewLogLogger(cfg.Logger.With("component", "http").Handler(), slog.LevelWarn)
 	return a, nil
 }
 
 // Mux lets later parts (recorder API, attachments) add their routes.
-func (a *App) Mux() *http.ServeMux { return a.http.Handler.(*http.ServeMux) }
+func (a *App) Mux() *http.ServeMux { return a.mux }
 
 // Serve runs the HTTP listener in the background.
 func (a *App) Serve() {

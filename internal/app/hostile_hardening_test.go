@@ -107,10 +107,12 @@ func TestHostileSignalingInput(t *testing.T) {
 			expect(protocol.SignalJoined, "")
 		}
 	}
-	// Invalid UTF-8 inside a string: the signaling protocol carries no
-	// text that is stored or shown, so encoding/json's replacement (U+FFFD)
-	// is harmless; the message is processed and the socket stays.
+	// Invalid UTF-8 inside a string, in a field a ping does not carry: the
+	// field is refused (issue 20, finding 7: a client message carries only
+	// its own fields) and the socket stays.
 	write(websocket.TextMessage, []byte("{\"type\":\"ping\",\"timestamp\":5,\"reason\":\"\xff\xfe\"}"))
+	expect(protocol.SignalError, "bad_message")
+	write(websocket.TextMessage, []byte(`{"type":"ping","timestamp":5}`))
 	if m := expect(protocol.SignalPong, ""); m.Timestamp != 5 {
 		t.Fatalf("pong %+v", m)
 	}

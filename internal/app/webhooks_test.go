@@ -182,7 +182,10 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	rcv := newHookReceiver(t)
 	all := rcv.endpoint("all", webhook.EventTypes...)
 	all.PrivateChat = true
+	cc := chat.DefaultConfig()
+	cc.DepartureTimeout = 200 * time.Millisecond // the meeting ends soon after both left
 	a := startServer(t, nil, func(c *app.Config) {
+		c.ChatConfig = &cc
 		c.Webhooks = webhook.Config{Endpoints: []webhook.Endpoint{all, rcv.endpoint("default")},
 			Schedule: []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecond}, PollInterval: 50 * time.Millisecond}
 	})

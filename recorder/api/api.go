@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,6 +38,11 @@ type Config struct {
 	CSVAttachmentURLTTL time.Duration
 	// MaxUploadBytes caps an attachment (default 25 MiB).
 	MaxUploadBytes int64
+	// UploadRate, UploadBurst and UploadRoomQuota limit uploads (see
+	// attachments.Config; zero: no limit).
+	UploadRate      float64
+	UploadBurst     int
+	UploadRoomQuota int64
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -76,7 +82,8 @@ func Register(mux *http.ServeMux, r *recorder.Recorder, keys auth.KeyProvider, c
 	}
 	a := &api{r: r, db: r.DB(), x: x, keys: keys, cfg: cfg, sig: links.NewSigner(keys.APISecret), log: r.Logger()}
 	attachments.Register(mux, r, keys, attachments.Config{PublicURL: cfg.PublicURL, URLTTL: cfg.AttachmentURLTTL,
-		MaxUploadBytes: cfg.MaxUploadBytes, Now: cfg.Now})
+		MaxUploadBytes: cfg.MaxUploadBytes, UploadRate: cfg.UploadRate, UploadBurst: cfg.UploadBurst,
+		RoomQuota: cfg.UploadRoomQuota, Now: cfg.Now})
 	mux.HandleFunc("GET /v1/meetings", a.admin(a.listMeetings))
 	mux.HandleFunc("GET /v1/meetings/{id}", a.admin(a.getMeeting))
 	mux.HandleFunc("GET /v1/sessions/{id}/messages", a.admin(a.sessionMessages))
@@ -269,6 +276,26 @@ type messageJSON struct {
 	AttachmentURL string `json:"attachmentUrl,omitempty"`
 }
 
+// MarshalJSON writes the message as protocol does (its times in
+// protocol.TimeFormat) and then the admin fields: the embedded Message's
+// own MarshalJSON would otherwise be promoted and drop them.
+func (m messageJSON) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(m.Message)
+	if err != nil {
+		return nil, err
+	}
+	extra, err := json.Marshal(struct {
+		SessionID     string `json:"sessionId"`
+		MeetingID     string `json:"meetingId"`
+		AttachmentURL string `json:"attachmentUrl,omitempty"`
+	}{m.SessionID, m.MeetingID, m.AttachmentURL})
+	if err != nil {
+		return nil, err
+	}
+	// Both are objects, the message never empty: join them.
+	return append(append(b[:len(b)-1], ','), extra[1:]...), nil
+}
+
 func (a *api) messagesJSON(req *http.Request, rows []recorder.MessageRow) ([]messageJSON, error) {
 	msgs, err := a.r.Messages(req.Context(), rows)
 	if err != nil {
@@ -339,6 +366,16 @@ func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
+// searchQuery selects the messages of room whose text contains text,
+// case-insensitively, after seq after. On PostgreSQL the trigram index on
+// lower(text) answers the LIKE (migrations/postgres/00004;
+// TestSearchUsesIndex).
+func searchQuery(db *gorm.DB, room, text string, after int64, limit int) *gorm.DB {
+	return db.Where(`room = ? AND seq > ? AND deleted = ? AND LOWER(text) LIKE ? ESCAPE '\'`,
+		room, after, false, "%"+likeEscape(strings.ToLower(text))+"%").
+		Order("seq").Limit(limit)
+}
+
 func (a *api) search(w http.ResponseWriter, req *http.Request, who auth.Identity) {
 	m, ok := a.meeting(w, req, who)
 	if !ok {
@@ -359,10 +396,7 @@ func (a *api) search(w http.ResponseWriter, req *http.Request, who auth.Identity
 		return
 	}
 	var rows []recorder.MessageRow
-	if err := a.db.WithContext(req.Context()).
-		Where(`room = ? AND seq > ? AND deleted = ? AND LOWER(text) LIKE ? ESCAPE '\'`,
-			m.Room, after, false, "%"+likeEscape(strings.ToLower(text))+"%").
-		Order("seq").Limit(limit).Find(&rows).Error; err != nil {
+	if err := searchQuery(a.db.WithContext(req.Context()), m.Room, text, after, limit).Find(&rows).Error; err != nil {
 		a.fail(w, req, err)
 		return
 	}
@@ -378,13 +412,17 @@ func (a *api) search(w http.ResponseWriter, req *http.Request, who auth.Identity
 	envelope.Data(w, map[string]any{"query": text, "messages": msgs, "nextCursor": next})
 }
 
+// rfc3339Millis is RFC 3339 with milliseconds, as RealtimeKit writes
+// chat_download_url_expiry ("2025-03-15T11:00:00.000Z").
+const rfc3339Millis = "2006-01-02T15:04:05.000Z07:00"
+
 // chatLink answers a chat-replay request with a signed download URL.
 func (a *api) chatLink(w http.ResponseWriter, req *http.Request, path string) {
 	exp := a.cfg.Now().Add(a.cfg.ChatURLTTL).UTC().Truncate(time.Second)
 	link := a.baseURL(req) + path + "?" + a.sig.Replay(path, exp).Encode()
 	envelope.Data(w, map[string]any{
 		"chat_download_url":        link,
-		"chat_download_url_expiry": exp.Format(time.RFC3339),
+		"chat_download_url_expiry": exp.Format(rfc3339Millis),
 	})
 }
 

@@ -49,6 +49,9 @@ func testCSV(t *testing.T, b backend) {
 
 	d := answer(t, e.do(t, "GET", "/v1/sessions/"+sid+"/chat", admin, nil), 200)
 	link, _ := d["chat_download_url"].(string)
+	if exp := fmt.Sprint(d["chat_download_url_expiry"]); !strings.HasSuffix(exp, ".000Z") {
+		t.Errorf("expiry %q: want RFC 3339 with milliseconds, UTC", exp)
+	}
 	expiry, err := time.Parse(time.RFC3339, fmt.Sprint(d["chat_download_url_expiry"]))
 	if err != nil || !strings.HasPrefix(link, e.Srv.URL+"/") || expiry.Sub(e.Clock.Now()) > time.Hour+time.Second ||
 		expiry.Sub(e.Clock.Now()) < 59*time.Minute {

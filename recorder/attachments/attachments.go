@@ -12,11 +12,14 @@ import (
 	_ "image/png"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -40,17 +43,30 @@ type Config struct {
 	URLTTL time.Duration
 	// MaxUploadBytes caps an attachment (default 25 MiB).
 	MaxUploadBytes int64
+	// UploadRate is how many uploads a participant (room, identity) may
+	// make per minute, after UploadBurst; 0 is no limit.
+	UploadRate float64
+	// UploadBurst is how many uploads a participant may make at once
+	// (default 1 when UploadRate is set).
+	UploadBurst int
+	// RoomQuota caps the bytes of a room's stored attachments; 0 is no
+	// limit.
+	RoomQuota int64
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
 
 type api struct {
-	db   *gorm.DB
-	dir  string
-	keys auth.KeyProvider
-	cfg  Config
-	sig  links.Signer
-	log  *slog.Logger
+	db    *gorm.DB
+	dir   string
+	keys  auth.KeyProvider
+	cfg   Config
+	sig   links.Signer
+	log   *slog.Logger
+	rates *uploadRates
+	// commit serializes the quota check, the blob's rename and the row's
+	// insert, so concurrent uploads cannot overshoot a room's quota.
+	commit sync.Mutex
 }
 
 // Dir is where the attachments of a data directory are stored.
@@ -70,7 +86,11 @@ func Register(mux *http.ServeMux, r *recorder.Recorder, keys auth.KeyProvider, c
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	a := &api{db: r.DB(), dir: Dir(r.DataDir()), keys: keys, cfg: cfg, sig: links.NewSigner(keys.APISecret), log: r.Logger()}
+	if cfg.UploadBurst < 1 {
+		cfg.UploadBurst = 1
+	}
+	a := &api{db: r.DB(), dir: Dir(r.DataDir()), keys: keys, cfg: cfg, sig: links.NewSigner(keys.APISecret), log: r.Logger(),
+		rates: newUploadRates(cfg.UploadRate, cfg.UploadBurst)}
 	mux.HandleFunc("POST /v1/rooms/{room}/attachments", a.upload)
 	mux.HandleFunc("GET /v1/attachments/{id}/url", a.attachmentURL)
 	mux.HandleFunc("GET /v1/attachments/{id}", a.download)
@@ -135,6 +155,11 @@ func (a *api) upload(w http.ResponseWriter, req *http.Request) {
 		envelope.Error(w, http.StatusForbidden, "token does not allow posting to this room")
 		return
 	}
+	if wait, ok := a.rates.allow(room, who.Identity, a.cfg.Now()); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		envelope.Error(w, http.StatusTooManyRequests, "too many uploads: wait before uploading again")
+		return
+	}
 	limit := a.cfg.MaxUploadBytes
 	if req.ContentLength > limit {
 		envelope.Error(w, http.StatusRequestEntityTooLarge, "attachment larger than the limit")
@@ -169,34 +194,29 @@ func (a *api) upload(w http.ResponseWriter, req *http.Request) {
 			name = params["filename"]
 		}
 	}
-	row, code, msg := a.store(req, body)
-	if code != 0 {
+	row := &recorder.AttachmentRow{ID: ulid.Make().String(), Room: room, Uploader: who.Identity, Name: cleanName(name)}
+	if code, msg := a.store(req, body, row); code != 0 {
 		envelope.Error(w, code, msg)
-		return
-	}
-	row.ID, row.Room, row.Uploader, row.Name = ulid.Make().String(), room, who.Identity, cleanName(name)
-	row.CreatedAt = time.Now().UTC()
-	if err := a.db.WithContext(req.Context()).Create(row).Error; err != nil {
-		a.fail(w, req, err)
 		return
 	}
 	envelope.JSON(w, http.StatusCreated, uploadJSON{row.ID, row.Name, row.ContentType, row.Size, row.Image, row.Width, row.Height})
 }
 
-// store writes body to the content-addressed store; on failure it leaves
+// store writes body to the content-addressed store and inserts row
+// (ID, Room, Uploader and Name set by the caller); on failure it leaves
 // nothing behind and returns an HTTP status and message.
-func (a *api) store(req *http.Request, body io.Reader) (*recorder.AttachmentRow, int, string) {
+func (a *api) store(req *http.Request, body io.Reader, row *recorder.AttachmentRow) (int, string) {
 	dir := a.dir
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		a.log.Error("recorder: attachments dir", "err", err)
 		code, msg := storageError(err)
-		return nil, code, msg
+		return code, msg
 	}
 	tmp, err := os.CreateTemp(dir, ".upload-*")
 	if err != nil {
 		a.log.Error("recorder: attachment temp file", "err", err)
 		code, msg := storageError(err)
-		return nil, code, msg
+		return code, msg
 	}
 	keep := false
 	defer func() {
@@ -214,20 +234,20 @@ func (a *api) store(req *http.Request, body io.Reader) (*recorder.AttachmentRow,
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, http.StatusRequestEntityTooLarge, "attachment larger than the limit"
+			return http.StatusRequestEntityTooLarge, "attachment larger than the limit"
 		}
 		var pe *os.PathError
 		if errors.As(err, &pe) || errors.Is(err, syscall.ENOSPC) {
 			a.log.Error("recorder: attachment write", "err", err)
 			code, msg := storageError(err)
-			return nil, code, msg
+			return code, msg
 		}
-		return nil, http.StatusBadRequest, "upload interrupted"
+		return http.StatusBadRequest, "upload interrupted"
 	}
 	if n == 0 {
-		return nil, http.StatusBadRequest, "empty attachment"
+		return http.StatusBadRequest, "empty attachment"
 	}
-	row := &recorder.AttachmentRow{Size: n, Hash: hex.EncodeToString(h.Sum(nil)), ContentType: http.DetectContentType(head.Bytes())}
+	row.Size, row.Hash, row.ContentType = n, hex.EncodeToString(h.Sum(nil)), http.DetectContentType(head.Bytes())
 	switch row.ContentType {
 	case "image/png", "image/jpeg", "image/gif":
 		if _, err := tmp.Seek(0, io.SeekStart); err == nil {
@@ -240,21 +260,30 @@ func (a *api) store(req *http.Request, body io.Reader) (*recorder.AttachmentRow,
 			row.Image, row.Width, row.Height = true, w, h
 		}
 	}
+	a.commit.Lock()
+	defer a.commit.Unlock()
+	if code, msg := a.checkQuota(req, row); code != 0 {
+		return code, msg
+	}
 	final := a.blobPath(row.Hash)
-	if _, err := os.Stat(final); err == nil {
-		return row, 0, "" // same content stored already
+	if _, err := os.Stat(final); err != nil { // else the same content is stored already
+		if err := os.MkdirAll(filepath.Dir(final), 0o750); err != nil {
+			code, msg := storageError(err)
+			return code, msg
+		}
+		if err := os.Rename(tmp.Name(), final); err != nil {
+			a.log.Error("recorder: attachment rename", "err", err)
+			code, msg := storageError(err)
+			return code, msg
+		}
+		keep = true
 	}
-	if err := os.MkdirAll(filepath.Dir(final), 0o750); err != nil {
-		code, msg := storageError(err)
-		return nil, code, msg
+	row.CreatedAt = time.Now().UTC()
+	if err := a.db.WithContext(req.Context()).Create(row).Error; err != nil {
+		a.log.Error("recorder attachments: insert", "err", err)
+		return http.StatusInternalServerError, "internal error"
 	}
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		a.log.Error("recorder: attachment rename", "err", err)
-		code, msg := storageError(err)
-		return nil, code, msg
-	}
-	keep = true
-	return row, 0, ""
+	return 0, ""
 }
 
 // limitedBuffer keeps the first n bytes written to it.

@@ -41,7 +41,7 @@ func (e *apiEnv) do(t testing.TB, method, path, tok string, body io.Reader, hdr 
 	return e.Do(t, method, path, tok, body, hdr...)
 }
 
-var suite = []rectest.Case{{Name: "Attachments", Fn: testAttachments}}
+var suite = []rectest.Case{{Name: "Attachments", Fn: testAttachments}, {Name: "UploadRate", Fn: testUploadRate}, {Name: "RoomQuota", Fn: testRoomQuota}}
 
 func TestSQLite_Suite(t *testing.T)       { rectest.Run(t, rectest.SQLite, suite) }
 func TestSQLitePureGo_Suite(t *testing.T) { rectest.Run(t, rectest.SQLitePureGo, suite) }

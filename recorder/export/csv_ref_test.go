@@ -242,7 +242,7 @@ func seedVaried(t *testing.T, r *testRec, n int) []recorder.Session {
 			}
 		}
 		changes = append(changes, edits...)
-		changes = append(changes, leave("var", "alice", int(seq)+10), leave("var", "bob", int(seq)+10))
+		changes = append(changes, leave("var", "alice", int(seq)+10), leave("var", "bob", int(seq)+10), end("var", int(seq)+10))
 		writeAll(t, r, changes...)
 	}
 	// Noise in another room, on the same attachments.

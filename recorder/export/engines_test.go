@@ -65,9 +65,9 @@ func TestSQLiteEnginesShareADataDir(t *testing.T) {
 		}
 		return s
 	}
-	version := func(db *gorm.DB) int {
-		var v int
-		if err := db.Raw("SELECT MAX(version) FROM schema_migrations").Scan(&v).Error; err != nil {
+	version := func(db *gorm.DB) int64 {
+		var v int64
+		if err := db.Raw("SELECT MAX(version_id) FROM goose_db_version").Scan(&v).Error; err != nil {
 			t.Fatal(err)
 		}
 		return v

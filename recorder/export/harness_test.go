@@ -29,6 +29,7 @@ var (
 	at                  = rectest.At
 	join                = rectest.Join
 	leave               = rectest.Leave
+	end                 = rectest.End
 	msg                 = rectest.Msg
 	ctxT                = rectest.Ctx
 )

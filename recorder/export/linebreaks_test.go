@@ -23,6 +23,13 @@ func TestCSVKeepsLineBreaks(t *testing.T) {
 	if _, err := r.WriteCSV(context.Background(), &buf, Scope{SessionID: s.ID}, Options{}); err != nil {
 		t.Fatal(err)
 	}
+	// The bytes: every line break inside a cell is CRLF, as docs/api.md
+	// says (and as encoding/csv with UseCRLF writes it).
+	for _, raw := range []string{"\"one\r\ntwo\"", "\"three\r\nfour\"", "\"'\r\n=1+1\""} {
+		if !bytes.Contains(buf.Bytes(), []byte(raw)) {
+			t.Errorf("CSV lacks %q:\n%q", raw, buf.String())
+		}
+	}
 	recs, err := csv.NewReader(&buf).ReadAll()
 	if err != nil {
 		t.Fatal(err)

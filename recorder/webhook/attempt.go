@@ -156,7 +156,7 @@ func (d *Delivery) finish(row recorder.OutboxEvent, webhookID string, start time
 	}
 	if !broken {
 		attempts.WithLabelValues(classify(oc)).Inc()
-		attemptSeconds.Observe(took.Seconds())
+		attemptSeconds.WithLabelValues(row.Endpoint).Observe(took.Seconds())
 	}
 	gone := oc.err == nil && oc.status == http.StatusGone
 	switch {
@@ -196,7 +196,7 @@ func (d *Delivery) finish(row recorder.OutboxEvent, webhookID string, start time
 		}
 		return nil
 	})
-	log := d.log.With("delivery", row.ID, "webhookId", webhookID, "type", row.EventType,
+	log := d.log.With("delivery", row.ID, "webhook_id", webhookID, "type", row.EventType,
 		"endpoint", row.Endpoint, "attempt", row.Attempts)
 	if err != nil {
 		// The lease runs out and the row is claimed again.

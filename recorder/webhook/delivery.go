@@ -15,8 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -27,30 +25,6 @@ import (
 // OutboxSending is the status of a row claimed by a worker; its
 // next_attempt_at is then the end of the worker's lease.
 const OutboxSending = "sending"
-
-var (
-	deliveries = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "backchannel_webhook_deliveries_total",
-		Help: "Webhook deliveries that ended: delivered, failed (attempts exhausted) or gone (410, endpoint disabled).",
-	}, []string{"result"})
-	attempts = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "backchannel_webhook_attempts_total",
-		Help: "Webhook delivery attempts by outcome: 2xx, 3xx, 4xx, 5xx, timeout, network.",
-	}, []string{"outcome"})
-	retries = promauto.NewCounter(prometheus.CounterOpts{
-		Name: "backchannel_webhook_retries_scheduled_total",
-		Help: "Failed webhook attempts that were scheduled for another try.",
-	})
-	attemptSeconds = promauto.NewHistogram(prometheus.HistogramOpts{
-		Name:    "backchannel_webhook_attempt_duration_seconds",
-		Help:    "Duration of webhook delivery attempts.",
-		Buckets: prometheus.ExponentialBuckets(0.005, 3, 9),
-	})
-	enqueued = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "backchannel_webhook_events_enqueued_total",
-		Help: "Outbox rows written, by event type (counted when written; a rolled-back batch is written again).",
-	}, []string{"type"})
-)
 
 type endpoint struct {
 	Endpoint
@@ -148,12 +122,9 @@ func (d *Delivery) notify(id string) {
 	}
 }
 
-// Start migrates the webhook tables, records the configured endpoints and
-// starts the workers on db (the recorder's database).
+// Start records the configured endpoints and starts the workers on db (the
+// recorder's database, migrated by recorder.Open: its tables included).
 func (d *Delivery) Start(db *gorm.DB) error {
-	if err := Migrate(db); err != nil {
-		return err
-	}
 	d.db, d.pg = db, db.Dialector.Name() == "postgres"
 	if err := d.syncEndpoints(); err != nil {
 		return err

@@ -99,7 +99,7 @@ func TestTwoDeliveriesDrainOneOutbox(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range rooms {
 			room := fmt.Sprintf("room-%d", i)
-			for _, c := range []chat.Change{joinC(room, "a"), msg(room, "a", "hi"), leaveC(room, "a")} {
+			for _, c := range []chat.Change{joinC(room, "a"), msg(room, "a", "hi"), leaveC(room, "a"), endC(room)} {
 				wg.Add(1)
 				rec0.Write(c, func(err error) {
 					if err != nil {
@@ -220,7 +220,7 @@ func TestRetryRules(t *testing.T) {
 		// Timeouts: a receiver slower than Timeout on every attempt; the
 		// delivery fails after the schedule's 3 attempts.
 		rcv.set(http.StatusOK, time.Second)
-		s.write(t, leaveC("r", "a")) // left, ended, chatSynced
+		s.write(t, leaveC("r", "a"), endC("r")) // left, ended, chatSynced
 		eventually(t, 10*time.Second, "three failed deliveries", func() bool { return countStatus(t, s, recorder.OutboxFailed) == 3 })
 		var atts []webhook.Attempt
 		s.rec.DB().Order("id").Find(&atts)
@@ -249,7 +249,7 @@ func TestRetryRules(t *testing.T) {
 		s.close()
 		rcv.set(http.StatusOK, 0)
 		s = open(t, rcfg, wcfg)
-		s.write(t, msg("r", "b", "nobody hears this"), leaveC("r", "b"))
+		s.write(t, msg("r", "b", "nobody hears this"), leaveC("r", "b"), endC("r"))
 		time.Sleep(300 * time.Millisecond)
 		if h := rcv.hitCount(); h != hits {
 			t.Errorf("a disabled endpoint got %d more requests", h-hits)
@@ -260,9 +260,14 @@ func TestRetryRules(t *testing.T) {
 	})
 }
 
-// counter reads a counter of the default registry.
+// counter reads one of the delivery counters, from a registry they are
+// registered on as a server registers them.
 func counter(t testing.TB, name, result string) float64 {
-	mfs, err := prometheus.DefaultGatherer.Gather()
+	reg := prometheus.NewRegistry()
+	if err := webhook.RegisterMetrics(reg, nil); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/protocol"
 	"github.com/backchannel-rtc/backchannel/recorder"
 	"github.com/backchannel-rtc/backchannel/recorder/links"
 )
@@ -51,16 +52,18 @@ type MeetingData struct {
 	EndReason string     `json:"endReason,omitempty"`
 }
 
-// ChatSyncedData is the data of meeting.chatSynced, with RealtimeKit's
-// field names.
+// ChatSyncedData is the data of meeting.chatSynced. Its fields share
+// RealtimeKit's names, but not its body's shape (docs/webhooks.md).
 type ChatSyncedData struct {
-	MeetingID             string    `json:"meetingId"`
-	SessionID             string    `json:"sessionId"`
-	Room                  string    `json:"room"`
-	StartedAt             time.Time `json:"startedAt"`
-	EndedAt               time.Time `json:"endedAt"`
-	ChatDownloadURL       string    `json:"chatDownloadUrl"`
-	ChatDownloadURLExpiry time.Time `json:"chatDownloadUrlExpiry"`
+	MeetingID       string    `json:"meetingId"`
+	SessionID       string    `json:"sessionId"`
+	Room            string    `json:"room"`
+	StartedAt       time.Time `json:"startedAt"`
+	EndedAt         time.Time `json:"endedAt"`
+	ChatDownloadURL string    `json:"chatDownloadUrl"`
+	// ChatDownloadURLExpiry is RFC 3339 in milliseconds, as the chat-replay
+	// API's chat_download_url_expiry and RealtimeKit's examples write it.
+	ChatDownloadURLExpiry string `json:"chatDownloadUrlExpiry"`
 }
 
 // ParticipantData is the data of participant.joined and participant.left.
@@ -218,7 +221,8 @@ func (e *emitter) ended(s recorder.Session) {
 		StartedAt: s.StartedAt.UTC(), EndedAt: &end, EndReason: s.EndReason})
 	link, exp := links.SessionChatURL(e.d.baseURL(), e.d.cfg.APISecret, s.ID, e.now.Add(e.d.cfg.ChatURLTTL))
 	e.emit(MeetingChatSynced, e.now, false, ChatSyncedData{MeetingID: s.MeetingID, SessionID: s.ID, Room: s.Room,
-		StartedAt: s.StartedAt.UTC(), EndedAt: end, ChatDownloadURL: link, ChatDownloadURLExpiry: exp})
+		StartedAt: s.StartedAt.UTC(), EndedAt: end, ChatDownloadURL: link,
+		ChatDownloadURLExpiry: exp.UTC().Format(protocol.TimeFormat)})
 }
 
 // emit enqueues one event for every endpoint that wants it (private: only

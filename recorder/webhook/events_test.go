@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +98,9 @@ func TestEventsOfAMeeting(t *testing.T) {
 			if s, _ := synced[k].(string); s == "" {
 				t.Errorf("meeting.chatSynced lacks %s: %v", k, synced)
 			}
+		}
+		if exp, _ := synced["chatDownloadUrlExpiry"].(string); !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`).MatchString(exp) {
+			t.Errorf("chatDownloadUrlExpiry %q: want RFC 3339 with milliseconds, as the API's", exp)
 		}
 		if synced["sessionId"] != started["sessionId"] || synced["meetingId"] != started["meetingId"] {
 			t.Errorf("chatSynced %v is not for the session that started %v", synced, started)

@@ -269,6 +269,11 @@ func leaveC(room, id string) chat.Change {
 	return chat.Change{Kind: chat.ChangeLeave, Room: room, Identity: id, At: time.Now()}
 }
 
+// endC is the room having stayed empty for the departure timeout.
+func endC(room string) chat.Change {
+	return chat.Change{Kind: chat.ChangeEnd, Room: room, At: time.Now()}
+}
+
 // meeting scripts one meeting: two participants, a group message, a
 // private one, both leave. 9 events for an endpoint that wants them all
 // (and private chat): started, 2 joined, 2 messages, 2 left, ended,
@@ -281,6 +286,7 @@ func meeting(t testing.TB, s *stack, room string) {
 	s.write(t, msg(room, "alice", "just for bob", "bob"))
 	s.write(t, leaveC(room, "bob"))
 	s.write(t, leaveC(room, "alice"))
+	s.write(t, endC(room))
 }
 
 func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {

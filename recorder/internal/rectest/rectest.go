@@ -103,6 +103,12 @@ func Leave(room, id string, sec int) chat.Change {
 	return chat.Change{Kind: chat.ChangeLeave, Room: room, Identity: id, At: At(sec)}
 }
 
+// End is room having stayed empty for chat's departure timeout since
+// At(sec): its session ends.
+func End(room string, sec int) chat.Change {
+	return chat.Change{Kind: chat.ChangeEnd, Room: room, At: At(sec)}
+}
+
 // Msg is message seq of room (id "m<room><seq>"), private when to names
 // recipients.
 func Msg(room string, seq int64, from, text string, sec int, to ...string) chat.Change {
