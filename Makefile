@@ -15,7 +15,7 @@ LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 20000x
 FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/null | xargs -r grep -h -o '^func Fuzz[A-Za-z0-9_]*' | sed 's/^func //' | sort -u)
 
-.PHONY: build run test unit fuzz lint bench clean
+.PHONY: build run test unit fuzz lint tscheck bench clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/backchannel
@@ -48,6 +48,9 @@ fuzz:
 TS_VERSION := 5.6.3
 TSC := .tools/typescript-$(TS_VERSION)/node_modules/.bin/tsc
 
+tscheck: $(TSC)
+	$(TSC) -p web/jsconfig.json
+
 $(TSC):
 	npm install --prefix .tools/typescript-$(TS_VERSION) --no-audit --no-fund --no-save typescript@$(TS_VERSION)
 
@@ -61,9 +64,11 @@ $(GOLANGCI):
 	GOBIN=$(CURDIR)/.tools/bin $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
 	mv .tools/bin/golangci-lint $@
 
-lint: $(TSC) $(GOLANGCI)
+lint: $(GOLANGCI)
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(TSC) -p web/jsconfig.json
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory tscheck; \
+	elif [ "$$CI" = "true" ]; then echo "make lint: npm is missing, and CI=true skips nothing"; exit 1; \
+	else echo "make lint: SKIPPED the browser client's type check (npm not found; install Node.js to run it)"; fi
 	$(GO) vet $(PKGS)
 	$(GOLANGCI) run ./...
 	# The build without a C compiler (pure-Go SQLite) must keep building.
