@@ -25,7 +25,7 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // state.js), backchannel.js (the client module other web apps can import,
 // with its layers connection.js, peers.js, devices.js, api.js, timeline.js,
 // send.js and receive.js, and util.js; types.js holds type definitions
-// only) and style.css.
+// only), style.css and tiles.css (tile and presence states).
 // Files are revalidated on every load so that a new
 // binary's client is picked up at once.
 func Handler() http.Handler {
