@@ -152,7 +152,19 @@ func (d *dataConn) drop() {
 
 func (d *dataConn) readLoop() {
 	defer d.wg.Done()
-	defer d.p.drop("chat channel closed")
+	// A channel the peer closed cleanly (io.EOF: its stream was reset or
+	// its connection closed) is its own doing, as when a client sends
+	// leave and closes at once and the close arrives first: announced at
+	// once. Any other end counts as a lost connection, which chat gives
+	// its leave grace.
+	var readErr error
+	defer func() {
+		if errors.Is(readErr, io.EOF) {
+			d.p.closedByPeer("chat channel closed")
+		} else {
+			d.p.drop("chat channel closed")
+		}
+	}()
 	// Chat packets are small (2,000 runes of text at most): 16 KiB holds
 	// any honest one and costs 100 participants 1.6 MB rather than 6.4.
 	buf := make([]byte, readBuffer)
@@ -179,6 +191,7 @@ func (d *dataConn) readLoop() {
 			}
 		}
 		if err != nil {
+			readErr = err
 			return
 		}
 		metricDataIn.Inc()

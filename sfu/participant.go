@@ -342,6 +342,10 @@ func (p *Participant) Remove(reason string) { go p.close(reason, true, false) }
 // why; as Disconnected, chat gives it a grace to come back.
 func (p *Participant) drop(reason string) { go p.close(reason, true, true) }
 
+// closedByPeer ends the participant whose client closed its connection
+// itself: a departure it meant, announced at once.
+func (p *Participant) closedByPeer(reason string) { go p.close(reason, true, false) }
+
 // close releases everything the participant holds, once. lost says the
 // participant did not mean to leave (chat.Departure).
 func (p *Participant) close(reason string, tell, lost bool) {
