@@ -339,8 +339,27 @@ func (p *Participant) Disconnected() { p.close("connection lost", false, true) }
 func (p *Participant) Remove(reason string) { go p.close(reason, true, false) }
 
 // drop ends the participant whose connection failed, telling its client
-// why; as Disconnected, chat gives it a grace to come back.
-func (p *Participant) drop(reason string) { go p.close(reason, true, true) }
+// why; as Disconnected, chat gives it a grace to come back. A client that
+// leaves sends leave on its signaling socket and then closes its peer
+// connections, and the two travel separately: the close may be read
+// first. dropSettle gives a leave already on its way the time to arrive
+// and make the departure a meant one, announced at once.
+func (p *Participant) drop(reason string) {
+	go func() {
+		t := time.NewTimer(dropSettle)
+		defer t.Stop()
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+		}
+		p.close(reason, true, true)
+	}()
+}
+
+// dropSettle is how long a failed connection waits for a leave that may
+// be on its way; a real failure is noticed this much later.
+const dropSettle = 250 * time.Millisecond
 
 // closedByPeer ends the participant whose client closed its connection
 // itself: a departure it meant, announced at once.
