@@ -25,15 +25,18 @@ func (n *Node) loop() {
 	defer t.Stop()
 	var fails logsummary.Summary
 	for {
+		var fenced string
 		select {
 		case <-n.stop:
 			return
-		case room := <-n.fenced:
-			n.confirmLost(room)
-			continue
+		case fenced = <-n.fenced:
 		case <-t.C:
 		}
 		n.waitPaused()
+		if fenced != "" {
+			n.confirmLost(fenced)
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Renew)
 		err := n.tick(ctx)
 		cancel()
