@@ -50,6 +50,9 @@ type Signal struct {
 	Participant  *ParticipantInfo  `json:"participant,omitempty"`
 	Participants []ParticipantInfo `json:"participants,omitempty"`
 	ICEServers   []ICEServer       `json:"iceServers,omitempty"`
+	// Node is the cluster node hosting the room (its --node-url); empty
+	// on a single node.
+	Node string `json:"node,omitempty"`
 
 	// offer, answer, candidate
 	Target    Target        `json:"target,omitempty"`

@@ -46,6 +46,8 @@ type Config struct {
 	// Placer, on a cluster node, decides whether this node hosts a
 	// joining participant's room or which node does (nil: always here).
 	Placer Placer
+	// NodeURL is this cluster node's URL, told to clients in `joined`.
+	NodeURL string
 	// OriginAllowed, if set, may allow an Origin the list above does not
 	// (a cluster allows the pages of its other nodes).
 	OriginAllowed func(origin string) bool
@@ -420,7 +422,7 @@ func (c *conn) readLoop() {
 	defer c.left(p, c.joined(p))
 	c.start(protocol.Signal{
 		Type: protocol.SignalJoined, Protocol: protocol.Version, Room: c.who.Grant.Room,
-		Participant: &info.Self, Participants: info.Others, ICEServers: c.h.sfu.ICEServers(),
+		Participant: &info.Self, Participants: info.Others, ICEServers: c.h.sfu.ICEServers(), Node: c.h.cfg.NodeURL,
 	})
 	for {
 		deadline(alive)

@@ -161,7 +161,7 @@ func New(cfg Config) (*App, error) {
 	mux := http.NewServeMux()
 	scfg := signaling.Config{Keys: a.Keys, AllowedOrigins: cfg.AllowedOrigins, Logger: cfg.Logger}
 	if a.Node != nil {
-		scfg.Placer, scfg.OriginAllowed = a.Node, a.Node.IsPeerOrigin
+		scfg.Placer, scfg.OriginAllowed, scfg.NodeURL = a.Node, a.Node.IsPeerOrigin, a.Node.URL()
 	}
 	a.signaling = signaling.NewHandler(scfg, a.SFU)
 	mux.Handle("/v1/rtc", a.signaling)

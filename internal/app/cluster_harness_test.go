@@ -135,7 +135,7 @@ func (p *peer) say(t testing.TB, clientID string, to ...string) {
 // reconnecting).
 func (p *peer) landed() string {
 	if c := p.s.Client(); c != nil {
-		return c.URL
+		return c.Joined.Node
 	}
 	return ""
 }
