@@ -140,6 +140,33 @@ func (p *peer) landed() string {
 	return ""
 }
 
+// dialPeerRetrying is dialPeer for a join that may be refused for a
+// while (a placement that cannot be made during a database outage): it
+// tries again until it gets in or d passes.
+func dialPeerRetrying(t testing.TB, keys auth.KeyProvider, entry, room, identity string, d time.Duration) (*peer, error) {
+	tok, err := keys.Mint(auth.TokenOptions{Identity: identity, Name: identity, TTL: time.Hour,
+		Grant: auth.VideoGrant{Room: room, RoomJoin: true}})
+	if err != nil {
+		return nil, err
+	}
+	p := &peer{id: identity, acks: map[string]protocol.AckEvent{}, texts: map[string]int{}, history: map[string]bool{}}
+	deadline := time.Now().Add(d)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		s, err := client.Dial(ctx, entry, tok, client.Options{LoopbackOnly: true, OnChat: p.onChat})
+		cancel()
+		if err == nil {
+			p.s = s
+			t.Cleanup(func() { _ = s.Close() })
+			return p, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // dialPeer joins room through entry (a node's URL) with a reconnecting
 // session: after a failover it reconnects through entry again.
 func dialPeer(t testing.TB, keys auth.KeyProvider, entry, room, identity string) *peer {
