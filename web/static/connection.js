@@ -105,6 +105,8 @@ export class Connection extends EventTarget {
     this._leaveReason = "";
     /** The node a cluster redirected this attempt to ("" : the entry URL). */
     this._redirect = "";
+    /** The cluster node hosting the room (`joined`'s node; "" on a single node). */
+    this.node = "";
     this._blockUntil = 0;
   }
 
@@ -237,6 +239,7 @@ export class Connection extends EventTarget {
     switch (m.type) {
       case "joined":
         this.room = m.room || this.room;
+        this.node = m.node || "";
         if (m.participant) {
           this.self.identity = m.participant.identity;
           this.self.name = m.participant.name || this.self.name;
