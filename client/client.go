@@ -79,14 +79,11 @@ type Client struct {
 	reason  string
 }
 
-// ErrRedirectLoop is returned by Join when the servers redirected it more
-// than protocol.MaxRedirects times in a row.
-var ErrRedirectLoop = errors.New("client: too many redirects between cluster nodes")
-
 // Join connects to url (ws://host:port, with or without /v1/rtc) with the
 // token and returns once the chat channel is open. A cluster node that
 // does not host the room redirects the client to the one that does (at
-// most protocol.MaxRedirects times); Client.URL is where it landed.
+// most protocol.MaxRedirects times, redirect.go); Client.URL is where it
+// connected last and Joined.Node the node hosting the room.
 func Join(ctx context.Context, rawURL, token string, opts Options) (*Client, error) {
 	for hop := 0; ; hop++ {
 		c, err := join(ctx, rawURL, token, opts)
@@ -100,11 +97,6 @@ func Join(ctx context.Context, rawURL, token string, opts Options) (*Client, err
 		rawURL = r.url
 	}
 }
-
-// redirectError is a node's answer that another node hosts the room.
-type redirectError struct{ url string }
-
-func (e *redirectError) Error() string { return "redirected to " + e.url }
 
 func join(ctx context.Context, rawURL, token string, opts Options) (*Client, error) {
 	if opts.HighWater <= 0 {
