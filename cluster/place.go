@@ -73,8 +73,10 @@ func (n *Node) Enter(ctx context.Context, room string) (Ticket, error) {
 			n.m.redirects.Inc()
 			return Ticket{Redirect: st.url}, nil
 		case st.live:
-			// The host is dead or leaving but its lease still runs: a
-			// frozen host could still be writing until it runs out.
+			// The host is dead, silent or leaving but its lease still
+			// runs: a frozen host could still be writing until it runs
+			// out. Look again at least every second: a host that answers
+			// again is redirected to.
 			wait := min(st.remaining+50*time.Millisecond, time.Second)
 			if err := sleep(ctx, wait); err != nil {
 				return Ticket{}, fmt.Errorf("cluster: room %s is still leased to a node that stopped answering: %w", room, err)
@@ -164,7 +166,7 @@ func (n *Node) lookup(ctx context.Context, room string) (roomLease, error) {
 			extract(epoch FROM l.expires_at - now()) * 1000, n.url,
 			n.heartbeat_at > now() - make_interval(secs => $2), n.draining
 		FROM room_leases l LEFT JOIN cluster_nodes n ON n.id = l.node_id
-		WHERE l.room = $1`, room, n.cfg.TTL.Seconds()).
+		WHERE l.room = $1`, room, n.answering().Seconds()).
 		Scan(&st.node, &st.epoch, &st.live, &ms, &url, &alive, &draining)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return roomLease{}, nil
@@ -179,6 +181,15 @@ func (n *Node) lookup(ctx context.Context, room string) (roomLease, error) {
 	st.nodeAlive = alive != nil && *alive
 	st.nodeDraining = draining != nil && *draining
 	return st, nil
+}
+
+// answering is how recent a host's heartbeat must be for a join to be
+// sent to it: two and a half renewals (every node renews as often, the
+// same flags everywhere). A host that missed more is probably dead: the
+// join waits for its lease to run out rather than bounce off a node that
+// refuses connections, with the client backing off meanwhile.
+func (n *Node) answering() time.Duration {
+	return max(n.cfg.Renew*5/2, time.Second)
 }
 
 // acquire takes room's lease for node if nobody holds it: one statement,
