@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,13 +58,20 @@ func (n *Node) Enter(ctx context.Context, room string) (Ticket, error) {
 		}
 		switch {
 		case st.live && st.node == n.id:
-			// Placed here by another node's Enter: claim it.
 			if n.isDraining() {
-				if err := n.release(ctx, room, st.epoch); err != nil {
+				// Held here while the drain commits what is queued,
+				// or placed here just before the drain: the drain
+				// releases what it holds; a placement is released here.
+				if !n.holds(room) {
+					if err := n.release(ctx, room, st.epoch); err != nil {
+						return Ticket{}, err
+					}
+				} else if err := sleep(ctx, 50*time.Millisecond); err != nil {
 					return Ticket{}, err
 				}
 				continue
 			}
+			// Placed here by another node's Enter: claim it.
 			if ok, err := n.adopt(ctx, room, st.epoch); err != nil {
 				return Ticket{}, err
 			} else if ok {
@@ -118,6 +126,12 @@ func (n *Node) enterHeld(room string) (Ticket, bool) {
 	}
 	l.refs++
 	return n.ticket(room, l), true
+}
+
+func (n *Node) holds(room string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.held[room] != nil
 }
 
 func (n *Node) leavingHere(room string) bool {
@@ -256,6 +270,13 @@ func (n *Node) choose(ctx context.Context) (candidate, error) {
 		return candidate{id: n.id, url: n.cfg.URL}, nil
 	}
 	var self *candidate
+	if n.isDraining() {
+		// Our row may not say so yet.
+		live = slices.DeleteFunc(live, func(c candidate) bool { return c.id == n.id })
+		if len(live) == 0 {
+			return candidate{}, ErrDraining
+		}
+	}
 	for i := range live {
 		if live[i].id == n.id {
 			self = &live[i]
