@@ -68,9 +68,9 @@ func TestSpeakerHighlight(t *testing.T) {
 			t.Errorf("%s sees %d highlighted tiles or people besides Bob's entry, want only Bob's tile", tb.name, n)
 		}
 	}
-	// The outline is drawn: it is what a user sees.
-	if o := eval[string](alice, `getComputedStyle(`+tileOf("bob")+`).outlineStyle`); o == "none" {
-		t.Error("Bob's tile is marked speaking but shows no outline")
+	// The ring is drawn: it is what a user sees.
+	if o := eval[string](alice, `getComputedStyle(`+tileOf("bob")+`, '::after').borderTopStyle`); o != "solid" {
+		t.Errorf("Bob's tile is marked speaking but shows no ring (border %q)", o)
 	}
 	alice.screenshot("tiles-speaking-desktop")
 	carol.screenshot("tiles-speaking-phone")
