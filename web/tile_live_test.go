@@ -168,7 +168,13 @@ func TestReconnectingTile(t *testing.T) {
 		tb.seesVideo("bob")
 		tb.waitJS("Bob's tile back to video", `window.__looks.length && window.__looks[window.__looks.length - 1].look === "video"`, waitShort)
 	}
-	t.Logf("Bob's video back %v after the network", time.Since(restoredAt).Round(10*time.Millisecond))
+	back := time.Since(restoredAt)
+	t.Logf("Bob's video back %v after the network", back.Round(10*time.Millisecond))
+	// About 3 s here; it took 20 s while the server's close of Bob's old
+	// session waited for his unreachable chat channel until ICE failed.
+	if back > 10*time.Second {
+		t.Errorf("Bob's video back %v after his network, want within 10 s", back)
+	}
 	for _, tb := range []*tab{alice, carol} {
 		looks := eval[[]struct {
 			Look string  `json:"look"`
