@@ -80,8 +80,8 @@ export class Connection extends EventTarget {
     this.microphoneOn = false;
     /** @type {Set<string>} identities the server says are speaking (activeSpeakers) */
     this.speakers = new Set();
-    /** @type {WeakSet<MediaStreamTrack>} remote tracks that have carried media (so a later mute means it stopped) */
-    this._flowed = new WeakSet();
+    /** @type {Set<string>} identities whose media stopped arriving (stalls.js) */
+    this.stalled = new Set();
 
     /** @type {WebSocket|null} */
     this._ws = null;
@@ -403,6 +403,7 @@ export class Connection extends EventTarget {
       for (const track of stream.getTracks()) this._emit("trackended", { identity, stream, track });
     }
     this.remoteStreams.clear();
+    this.stalled = new Set();
     this._onDrop();
   }
 
