@@ -33,7 +33,6 @@ var ErrSQLiteCluster = errors.New("--node-url needs PostgreSQL (--database postg
 type lateLeases struct {
 	mu   sync.RWMutex
 	node *cluster.Node
-	id   string
 }
 
 func (l *lateLeases) get() *cluster.Node {
