@@ -27,7 +27,7 @@ import (
 var Header = []string{
 	"id", "participantId", "sessionId", "meetingId", "displayName", "pinned", "isEdited",
 	"payloadType", "payload", "createdAt",
-	"recipients", "replyTo", "reactions", "deleted", "seq",
+	"recipients", "replyTo", "reactions", "deleted", "seq", "encrypted",
 }
 
 // Scope selects what to export: one session, or every session of a
@@ -240,6 +240,9 @@ func (e *csvExport) row(m *exportRow) error {
 				b = appendCell(b, e.cell)
 			}
 		}
+	case m.encrypted:
+		// End-to-end encrypted: the payload stays empty (text is too);
+		// the envelope is the admin API's, as an opaque field.
 	default:
 		b = appendCell(b, m.text)
 	}
@@ -259,6 +262,8 @@ func (e *csvExport) row(m *exportRow) error {
 	b = append(b, ',')
 	e.cell = appendSeq(e.cell[:0], m.seq)
 	b = appendCell(b, e.cell)
+	b = append(b, ',')
+	b = appendBool(b, m.encrypted)
 	b = append(b, '\r', '\n')
 	e.buf = b
 	e.n++
