@@ -18,6 +18,7 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/internal/rtcsetup"
 	"github.com/backchannel-rtc/backchannel/protocol"
+	"github.com/backchannel-rtc/backchannel/protocol/e2ee"
 )
 
 // Options of a client.
@@ -44,6 +45,12 @@ type Options struct {
 	// HighWater: SendChat waits while the channel holds more than this
 	// unsent (default 256 KiB), so SCTP's queue never grows without bound.
 	HighWater int
+	// E2EEKey is this device's key for end-to-end encrypted private
+	// messages (client/e2ee.go): announced at join, used to open them.
+	E2EEKey *e2ee.PrivateKey
+	// OnMessage receives every chat message as its user reads it, opened
+	// when it was end-to-end encrypted (Received), from OnChat's goroutine.
+	OnMessage func(Received)
 	// Header is sent with the WebSocket handshake (e.g. Origin).
 	Header http.Header
 	Logger *slog.Logger
@@ -72,6 +79,7 @@ type Client struct {
 	opened  chan struct{}
 	chatEnd chan struct{} // closed when the chat channel stops reading
 	done    chan struct{}
+	e2      e2eeState
 	once    sync.Once
 	wg      sync.WaitGroup
 	reason  string
@@ -189,7 +197,11 @@ func (c *Client) start(ctx context.Context) error {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.ws.SetReadDeadline(dl)
 	}
-	if err := c.write(protocol.Signal{Type: protocol.SignalJoin}); err != nil {
+	join := protocol.Signal{Type: protocol.SignalJoin}
+	if c.opts.E2EEKey != nil {
+		join.E2EEKey = c.opts.E2EEKey.Public().String()
+	}
+	if err := c.write(join); err != nil {
 		return err
 	}
 	if err := c.ws.ReadJSON(&c.Joined); err != nil {
@@ -384,10 +396,13 @@ func (c *Client) readChat() {
 		if err != nil {
 			return
 		}
-		if c.opts.OnChat != nil {
+		if c.opts.OnChat != nil || c.e2eeWanted() {
 			msg := make([]byte, n)
 			copy(msg, buf[:n])
-			c.opts.OnChat(msg)
+			c.sawChat(msg)
+			if c.opts.OnChat != nil {
+				c.opts.OnChat(msg)
+			}
 		}
 	}
 }
