@@ -233,8 +233,67 @@ func testE2EEMeeting(t *testing.T, dsn string) {
 		t.Fatalf("the retry was acked as %s, first %s", id, a1)
 	}
 
+	// Malformed envelopes: an error packet each, the connection stays up,
+	// nothing is stored (the CSV below has only the four messages).
+	keys := map[string]*e2ee.PublicKey{"alice": ka.Public(), "bob": kb.Public(), "carol": kc.Public()}
+	good := func() *e2ee.Envelope {
+		env, err := e2ee.Seal([]byte(`{"text":"MARKER-PLAIN"}`), e2ee.Context{Room: room, Sender: "alice", To: []string{"bob"}}, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return env
+	}
+	bad := map[string]func(*e2ee.Envelope) *e2ee.Envelope{
+		"missing": func(e *e2ee.Envelope) *e2ee.Envelope { e.Keys = e.Keys[1:]; return e },
+		"extra": func(e *e2ee.Envelope) *e2ee.Envelope {
+			x, _ := e2ee.Seal([]byte("x"), e2ee.Context{Room: room, Sender: "alice", To: []string{"bob", "carol"}}, keys)
+			e.Keys = x.Keys
+			return e
+		},
+		"base64": func(e *e2ee.Envelope) *e2ee.Envelope { e.Ciphertext = "%%%" + e.Ciphertext[3:]; return e },
+		"length": func(e *e2ee.Envelope) *e2ee.Envelope { e.Nonce = e.Keys[0].Key; return e },
+		"suite":  func(e *e2ee.Envelope) *e2ee.Envelope { e.Suite = "bc-e2ee-v2"; return e },
+		"oversized": func(e *e2ee.Envelope) *e2ee.Envelope {
+			x, _ := e2ee.Seal(bytes.Repeat([]byte("MARKER-PLAIN"), 2000), e2ee.Context{Room: room, Sender: "alice", To: []string{"bob"}}, keys)
+			return x
+		},
+	}
+	for name, f := range bad {
+		b, _ := json.Marshal(protocol.EncryptedChatRequest("bad-"+name, f(good()), "bob"))
+		if err := alice2.c.SendChat(b); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if e := alice2.answer(t, "bad-"+name); e.Type != protocol.EventError || e.Code != protocol.CodeBadPacket {
+			t.Errorf("%s envelope: %+v", name, e)
+		}
+	}
+
+	// Bob on another device (a new key): everyone who talks to him hears
+	// of the change, and what was sealed to his old key is "can't
+	// decrypt", never text.
+	_ = bob2.c.Close()
+	bob3 := joinE2EE(t, a, room, "bob", newDeviceKey(t))
+	eventually(t, 5*time.Second, "keyChanged at alice", func() bool {
+		alice2.mu.Lock()
+		defer alice2.mu.Unlock()
+		for _, h := range alice2.packets {
+			if h.Type == protocol.EventKeyChanged {
+				return true
+			}
+		}
+		return false
+	})
+	eventually(t, 5*time.Second, "bob's new device fails to open the old messages", func() bool {
+		bob3.mu.Lock()
+		defer bob3.mu.Unlock()
+		return bob3.failed[a1] != nil && bob3.failed[a2] != nil
+	})
+	if bob3.text(a1) != "" || bob3.text(a2) != "" {
+		t.Fatal("a message sealed to another key was shown as text")
+	}
+
 	// Everyone leaves: the meeting ends, its CSV link comes by webhook.
-	for _, p := range []*e2eePeer{alice2, bob2, carol2, erin} {
+	for _, p := range []*e2eePeer{alice2, bob3, carol2, erin} {
 		_ = p.c.Close()
 	}
 	var synced map[string]any
