@@ -141,6 +141,8 @@ export class Sending extends Timeline {
       p.kind = entry.kind;
       p.attachmentId = entry.attachment.id;
       if (entry.text.trim()) p.text = entry.text;
+    } else if (entry.e2ee) {
+      p.e2ee = entry.e2ee; // end-to-end encrypted (e2ee-chat.js): the text stays here
     } else {
       p.text = entry.text;
     }

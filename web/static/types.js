@@ -36,6 +36,8 @@
  * @property {boolean} [deleted]
  * @property {boolean} [pinned]
  * @property {Reaction[]} [reactions] in first-use order
+ * @property {import("./e2ee.js").Envelope} [e2ee] an end-to-end encrypted message's envelope (text then comes from it)
+ * @property {"pending"|"ok"|"failed"} [decrypt] the client's opening of e2ee: "failed" is shown as "can't decrypt"
  */
 
 /**
@@ -91,6 +93,7 @@
  * @property {(ack: {id: string, seq: number, createdAt: string}) => void} [resolve]
  * @property {(err: Error) => void} [reject]
  * @property {string} [previewURL] the page's object URL of an image being sent
+ * @property {import("./e2ee.js").Envelope} [e2ee] sent end-to-end encrypted (text is the plaintext, kept here)
  */
 
 /**
@@ -127,8 +130,12 @@
  * @property {boolean} [retryable]
  * @property {number} [retryAfterMs]
  * @property {Partial<Self>} [self]
- * @property {{identity: string, name?: string, muted?: boolean, read?: number, host?: boolean}[]} [participants]
- * @property {{identity: string, name?: string, muted?: boolean, read?: number, host?: boolean}} [participant]
+ * @property {{identity: string, name?: string, muted?: boolean, read?: number, host?: boolean, e2eeKey?: string}[]} [participants]
+ * @property {{identity: string, name?: string, muted?: boolean, read?: number, host?: boolean, e2eeKey?: string}} [participant]
+ * @property {import("./e2ee.js").Envelope} [e2ee] edited: an encrypted message's new content
+ * @property {string} [e2eeKey] keyChanged: the new key
+ * @property {string} [previous] keyChanged: the key it replaces
+ * @property {{identity: string, e2eeKey: string}[]} [keys] keys: the answer
  */
 
 /**
@@ -149,6 +156,7 @@
  * @property {string} [trackId]
  * @property {boolean} [muted]
  * @property {{identity: string, level: number}[]} [speakers]
+ * @property {string} [e2eeKey] join: the device's public key (docs/e2ee.md)
  */
 
 /**
@@ -184,6 +192,7 @@
  * @property {{dropped: number, lastSeq: number}} resync
  * @property {{packet: ServerPacket}} packet
  * @property {{error: Error, video: boolean, audio: boolean}} mediaerror
+ * @property {{identity: string, e2eeKey: string, previous: string}} keychanged
  */
 
 export {};

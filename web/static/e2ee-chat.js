@@ -1,0 +1,248 @@
+// @ts-check
+// End-to-end encrypted private messages for Client (backchannel.js), the
+// last layer over receive.js; docs/e2ee.md gives the construction and the
+// packets. The device key (non-extractable, in IndexedDB, one per identity
+// and browser profile) is announced at join; the keys the server shows
+// (presence, joined, keyChanged, keys) are kept with their fingerprints; a
+// private message is sealed for its destinations and this identity when
+// every one of them has a key, and every envelope received is opened
+// before it is shown. A message that does not open keeps empty text and
+// `decrypt: "failed"`: it is shown as "can't decrypt", never as text.
+//
+// Decrypting is asynchronous (WebCrypto): a message is merged at once with
+// `decrypt: "pending"` and an `update` {change: "decrypted"} follows, so
+// that the order of events never depends on how long a decryption takes.
+
+import { fingerprint, loadOrCreateDeviceKey, openText, parsePublicKey, seal } from "./e2ee.js";
+import { Receiving } from "./receive.js";
+
+/** @typedef {import("./types.js").Message} Message */
+/** @typedef {import("./types.js").ServerPacket} ServerPacket */
+/** @typedef {import("./e2ee.js").Envelope} Envelope */
+/** @typedef {import("./e2ee.js").KeyPair} KeyPair */
+
+/**
+ * What this client knows for end-to-end encryption.
+ * @typedef {object} E2EEState
+ * @property {(KeyPair & {publicKey: string})|null} key this device's key pair, null when the browser has no WebCrypto or IndexedDB here
+ * @property {string} fingerprint this device's key's fingerprint
+ * @property {Map<string, string>} keys identity → last public key the server showed
+ * @property {Map<string, string>} fingerprints identity → that key's fingerprint
+ * @property {Map<string, {previous: string, at: number}>} changed identities whose key changed during the meeting
+ */
+
+export class E2EEChat extends Receiving {
+  /**
+   * @param {string} token
+   * @param {import("./connection.js").ClientOptions} [options]
+   */
+  constructor(token, options) {
+    super(token, options);
+    /** @type {E2EEState} */
+    this.e2ee = { key: null, fingerprint: "", keys: new Map(), fingerprints: new Map(), changed: new Map() };
+    /** @type {Map<string, string>} ciphertext → plaintext, so a message merged again shows at once */
+    this._plain = new Map();
+  }
+
+  /** Loads (or makes) the device key before joining, so join announces it. */
+  async connect() {
+    if (!this.e2ee.key && globalThis.crypto && globalThis.crypto.subtle && globalThis.indexedDB) {
+      try {
+        this.e2ee.key = await loadOrCreateDeviceKey(`identity:${this.self.identity}`);
+        this.e2ee.fingerprint = await fingerprint(this.e2ee.key.publicRaw);
+      } catch {
+        this.e2ee.key = null; // private browsing without IndexedDB: messages in clear, can't decrypt
+      }
+    }
+    return super.connect();
+  }
+
+  _joinSignal() {
+    const m = super._joinSignal();
+    if (this.e2ee.key) m.e2eeKey = this.e2ee.key.publicKey;
+    return m;
+  }
+
+  /** @param {ServerPacket} p */
+  _onChat(p) {
+    switch (p.type) {
+      case "presence":
+        for (const q of p.participants || []) this._learnKey(q.identity, q.e2eeKey);
+        break;
+      case "joined":
+        if (p.participant) this._learnKey(p.participant.identity, p.participant.e2eeKey);
+        break;
+      case "keyChanged":
+        this.e2ee.changed.set(p.identity, { previous: p.previous || "", at: Date.now() });
+        this._learnKey(p.identity, p.e2eeKey);
+        this._emit("keychanged", { identity: p.identity, e2eeKey: p.e2eeKey, previous: p.previous });
+        break;
+      case "keys": {
+        for (const k of p.keys || []) this._learnKey(k.identity, k.e2eeKey);
+        const w = p.clientId && this._waiters.get(p.clientId);
+        if (w) {
+          this._waiters.delete(p.clientId);
+          clearTimeout(w.timer);
+          w.resolve(p);
+        }
+        break;
+      }
+    }
+    super._onChat(p);
+    const m = (p.type === "edited" || p.type === "deleted") && this._known(p.id);
+    if (m && p.type === "deleted") m.e2ee = undefined;
+    if (m && p.type === "edited" && p.e2ee) {
+      m.e2ee = p.e2ee;
+      this._open(m);
+      if (m.decrypt === "ok") this._emit("update", { message: m, change: "decrypted" });
+    }
+  }
+
+  /**
+   * Records a key the server showed and computes its fingerprint.
+   * @param {string} identity @param {string|undefined} key
+   */
+  _learnKey(identity, key) {
+    if (!identity || !key || this.e2ee.keys.get(identity) === key) return;
+    this.e2ee.keys.set(identity, key);
+    this.e2ee.fingerprints.delete(identity);
+    parsePublicKey(key)
+      .then((raw) => fingerprint(raw))
+      .then((fp) => {
+        if (this.e2ee.keys.get(identity) !== key) return;
+        this.e2ee.fingerprints.set(identity, fp);
+        this._emit("participants", {});
+      })
+      .catch(() => this.e2ee.keys.delete(identity)); // not a key: nothing is sealed to it
+  }
+
+  /** @param {Message} m */
+  _merge(m) {
+    const out = super._merge(m);
+    if (out.e2ee) this._open(out);
+    return out;
+  }
+
+  /** @param {Message} m */
+  _pinCopy(m) {
+    const out = super._pinCopy(m);
+    if (out.e2ee && !out.decrypt) this._open(out);
+    return out;
+  }
+
+  /**
+   * Opens m's envelope: at once when its plaintext is known, otherwise
+   * asynchronously, followed by an `update` {change: "decrypted"}.
+   * @param {Message} m
+   */
+  _open(m) {
+    const env = /** @type {Envelope} */ (m.e2ee);
+    const known = this._plain.get(env.ct);
+    if (known !== undefined) {
+      m.text = known;
+      m.decrypt = "ok";
+      return;
+    }
+    m.text = "";
+    m.decrypt = "pending";
+    const ctx = { room: this.room, sender: m.sender, to: m.to || [], ref: m.editedAt ? m.id : "" };
+    const key = this.e2ee.key;
+    (async () => {
+      if (!key) throw new Error("no device key");
+      const content = JSON.parse(await openText(env, ctx, this.self.identity, key));
+      if (!content || typeof content.text !== "string") throw new Error("not a text content");
+      return /** @type {string} */ (content.text);
+    })().then(
+      (text) => this._opened(m.id, env, text),
+      () => this._opened(m.id, env, null),
+    );
+  }
+
+  /**
+   * @param {string} id @param {Envelope} env @param {string|null} text null: it did not open
+   */
+  _opened(id, env, text) {
+    if (text !== null) this._plain.set(env.ct, text);
+    for (const m of [this._known(id), this.pins.get(id)]) {
+      if (!m || !m.e2ee || m.e2ee.ct !== env.ct) continue; // replaced meanwhile
+      m.text = text === null ? "" : text;
+      m.decrypt = text === null ? "failed" : "ok";
+      this._emit("update", { message: m, change: "decrypted" });
+    }
+  }
+
+  /**
+   * Seals text for to and this identity (ref: the edited message's id),
+   * asking the server for keys it has not shown yet. Resolves to null when
+   * a recipient has no key (or this browser has none).
+   * @param {string} text @param {string[]} to @param {string} ref
+   * @returns {Promise<Envelope|null>}
+   */
+  async _seal(text, to, ref) {
+    if (!this.e2ee.key) return null;
+    const me = this.self.identity;
+    this.e2ee.keys.set(me, this.e2ee.key.publicKey);
+    const missing = to.filter((id) => !this.e2ee.keys.has(id));
+    if (missing.length) {
+      try {
+        await this._request({ type: "keys", to: missing });
+      } catch {
+        return null;
+      }
+    }
+    /** @type {Record<string, string>} */
+    const keys = {};
+    for (const id of [me, ...to]) {
+      const k = this.e2ee.keys.get(id);
+      if (!k) return null;
+      keys[id] = k;
+    }
+    const env = await seal(JSON.stringify({ text }), { room: this.room, sender: me, to, ref }, keys);
+    this._plain.set(env.ct, text);
+    return env;
+  }
+
+  /**
+   * Sends a message; a private one is end-to-end encrypted when this
+   * browser and every destination have a key (a room that requires it
+   * refuses the others with a chaterror).
+   * @param {string} text
+   * @param {{to?: string[], replyTo?: string}} [opts]
+   * @returns {Promise<{id: string, seq: number, createdAt: string}>}
+   */
+  async sendMessage(text, opts = {}) {
+    const t = text.trim();
+    if (opts.to && opts.to.length && t) {
+      const env = await this._seal(t, opts.to, "");
+      if (env) return this._enqueue({ kind: "text", text: t, to: opts.to, replyTo: opts.replyTo, e2ee: env });
+    }
+    return super.sendMessage(text, opts);
+  }
+
+  /**
+   * Edits a message; an encrypted one is re-encrypted for its audience.
+   * @param {string} id @param {string} text
+   */
+  edit(id, text) {
+    const m = this._known(id);
+    if (!m || !m.e2ee) {
+      super.edit(id, text);
+      return;
+    }
+    const t = text.trim();
+    this._seal(t, m.to || [], id).then((env) => {
+      if (env) this._sendOp({ type: "edit", id, e2ee: env });
+      else this._emit("chaterror", { code: "no_key", message: "A recipient's encryption key is unknown: the edit was not sent.", op: "edit" });
+    });
+  }
+
+  /**
+   * The fingerprint of identity's key (this device's for the own identity),
+   * "" when unknown.
+   * @param {string} identity
+   */
+  fingerprintOf(identity) {
+    if (identity === this.self.identity) return this.e2ee.fingerprint;
+    return this.e2ee.fingerprints.get(identity) || "";
+  }
+}
