@@ -15,6 +15,10 @@
 
 import { fingerprint, loadOrCreateDeviceKey, openText, parsePublicKey, seal } from "./e2ee.js";
 import { Receiving } from "./receive.js";
+import { BackchannelError } from "./util.js";
+
+/** The server's text limit (chat.Config.MaxTextRunes' default), which it cannot check in an envelope. */
+const MAX_TEXT = 2000;
 
 /** @typedef {import("./types.js").Message} Message */
 /** @typedef {import("./types.js").ServerPacket} ServerPacket */
@@ -205,18 +209,26 @@ export class E2EEChat extends Receiving {
   /**
    * Sends a message; a private one is end-to-end encrypted when this
    * browser and every destination have a key (a room that requires it
-   * refuses the others with a chaterror).
+   * refuses the others with a chaterror). The server cannot count the
+   * characters of an encrypted text, so its limit is checked here.
    * @param {string} text
    * @param {{to?: string[], replyTo?: string}} [opts]
    * @returns {Promise<{id: string, seq: number, createdAt: string}>}
    */
-  async sendMessage(text, opts = {}) {
+  sendMessage(text, opts = {}) {
     const t = text.trim();
-    if (opts.to && opts.to.length && t) {
-      const env = await this._seal(t, opts.to, "");
-      if (env) return this._enqueue({ kind: "text", text: t, to: opts.to, replyTo: opts.replyTo, e2ee: env });
+    if (!opts.to || !opts.to.length || !t) return super.sendMessage(text, opts);
+    if ([...t].length > MAX_TEXT) {
+      const err = new BackchannelError("too_long", `text is longer than ${MAX_TEXT} characters`);
+      this._emit("chaterror", { code: err.code, message: err.message, retrying: false, draft: { text, to: opts.to, replyTo: opts.replyTo } });
+      const failed = Promise.reject(err);
+      failed.catch(() => {});
+      return failed;
     }
-    return super.sendMessage(text, opts);
+    const sent = this._seal(t, opts.to, "").then((env) =>
+      env ? this._enqueue({ kind: "text", text: t, to: opts.to, replyTo: opts.replyTo, e2ee: env }) : super.sendMessage(text, opts));
+    sent.catch(() => {}); // as the outbox's promises: callers that ignore it see chaterror instead
+    return sent;
   }
 
   /**
