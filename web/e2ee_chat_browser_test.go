@@ -90,6 +90,21 @@ func TestE2EEChatBrowser(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// A key the page has not seen is asked of the server (keys packet).
+	carol.run(`(async () => { bc.e2ee.keys.delete('alice'); await bc.sendMessage('sealed after asking for the key', {to: ['alice']}); })()`)
+	deadline = time.Now().Add(waitShort)
+	for {
+		mu.Lock()
+		r, ok := read["sealed after asking for the key"]
+		mu.Unlock()
+		if ok && r.Encrypted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the Go client never read carol's message sealed after a keys request")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	bob.waitJS("bob's own message shown with its lock", `!!(`+msgEl("sealed by the browser for alice")+`)?.querySelector('.e2ee-mark')`, waitShort)
 
 	// Fingerprints: what carol sees of alice is alice's key's; what carol

@@ -178,7 +178,8 @@ export class E2EEChat extends Receiving {
   /**
    * Seals text for to and this identity (ref: the edited message's id),
    * asking the server for keys it has not shown yet. Resolves to null when
-   * a recipient has no key (or this browser has none).
+   * a recipient has no key (or this browser has none); rejects when the
+   * server cannot be asked.
    * @param {string} text @param {string[]} to @param {string} ref
    * @returns {Promise<Envelope|null>}
    */
@@ -187,13 +188,9 @@ export class E2EEChat extends Receiving {
     const me = this.self.identity;
     this.e2ee.keys.set(me, this.e2ee.key.publicKey);
     const missing = to.filter((id) => !this.e2ee.keys.has(id));
-    if (missing.length) {
-      try {
-        await this._request({ type: "keys", to: missing });
-      } catch {
-        return null;
-      }
-    }
+    // Not connected: an error, not a message in clear (only a key the
+    // server says it does not have sends one in clear).
+    if (missing.length) await this._request({ type: "keys", to: missing });
     /** @type {Record<string, string>} */
     const keys = {};
     for (const id of [me, ...to]) {
@@ -225,8 +222,12 @@ export class E2EEChat extends Receiving {
       failed.catch(() => {});
       return failed;
     }
-    const sent = this._seal(t, opts.to, "").then((env) =>
-      env ? this._enqueue({ kind: "text", text: t, to: opts.to, replyTo: opts.replyTo, e2ee: env }) : super.sendMessage(text, opts));
+    const sent = this._seal(t, opts.to, "").then(
+      (env) => (env ? this._enqueue({ kind: "text", text: t, to: opts.to, replyTo: opts.replyTo, e2ee: env }) : super.sendMessage(text, opts)),
+      (err) => {
+        this._emit("chaterror", { code: err.code || "unavailable", message: err.message, retrying: false, draft: { text, to: opts.to, replyTo: opts.replyTo } });
+        throw err;
+      });
     sent.catch(() => {}); // as the outbox's promises: callers that ignore it see chaterror instead
     return sent;
   }
@@ -242,10 +243,12 @@ export class E2EEChat extends Receiving {
       return;
     }
     const t = text.trim();
-    this._seal(t, m.to || [], id).then((env) => {
-      if (env) this._sendOp({ type: "edit", id, e2ee: env });
-      else this._emit("chaterror", { code: "no_key", message: "A recipient's encryption key is unknown: the edit was not sent.", op: "edit" });
-    });
+    this._seal(t, m.to || [], id).then(
+      (env) => {
+        if (env) this._sendOp({ type: "edit", id, e2ee: env });
+        else this._emit("chaterror", { code: "no_key", message: "A recipient's encryption key is unknown: the edit was not sent.", op: "edit" });
+      },
+      (err) => this._emit("chaterror", { code: err.code || "unavailable", message: err.message, op: "edit" }));
   }
 
   /**
