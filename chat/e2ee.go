@@ -20,19 +20,31 @@ import (
 // that changes.
 
 // parseEncryptedChat is parseChat for a chat packet carrying e2ee: a
-// private text message whose content is the envelope. A caption or an
-// attachment in clear would defeat it, so neither is allowed.
+// private message whose content is the envelope, of kind text, or file
+// with the attachmentId of bytes the client encrypted before uploading
+// (their key, name and type are in the envelope). A text in clear would
+// defeat it; so would kind image, which promises the server an image it
+// cannot check.
 func (a *action) parseEncryptedChat(w *protocol.Request, cfg *Config) *Error {
-	if w.Kind != nil && Kind(*w.Kind) != KindText {
-		return badPacket("an end-to-end encrypted message is of kind text (its content is in e2ee)")
+	a.kind = KindText
+	if w.Kind != nil {
+		a.kind = Kind(*w.Kind)
 	}
-	if w.Text != nil || w.AttachmentID != nil {
-		return badPacket("an end-to-end encrypted message has no text or attachmentId: its content is in e2ee")
-	}
-	if w.To == nil {
+	switch {
+	case a.kind != KindText && a.kind != KindFile:
+		return badPacket("an end-to-end encrypted message is of kind text or file (its content is in e2ee)")
+	case w.Text != nil:
+		return badPacket("an end-to-end encrypted message has no text: its content is in e2ee")
+	case a.kind == KindText && w.AttachmentID != nil:
+		return badPacket("an end-to-end encrypted text message has no attachmentId")
+	case a.kind == KindFile && (w.AttachmentID == nil || *w.AttachmentID == "" || len(*w.AttachmentID) > maxAttachIDBytes || !printable(*w.AttachmentID)):
+		return badPacket("an end-to-end encrypted file message needs an attachmentId")
+	case w.To == nil:
 		return badPacket("only private messages (with to) are end-to-end encrypted")
 	}
-	a.kind = KindText
+	if a.kind == KindFile {
+		a.attachmentID = *w.AttachmentID
+	}
 	if w.ReplyTo != nil {
 		if _, err := ulid.ParseStrict(*w.ReplyTo); err != nil {
 			return badPacket("replyTo is not a message id")

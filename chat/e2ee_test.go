@@ -203,6 +203,15 @@ func TestE2EERefusals(t *testing.T) {
 		{"text beside e2ee", func() any {
 			return map[string]any{"type": "chat", "clientId": "r", "e2ee": good(), "to": []string{"bob"}, "text": "MARKER-refused"}
 		}, "no text"},
+		{"kind image", func() any {
+			return map[string]any{"type": "chat", "clientId": "r", "kind": "image", "attachmentId": "a1", "e2ee": good(), "to": []string{"bob"}}
+		}, "kind text or file"},
+		{"file without its attachment", func() any {
+			return map[string]any{"type": "chat", "clientId": "r", "kind": "file", "e2ee": good(), "to": []string{"bob"}}
+		}, "needs an attachmentId"},
+		{"text with an attachment", func() any {
+			return map[string]any{"type": "chat", "clientId": "r", "attachmentId": "a1", "e2ee": good(), "to": []string{"bob"}}
+		}, "text message has no attachmentId"},
 		{"unknown envelope field", func() any {
 			b, _ := json.Marshal(good())
 			return `{"type":"chat","clientId":"r","to":["bob"],"e2ee":` + strings.TrimSuffix(string(b), "}") + `,"x":1}}`

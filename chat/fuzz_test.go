@@ -61,7 +61,7 @@ func FuzzParse(f *testing.F) {
 		if a.op == opChat && (a.clientID == "" || (a.kind == KindText && a.text == "" && a.env == nil)) {
 			t.Fatalf("chat without clientId or text accepted: %q", b)
 		}
-		if a.env != nil && (a.text != "" || a.attachmentID != "" || (a.op == opChat && len(a.to) == 0)) {
+		if a.env != nil && (a.text != "" || (a.attachmentID != "") != (a.kind == KindFile) || (a.op == opChat && len(a.to) == 0)) {
 			t.Fatalf("an envelope beside text or an attachment, or to everyone, accepted: %q", b)
 		}
 		if a.op == opHistory && (a.limit < 1 || a.limit > cfg.HistoryMax) {

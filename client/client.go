@@ -80,6 +80,8 @@ type Client struct {
 	chatEnd chan struct{} // closed when the chat channel stops reading
 	done    chan struct{}
 	e2      e2eeState
+	base    string // the server's URL and the token, for the HTTP API (e2eefile.go)
+	token   string
 	once    sync.Once
 	wg      sync.WaitGroup
 	reason  string
@@ -116,7 +118,7 @@ func Join(ctx context.Context, rawURL, token string, opts Options) (*Client, err
 		return nil, err
 	}
 	c := &Client{
-		opts: opts, ws: ws, api: api,
+		opts: opts, ws: ws, api: api, base: rawURL, token: token,
 		answers: make(chan protocol.Signal, 1), low: make(chan struct{}, 1),
 		opened: make(chan struct{}), chatEnd: make(chan struct{}), done: make(chan struct{}),
 	}

@@ -37,6 +37,9 @@ type Received struct {
 	Err error
 	// Edited: from an `edited` event (the new content of Message.ID).
 	Edited bool
+	// File describes an encrypted attachment (kind file): Text is then its
+	// caption, and DownloadEncryptedFile fetches and decrypts it.
+	File *EncryptedFile
 }
 
 // ErrNoKey is returned when a destination's public key is unknown, even
@@ -50,6 +53,7 @@ const maxRemembered = 10000
 type msgAudience struct {
 	sender string
 	to     []string
+	kind   protocol.Kind
 }
 
 // e2eeState is a client's end-to-end encryption state.
@@ -128,7 +132,7 @@ func (c *Client) sawChat(b []byte) {
 			a, ok := c.e2.seen[ev.ID]
 			c.e2.mu.Unlock()
 			if ok {
-				m.Sender, m.To = a.sender, a.to
+				m.Sender, m.To, m.Kind = a.sender, a.to, a.kind
 			}
 			c.received(m, true)
 		}
@@ -151,7 +155,7 @@ func (c *Client) received(m *protocol.Message, edited bool) {
 	r := Received{Message: m, Text: m.Text, Edited: edited}
 	if m.E2EE != nil {
 		c.remember(m)
-		r.Text, r.Err = c.open(m)
+		r.Text, r.File, r.Err = c.open(m)
 		r.Encrypted = r.Err == nil
 	}
 	if c.opts.OnMessage != nil {
@@ -171,7 +175,7 @@ func (c *Client) remember(m *protocol.Message) {
 	if _, ok := c.e2.seen[m.ID]; !ok {
 		c.e2.order = append(c.e2.order, m.ID)
 	}
-	c.e2.seen[m.ID] = msgAudience{m.Sender, m.To}
+	c.e2.seen[m.ID] = msgAudience{m.Sender, m.To, m.Kind}
 	if len(c.e2.order) > maxRemembered {
 		delete(c.e2.seen, c.e2.order[0])
 		c.e2.order = c.e2.order[1:]
@@ -181,12 +185,12 @@ func (c *Client) remember(m *protocol.Message) {
 // open decrypts an encrypted message. Its context comes from the message
 // object itself: the room, sender and destinations, and, once it has been
 // edited, its id (an edit's envelope is bound to the message it edits).
-func (c *Client) open(m *protocol.Message) (string, error) {
+func (c *Client) open(m *protocol.Message) (string, *EncryptedFile, error) {
 	if c.opts.E2EEKey == nil {
-		return "", fmt.Errorf("%w: this client has no device key", e2ee.ErrDecrypt)
+		return "", nil, fmt.Errorf("%w: this client has no device key", e2ee.ErrDecrypt)
 	}
 	if m.Sender == "" {
-		return "", fmt.Errorf("%w: an edit of a message this client has not seen", e2ee.ErrDecrypt)
+		return "", nil, fmt.Errorf("%w: an edit of a message this client has not seen", e2ee.ErrDecrypt)
 	}
 	ref := ""
 	if m.EditedAt != nil {
@@ -195,15 +199,19 @@ func (c *Client) open(m *protocol.Message) (string, error) {
 	ctx := e2ee.Context{Room: c.Joined.Room, Sender: m.Sender, To: m.To, Ref: ref}
 	pt, err := e2ee.Open(m.E2EE, ctx, c.Identity(), c.opts.E2EEKey)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	var content struct {
-		Text *string `json:"text"`
+		Text *string        `json:"text"`
+		File *EncryptedFile `json:"file"`
 	}
 	if err := json.Unmarshal(pt, &content); err != nil || content.Text == nil {
-		return "", fmt.Errorf("%w: the content is not {\"text\": …}", e2ee.ErrDecrypt)
+		return "", nil, fmt.Errorf("%w: the content is not {\"text\": …}", e2ee.ErrDecrypt)
 	}
-	return *content.Text, nil
+	if (content.File != nil) != (m.Kind == protocol.KindFile) {
+		return "", nil, fmt.Errorf("%w: the content's file does not match the message's kind", e2ee.ErrDecrypt)
+	}
+	return *content.Text, content.File, nil
 }
 
 // SealPrivate encrypts text for the destinations to and this client's
@@ -212,6 +220,17 @@ func (c *Client) open(m *protocol.Message) (string, error) {
 // (its last key in this meeting, for someone momentarily away); do not
 // call it from OnChat or OnMessage, whose goroutine delivers that answer.
 func (c *Client) SealPrivate(ctx context.Context, text, ref string, to ...string) (*e2ee.Envelope, error) {
+	pt, err := json.Marshal(struct {
+		Text string `json:"text"`
+	}{text})
+	if err != nil {
+		return nil, err
+	}
+	return c.sealContent(ctx, pt, ref, to)
+}
+
+// sealContent seals a content object (docs/e2ee.md) as SealPrivate does.
+func (c *Client) sealContent(ctx context.Context, pt []byte, ref string, to []string) (*e2ee.Envelope, error) {
 	if c.opts.E2EEKey == nil {
 		return nil, fmt.Errorf("%w: Options.E2EEKey is not set", ErrNoKey)
 	}
@@ -225,12 +244,6 @@ func (c *Client) SealPrivate(ctx context.Context, text, ref string, to ...string
 		if keys, missing = c.e2.ring.For(append([]string{me}, to...)...); len(missing) > 0 {
 			return nil, fmt.Errorf("%w for %q", ErrNoKey, missing)
 		}
-	}
-	pt, err := json.Marshal(struct {
-		Text string `json:"text"`
-	}{text})
-	if err != nil {
-		return nil, err
 	}
 	return e2ee.Seal(pt, e2ee.Context{Room: c.Joined.Room, Sender: me, To: to, Ref: ref}, keys)
 }
@@ -290,6 +303,9 @@ func (c *Client) editPacket(ctx context.Context, clientID, id, text string) ([]b
 	c.e2.mu.Unlock()
 	if !ok || a.sender != c.Identity() {
 		return nil, fmt.Errorf("client: %s is not an encrypted message of this client's", id)
+	}
+	if a.kind != protocol.KindText && a.kind != "" {
+		return nil, fmt.Errorf("client: %s is an encrypted file: its caption is not edited", id)
 	}
 	env, err := c.SealPrivate(ctx, text, id, a.to...)
 	if err != nil {

@@ -33,6 +33,7 @@ type e2eePeer struct {
 
 	mu      sync.Mutex
 	read    map[string]string // message id → text read (decrypted or not)
+	files   map[string]client.Received
 	failed  map[string]error  // message id → why it could not be opened
 	packets []protocol.Head
 	raw     [][]byte
@@ -40,7 +41,7 @@ type e2eePeer struct {
 
 func joinE2EE(t *testing.T, a *app.App, room, identity string, key *e2ee.PrivateKey) *e2eePeer {
 	t.Helper()
-	p := &e2eePeer{key: key, read: map[string]string{}, failed: map[string]error{}}
+	p := &e2eePeer{key: key, read: map[string]string{}, failed: map[string]error{}, files: map[string]client.Received{}}
 	p.c = join(t, a, room, identity, client.Options{
 		E2EEKey: key,
 		OnMessage: func(r client.Received) {
@@ -54,6 +55,9 @@ func joinE2EE(t *testing.T, a *app.App, room, identity string, key *e2ee.Private
 				t.Errorf("%s: an encrypted message read without decrypting it", identity)
 			}
 			p.read[r.Message.ID] = r.Text
+			if r.File != nil {
+				p.files[r.Message.ID] = r
+			}
 		},
 		OnChat: func(b []byte) {
 			var h protocol.Head
@@ -131,7 +135,8 @@ func newDeviceKey(t *testing.T) *e2ee.PrivateKey {
 
 // The markers the meeting sends encrypted: none may be found anywhere on
 // the server's side.
-var e2eeMarkers = []string{"MARKER-A1", "MARKER-A2", "MARKER-E1", "MARKER-EDIT", "MARKER-PLAIN"}
+var e2eeMarkers = []string{"MARKER-A1", "MARKER-A2", "MARKER-E1", "MARKER-EDIT", "MARKER-PLAIN",
+	"MARKER-FILE-BYTES", "MARKER-FILE-NAME", "MARKER-CAPTION"}
 
 // testE2EEMeeting runs a meeting with end-to-end encrypted private
 // messages on a real server (Go clients over WebRTC data channels) in a
@@ -187,6 +192,24 @@ func testE2EEMeeting(t *testing.T, dsn string) {
 	})
 	if carol.text(a1) != "" {
 		t.Fatal("carol read a message for bob")
+	}
+
+	// An encrypted file: the server stores and serves ciphertext only.
+	fileBytes := bytes.Repeat([]byte("MARKER-FILE-BYTES "), 100)
+	if err := alice.c.SendPrivateEncryptedFile(ctx, "f1", "MARKER-FILE-NAME.txt", "text/plain", fileBytes, "MARKER-CAPTION", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	f1 := alice.ackID(t, "f1")
+	eventually(t, 5*time.Second, "bob reads the file message", func() bool { return bob.text(f1) == "MARKER-CAPTION" })
+	bob.mu.Lock()
+	fr := bob.files[f1]
+	bob.mu.Unlock()
+	if fr.File == nil || fr.File.Name != "MARKER-FILE-NAME.txt" || fr.File.Type != "text/plain" || fr.Message.Attachment.Name != "encrypted" {
+		t.Fatalf("bob's file message: %+v", fr)
+	}
+	got, err := bob.c.DownloadEncryptedFile(ctx, fr)
+	if err != nil || !bytes.Equal(got, fileBytes) {
+		t.Fatalf("bob's download: %d bytes, %v", len(got), err)
 	}
 
 	// A plaintext private message in this room is refused; the connection
@@ -316,8 +339,8 @@ func testE2EEMeeting(t *testing.T, dsn string) {
 			encrypted++
 		}
 	}
-	if encrypted != 3 {
-		t.Errorf("%d chat.message.created events carry an envelope, want 3", encrypted)
+	if encrypted != 4 {
+		t.Errorf("%d chat.message.created events carry an envelope, want 4", encrypted)
 	}
 
 	// The CSV: payload empty, encrypted=true; the group message in clear.
@@ -329,7 +352,7 @@ func testE2EEMeeting(t *testing.T, dsn string) {
 	resp.Body.Close()
 	scanFor(t, "CSV", body)
 	rows, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
-	if err != nil || len(rows) != 5 || rows[0][15] != "encrypted" {
+	if err != nil || len(rows) != 6 || rows[0][15] != "encrypted" {
 		t.Fatalf("CSV (%v): %q", err, body)
 	}
 	for _, r := range rows[1:] {
@@ -355,7 +378,7 @@ func testE2EEMeeting(t *testing.T, dsn string) {
 	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	scanFor(t, "admin API", body)
-	if resp.StatusCode != 200 || bytes.Count(body, []byte(`"e2ee":{"suite":"bc-e2ee-v1"`)) != 3 {
+	if resp.StatusCode != 200 || bytes.Count(body, []byte(`"e2ee":{"suite":"bc-e2ee-v1"`)) != 4 {
 		t.Fatalf("admin API: %d %s", resp.StatusCode, body)
 	}
 
@@ -421,8 +444,8 @@ func scanPostgres(t *testing.T, dsn string) {
 			}
 		}
 	}
-	if envelopes != 3 {
-		t.Errorf("%d message rows hold an envelope, want 3", envelopes)
+	if envelopes != 4 {
+		t.Errorf("%d message rows hold an envelope, want 4", envelopes)
 	}
 }
 

@@ -224,6 +224,10 @@ func (e *csvExport) row(m *exportRow) error {
 	}
 	switch {
 	case m.deleted:
+	case m.encrypted:
+		// End-to-end encrypted: the payload stays empty (text is too, and
+		// a file's bytes are ciphertext); the envelope is the admin API's,
+		// as an opaque field.
 	case image || file:
 		var att *recorder.AttachmentRow
 		if len(m.attachmentID) > 0 {
@@ -240,9 +244,6 @@ func (e *csvExport) row(m *exportRow) error {
 				b = appendCell(b, e.cell)
 			}
 		}
-	case m.encrypted:
-		// End-to-end encrypted: the payload stays empty (text is too);
-		// the envelope is the admin API's, as an opaque field.
 	default:
 		b = appendCell(b, m.text)
 	}

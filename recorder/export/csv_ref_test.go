@@ -84,7 +84,7 @@ func (r *testRec) writeCSVReference(ctx context.Context, w io.Writer, scope Scop
 				}
 			}
 			if m.Deleted || m.E2EE != nil {
-				payload = ""
+				payload = "" // an encrypted file's URL too: its bytes are ciphertext
 			}
 			rec[0] = m.ID
 			rec[1] = m.Sender
