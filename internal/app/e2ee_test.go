@@ -34,7 +34,7 @@ type e2eePeer struct {
 	mu      sync.Mutex
 	read    map[string]string // message id → text read (decrypted or not)
 	files   map[string]client.Received
-	failed  map[string]error  // message id → why it could not be opened
+	failed  map[string]error // message id → why it could not be opened
 	packets []protocol.Head
 	raw     [][]byte
 }
