@@ -107,6 +107,38 @@ func TestE2EEChatBrowser(t *testing.T) {
 	}
 	bob.waitJS("bob's own message shown with its lock", `!!(`+msgEl("sealed by the browser for alice")+`)?.querySelector('.e2ee-mark')`, waitShort)
 
+	// Encrypted files, both ways: the page shows the real name from the
+	// sealed content and decrypts the download.
+	if err := alice.SendPrivateEncryptedFile(ctx, "f1", "go-secret.txt", "text/plain", []byte("file from Go"), "", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitJS("the encrypted file's card", `[...document.querySelectorAll('#message-list .file-name')].some(e => e.textContent === 'go-secret.txt')`, waitShort)
+	bob.screenshot("e2ee-file")
+	if got := eval[string](bob, `bc.downloadEncryptedFile(bc.order.map(i => bc.messages.get(i)).find(m => m.e2eeFile && m.e2eeFile.name === 'go-secret.txt')).then(f => f.text())`); got != "file from Go" {
+		t.Fatalf("the page decrypted %q", got)
+	}
+	bob.run(`(async () => { await bc.sendFile(new File(['file from the browser'], 'page.txt', {type: 'text/plain'}), {to: ['alice'], text: 'a caption'}); })()`)
+	deadline = time.Now().Add(waitShort)
+	for {
+		mu.Lock()
+		r, ok := read["a caption"]
+		mu.Unlock()
+		if ok {
+			if r.File == nil || r.File.Name != "page.txt" || !r.Encrypted || r.Message.Attachment.Name != "encrypted" {
+				t.Fatalf("alice read the page's file as %+v", r)
+			}
+			b, err := alice.DownloadEncryptedFile(ctx, r)
+			if err != nil || string(b) != "file from the browser" {
+				t.Fatalf("alice decrypted %q, %v", b, err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the Go client never read the page's encrypted file")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
 	// Fingerprints: what carol sees of alice is alice's key's; what carol
 	// sees of bob is what bob's own row shows of his key.
 	fpOf := func(tb *tab, identity string) string {
@@ -134,6 +166,6 @@ func TestE2EEChatBrowser(t *testing.T) {
 	if fpOf(carol, "bob") == bobKey.Fingerprint() {
 		t.Fatal("carol still shows bob's old fingerprint")
 	}
-	bob.waitJS("can't decrypt for what was sealed to the old key", `[...document.querySelectorAll('#message-list .e2ee-failed')].length === 2 && !document.querySelector('#message-list .msg-text')`, waitShort)
+	bob.waitJS("can't decrypt for what was sealed to the old key", `[...document.querySelectorAll('#message-list .e2ee-failed')].length === 4 && !document.querySelector('#message-list .file-card') && !document.querySelector('#message-list .msg-text')`, waitShort)
 	bob.screenshot("e2ee-cant-decrypt")
 }

@@ -10,7 +10,7 @@ import { formatBytes } from "./util.js";
 import { $, appendLinkified, avatar, dateFmt, h, icon, listNames, sameSet, timeOf, toast } from "./dom.js";
 import { closeMenus, ui } from "./state.js";
 import { isOwn, msgById, recipientsText, snippet } from "./chat-model.js";
-import { e2eeBody, e2eeMark } from "./e2ee-ui.js";
+import { e2eeBody, e2eeFileCard, e2eeMark } from "./e2ee-ui.js";
 
 /** @typedef {import("./types.js").Message} Message */
 /** @typedef {import("./types.js").Attachment} Attachment */
@@ -129,7 +129,7 @@ function fillBubble(bubble, m, target) {
     parts.push(h("div", { class: "tombstone", text: "This message was deleted" }));
   } else {
     if (m.kind === "image" && m.attachment) parts.push(renderImage(m.attachment));
-    if (m.kind === "file" && m.attachment) parts.push(renderFile(m.attachment));
+    if (m.kind === "file" && m.attachment) parts.push(m.e2ee ? e2eeFileCard(m) : renderFile(m.attachment));
     const sealed = e2eeBody(m);
     if (sealed) {
       parts.push(sealed);

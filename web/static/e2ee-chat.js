@@ -13,7 +13,7 @@
 // `decrypt: "pending"` and an `update` {change: "decrypted"} follows, so
 // that the order of events never depends on how long a decryption takes.
 
-import { fingerprint, loadOrCreateDeviceKey, openText, parsePublicKey, seal } from "./e2ee.js";
+import { b64decode, b64encode, fingerprint, loadOrCreateDeviceKey, openText, parsePublicKey, seal } from "./e2ee.js";
 import { Receiving } from "./receive.js";
 import { BackchannelError } from "./util.js";
 
@@ -24,6 +24,12 @@ const MAX_TEXT = 2000;
 /** @typedef {import("./types.js").ServerPacket} ServerPacket */
 /** @typedef {import("./e2ee.js").Envelope} Envelope */
 /** @typedef {import("./e2ee.js").KeyPair} KeyPair */
+/** @typedef {import("./types.js").EncryptedFile} EncryptedFile */
+/** @typedef {import("./types.js").OutboxEntry} OutboxEntry */
+/** @typedef {{text: string, file?: EncryptedFile}} Content the sealed content (docs/e2ee.md) */
+
+/** The additional data of an encrypted attachment's bytes (Go: client.FileAAD). */
+const FILE_AAD = new TextEncoder().encode("backchannel e2ee v1 file");
 
 /**
  * What this client knows for end-to-end encryption.
@@ -44,7 +50,7 @@ export class E2EEChat extends Receiving {
     super(token, options);
     /** @type {E2EEState} */
     this.e2ee = { key: null, fingerprint: "", keys: new Map(), fingerprints: new Map(), changed: new Map() };
-    /** @type {Map<string, string>} ciphertext → plaintext, so a message merged again shows at once */
+    /** @type {Map<string, Content>} ciphertext → its opened content, so a message merged again shows at once */
     this._plain = new Map();
   }
 
@@ -143,11 +149,13 @@ export class E2EEChat extends Receiving {
     const env = /** @type {Envelope} */ (m.e2ee);
     const known = this._plain.get(env.ct);
     if (known !== undefined) {
-      m.text = known;
+      m.text = known.text;
+      m.e2eeFile = known.file;
       m.decrypt = "ok";
       return;
     }
     m.text = "";
+    m.e2eeFile = undefined;
     m.decrypt = "pending";
     const ctx = { room: this.room, sender: m.sender, to: m.to || [], ref: m.editedAt ? m.id : "" };
     const key = this.e2ee.key;
@@ -155,22 +163,27 @@ export class E2EEChat extends Receiving {
       if (!key) throw new Error("no device key");
       const content = JSON.parse(await openText(env, ctx, this.self.identity, key));
       if (!content || typeof content.text !== "string") throw new Error("not a text content");
-      return /** @type {string} */ (content.text);
+      const f = content.file;
+      if (!!f !== (m.kind === "file") || (f && (typeof f.key !== "string" || typeof f.nonce !== "string" || typeof f.name !== "string"))) {
+        throw new Error("the content's file does not match the message");
+      }
+      return /** @type {Content} */ ({ text: content.text, file: f || undefined });
     })().then(
-      (text) => this._opened(m.id, env, text),
+      (content) => this._opened(m.id, env, content),
       () => this._opened(m.id, env, null),
     );
   }
 
   /**
-   * @param {string} id @param {Envelope} env @param {string|null} text null: it did not open
+   * @param {string} id @param {Envelope} env @param {Content|null} content null: it did not open
    */
-  _opened(id, env, text) {
-    if (text !== null) this._plain.set(env.ct, text);
+  _opened(id, env, content) {
+    if (content !== null) this._plain.set(env.ct, content);
     for (const m of [this._known(id), this.pins.get(id)]) {
       if (!m || !m.e2ee || m.e2ee.ct !== env.ct) continue; // replaced meanwhile
-      m.text = text === null ? "" : text;
-      m.decrypt = text === null ? "failed" : "ok";
+      m.text = content === null ? "" : content.text;
+      m.e2eeFile = content === null ? undefined : content.file;
+      m.decrypt = content === null ? "failed" : "ok";
       this._emit("update", { message: m, change: "decrypted" });
     }
   }
@@ -180,10 +193,10 @@ export class E2EEChat extends Receiving {
    * asking the server for keys it has not shown yet. Resolves to null when
    * a recipient has no key (or this browser has none); rejects when the
    * server cannot be asked.
-   * @param {string} text @param {string[]} to @param {string} ref
+   * @param {string} text @param {string[]} to @param {string} ref @param {EncryptedFile} [file]
    * @returns {Promise<Envelope|null>}
    */
-  async _seal(text, to, ref) {
+  async _seal(text, to, ref, file = undefined) {
     if (!this.e2ee.key) return null;
     const me = this.self.identity;
     this.e2ee.keys.set(me, this.e2ee.key.publicKey);
@@ -198,8 +211,9 @@ export class E2EEChat extends Receiving {
       if (!k) return null;
       keys[id] = k;
     }
-    const env = await seal(JSON.stringify({ text }), { room: this.room, sender: me, to, ref }, keys);
-    this._plain.set(env.ct, text);
+    const content = file ? { text, file } : { text };
+    const env = await seal(JSON.stringify(content), { room: this.room, sender: me, to, ref }, keys);
+    this._plain.set(env.ct, content);
     return env;
   }
 
@@ -233,6 +247,76 @@ export class E2EEChat extends Receiving {
   }
 
   /**
+   * Sends a file; to private destinations who all have keys, end-to-end
+   * encrypted: the bytes are encrypted here (AES-128-GCM, a fresh key)
+   * and uploaded as "encrypted", and the file's key, name and type travel
+   * in the sealed content with the caption.
+   * @param {File} file
+   * @param {{text?: string, to?: string[], replyTo?: string}} [opts]
+   * @returns {Promise<{id: string, seq: number, createdAt: string}>}
+   */
+  sendFile(file, opts = {}) {
+    const to = opts.to || [];
+    if (!to.length || !this.e2ee.key) return super.sendFile(file, opts);
+    const sent = this._sendEncryptedFile(file, to, opts);
+    sent.catch(() => {});
+    return sent;
+  }
+
+  /**
+   * @param {File} file @param {string[]} to @param {{text?: string, replyTo?: string}} opts
+   * @returns {Promise<{id: string, seq: number, createdAt: string}>}
+   */
+  async _sendEncryptedFile(file, to, opts) {
+    const text = (opts.text || "").trim();
+    const draft = { text: opts.text || "", to, replyTo: opts.replyTo, file };
+    const fail = (/** @type {any} */ err) => {
+      this._emit("chaterror", { code: err.code || "upload_failed", message: err.message, retrying: false, draft });
+      throw err;
+    };
+    const key = crypto.getRandomValues(new Uint8Array(16));
+    const nonce = crypto.getRandomValues(new Uint8Array(12));
+    /** @type {EncryptedFile} */
+    const meta = { name: file.name || "file", type: file.type || "application/octet-stream", size: file.size, key: b64encode(key), nonce: b64encode(nonce) };
+    let env;
+    try {
+      env = await this._seal(text, to, "", meta);
+    } catch (err) {
+      return fail(err);
+    }
+    if (!env) return super.sendFile(file, opts); // a destination without a key: in clear
+    let att;
+    try {
+      const ck = await crypto.subtle.importKey("raw", key, "AES-GCM", false, ["encrypt"]);
+      const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData: FILE_AAD }, ck, await file.arrayBuffer());
+      att = await this.uploadAttachment(new File([ct], "encrypted", { type: "application/octet-stream" }));
+    } catch (err) {
+      return fail(err);
+    }
+    return this._enqueue({ kind: "file", text, to, replyTo: opts.replyTo, attachment: att, e2ee: env });
+  }
+
+  /**
+   * Downloads and decrypts an opened encrypted file message's attachment.
+   * @param {Message} m
+   * @returns {Promise<File>}
+   */
+  async downloadEncryptedFile(m) {
+    const f = m.e2eeFile;
+    if (!f || !m.attachment) throw new BackchannelError("not_found", "not an opened encrypted file");
+    const res = await fetch(await this.attachmentURL(m.attachment.id));
+    if (!res.ok) throw new BackchannelError("unavailable", `download failed (${res.status})`);
+    const ck = await crypto.subtle.importKey("raw", b64decode(f.key), "AES-GCM", false, ["decrypt"]);
+    let pt;
+    try {
+      pt = await crypto.subtle.decrypt({ name: "AES-GCM", iv: b64decode(f.nonce), additionalData: FILE_AAD }, ck, await res.arrayBuffer());
+    } catch {
+      throw new BackchannelError("decrypt", "the file does not decrypt");
+    }
+    return new File([pt], f.name, { type: f.type });
+  }
+
+  /**
    * Edits a message; an encrypted one is re-encrypted for its audience.
    * @param {string} id @param {string} text
    */
@@ -243,7 +327,7 @@ export class E2EEChat extends Receiving {
       return;
     }
     const t = text.trim();
-    this._seal(t, m.to || [], id).then(
+    this._seal(t, m.to || [], id, m.e2eeFile).then(
       (env) => {
         if (env) this._sendOp({ type: "edit", id, e2ee: env });
         else this._emit("chaterror", { code: "no_key", message: "A recipient's encryption key is unknown: the edit was not sent.", op: "edit" });

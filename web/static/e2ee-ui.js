@@ -5,6 +5,7 @@
 // warning when someone's key changes during the meeting. Kept apart from
 // the rows and panels that call them, which only ask these helpers.
 
+import { formatBytes } from "./util.js";
 import { h, icon, toast } from "./dom.js";
 import { ui } from "./state.js";
 
@@ -60,4 +61,34 @@ export function warnKeyChanged(d) {
   const p = c && c.participants.get(d.identity);
   const name = (p && p.name) || d.identity;
   toast(`${name}'s encryption key changed (a new browser or device?). Compare their safety number in People before sending private messages.`);
+}
+
+/**
+ * The card of an opened encrypted file message: its real name and size
+ * come from the sealed content; a click downloads the ciphertext, decrypts
+ * it here and saves the file. Null until it is open (e2eeBody stands in).
+ * @param {Message} m
+ */
+export function e2eeFileCard(m) {
+  const f = m.e2eeFile;
+  if (!f || m.decrypt !== "ok") return null;
+  const a = h("a", { class: "file-card", href: "#", "aria-label": `Download ${f.name}, ${formatBytes(f.size)} (end-to-end encrypted)` },
+    h("span", { class: "file-icon" }, icon("file")),
+    h("span", { class: "file-body" }, h("span", { class: "file-name", text: f.name }), h("span", { class: "file-size", text: formatBytes(f.size) })),
+    h("span", { class: "file-dl" }, icon("download")));
+  a.addEventListener("click", async (e) => {
+    e.preventDefault();
+    try {
+      const file = await ui.client.downloadEncryptedFile(m);
+      const url = URL.createObjectURL(file);
+      const save = h("a", { href: url, download: file.name, hidden: true });
+      document.body.append(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    } catch (err) {
+      toast(`Could not download: ${err.message}`);
+    }
+  });
+  return a;
 }

@@ -38,6 +38,17 @@
  * @property {Reaction[]} [reactions] in first-use order
  * @property {import("./e2ee.js").Envelope} [e2ee] an end-to-end encrypted message's envelope (text then comes from it)
  * @property {"pending"|"ok"|"failed"} [decrypt] the client's opening of e2ee: "failed" is shown as "can't decrypt"
+ * @property {EncryptedFile} [e2eeFile] an opened encrypted file message's file (its attachment holds ciphertext)
+ */
+
+/**
+ * What the sealed content of an encrypted file message says of the file.
+ * @typedef {object} EncryptedFile
+ * @property {string} name
+ * @property {string} type
+ * @property {number} size
+ * @property {string} key base64, 16 bytes (AES-128-GCM)
+ * @property {string} nonce base64, 12 bytes
  */
 
 /**
