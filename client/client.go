@@ -69,6 +69,8 @@ type Client struct {
 	dc     *webrtc.DataChannel
 	raw    datachannel.ReadWriteCloser
 	Joined protocol.Signal
+	// URL is the node this client joined (after any redirect).
+	URL string
 
 	mu      sync.Mutex // guards raw and closed, and wg.Add after Close
 	closed  bool
@@ -80,16 +82,32 @@ type Client struct {
 	chatEnd chan struct{} // closed when the chat channel stops reading
 	done    chan struct{}
 	e2      e2eeState
-	base    string // the server's URL and the token, for the HTTP API (e2eefile.go)
-	token   string
+	token   string // for the HTTP API (e2eefile.go)
 	once    sync.Once
 	wg      sync.WaitGroup
 	reason  string
 }
 
 // Join connects to url (ws://host:port, with or without /v1/rtc) with the
-// token and returns once the chat channel is open.
+// token and returns once the chat channel is open. A cluster node that
+// does not host the room redirects the client to the one that does (at
+// most protocol.MaxRedirects times, redirect.go); Client.URL is where it
+// connected last and Joined.Node the node hosting the room.
 func Join(ctx context.Context, rawURL, token string, opts Options) (*Client, error) {
+	for hop := 0; ; hop++ {
+		c, err := join(ctx, rawURL, token, opts)
+		var r *redirectError
+		if !errors.As(err, &r) {
+			return c, err
+		}
+		if hop >= protocol.MaxRedirects {
+			return nil, fmt.Errorf("%w (last: %s)", ErrRedirectLoop, r.url)
+		}
+		rawURL = r.url
+	}
+}
+
+func join(ctx context.Context, rawURL, token string, opts Options) (*Client, error) {
 	if opts.HighWater <= 0 {
 		opts.HighWater = 256 << 10
 	}
@@ -118,7 +136,7 @@ func Join(ctx context.Context, rawURL, token string, opts Options) (*Client, err
 		return nil, err
 	}
 	c := &Client{
-		opts: opts, ws: ws, api: api, base: rawURL, token: token,
+		URL: rawURL, opts: opts, ws: ws, api: api, token: token,
 		answers: make(chan protocol.Signal, 1), low: make(chan struct{}, 1),
 		opened: make(chan struct{}), chatEnd: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -208,6 +226,9 @@ func (c *Client) start(ctx context.Context) error {
 	}
 	if err := c.ws.ReadJSON(&c.Joined); err != nil {
 		return err
+	}
+	if c.Joined.Type == protocol.SignalRedirect && c.Joined.URL != "" {
+		return &redirectError{url: c.Joined.URL}
 	}
 	if c.Joined.Type != protocol.SignalJoined {
 		return fmt.Errorf("join: %s %s", c.Joined.Code, c.Joined.Message)
@@ -388,50 +409,6 @@ func (c *Client) answerSubscriber(sdp string) error {
 	}
 	return c.write(protocol.Signal{Type: protocol.SignalAnswer, Target: protocol.Subscriber, SDP: c.sub.LocalDescription().SDP})
 }
-
-func (c *Client) readChat() {
-	defer c.wg.Done()
-	defer close(c.chatEnd)
-	buf := make([]byte, protocol.MaxDataMessage)
-	for {
-		n, err := c.raw.Read(buf)
-		if err != nil {
-			return
-		}
-		if c.opts.OnChat != nil || c.e2eeWanted() {
-			msg := make([]byte, n)
-			copy(msg, buf[:n])
-			c.sawChat(msg)
-			if c.opts.OnChat != nil {
-				c.opts.OnChat(msg)
-			}
-		}
-	}
-}
-
-// SendChat writes one chat message, waiting while the channel has more
-// than HighWater bytes unsent (flow control: SCTP never queues without
-// bound, and the server is never flooded faster than it drains).
-func (c *Client) SendChat(b []byte) error {
-	for c.dc.BufferedAmount() > uint64(c.opts.HighWater) {
-		select {
-		case <-c.low:
-		case <-time.After(50 * time.Millisecond):
-		case <-c.done:
-			return ErrClosed
-		}
-	}
-	select {
-	case <-c.done:
-		return ErrClosed
-	default:
-	}
-	_, err := c.raw.Write(b)
-	return err
-}
-
-// Buffered is how many chat bytes wait to be sent.
-func (c *Client) Buffered() uint64 { return c.dc.BufferedAmount() }
 
 // Identity is this participant's identity, as the server knows it.
 func (c *Client) Identity() string {

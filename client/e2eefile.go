@@ -86,9 +86,9 @@ func fileGCM(key []byte) (cipher.AEAD, error) {
 
 // httpURL is the server's base URL for the HTTP API.
 func (c *Client) httpURL(path string) string {
-	u, err := url.Parse(c.base)
+	u, err := url.Parse(c.URL)
 	if err != nil {
-		return c.base + path
+		return c.URL + path
 	}
 	switch u.Scheme {
 	case "ws":

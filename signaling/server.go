@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -43,6 +42,22 @@ type Config struct {
 	MessageRate  float64
 	MessageBurst int
 	Logger       *slog.Logger
+	// Placer, on a cluster node, decides whether this node hosts a
+	// joining participant's room or which node does (nil: always here).
+	Placer Placer
+	// NodeURL is this cluster node's URL, told to clients in `joined`.
+	NodeURL string
+	// OriginAllowed, if set, may allow an Origin the list above does not
+	// (a cluster allows the pages of its other nodes).
+	OriginAllowed func(origin string) bool
+}
+
+// Placer is the cluster's answer to a join (package cluster's Node).
+type Placer interface {
+	// Place returns the URL of the node that hosts room, or "" and a
+	// release func to call once the participant is gone when this node
+	// hosts it.
+	Place(ctx context.Context, room string) (redirect string, release func(), err error)
 }
 
 // Handler serves /v1/rtc.
@@ -90,6 +105,9 @@ func (h *Handler) checkOrigin(r *http.Request) bool {
 		return true
 	}
 	if slices.Contains(h.cfg.AllowedOrigins, "*") || slices.Contains(h.cfg.AllowedOrigins, origin) {
+		return true
+	}
+	if f := h.cfg.OriginAllowed; f != nil && f(origin) {
 		return true
 	}
 	if len(h.cfg.AllowedOrigins) == 0 {
@@ -233,7 +251,7 @@ func (c *conn) sendLocked(m protocol.Signal) {
 	if c.closing {
 		return
 	}
-	if !c.ready && m.Type != protocol.SignalJoined && m.Type != protocol.SignalError && m.Type != protocol.SignalLeave {
+	if !c.ready && m.Type != protocol.SignalJoined && m.Type != protocol.SignalError && m.Type != protocol.SignalLeave && m.Type != protocol.SignalRedirect {
 		c.pending = append(c.pending, m)
 		return
 	}
@@ -325,50 +343,6 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// lingeringClose closes the socket once the peer has had the chance to
-// read everything written to it. Closing a TCP socket whose peer has sent
-// data not yet read makes the kernel reset the connection, and a reset
-// throws away what the peer had received and not yet read: the messages
-// just before the close (an error, a leave) would be lost. So the sending
-// side is shut first (the peer reads everything, then end of stream), and
-// the socket is closed when the read loop has seen the peer close, or
-// after lingerTime.
-func (c *conn) lingeringClose() {
-	if hc, ok := c.ws.NetConn().(interface{ CloseWrite() error }); ok {
-		_ = hc.CloseWrite()
-	}
-	t := time.NewTimer(lingerTime)
-	select {
-	case <-c.readDone:
-	case <-t.C:
-	}
-	t.Stop()
-	c.ws.Close()
-}
-
-// drain reads and discards what the peer still sends after the read loop
-// has stopped, until the peer closes, lingerBytes have been read, or the
-// write loop closes the socket (lingerTime after its close frame: the
-// time counts from there, not from here, as the write loop may still be
-// flushing to a slow reader).
-func (c *conn) drain() {
-	defer close(c.readDone)
-	_ = c.ws.SetReadDeadline(time.Time{})
-	c.ws.SetPongHandler(nil)
-	budget := int64(lingerBytes)
-	for budget > 0 {
-		_, r, err := c.ws.NextReader()
-		if err != nil {
-			return
-		}
-		n, err := io.Copy(io.Discard, io.LimitReader(r, budget))
-		budget -= n
-		if err != nil {
-			return
-		}
-	}
-}
-
 func (c *conn) readLoop() {
 	defer c.drain()
 	defer c.shutdown()
@@ -387,6 +361,13 @@ func (c *conn) readLoop() {
 		c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeJoinFirst, Message: "the first message must be join"})
 		return
 	}
+	if pl := c.h.cfg.Placer; pl != nil {
+		release, ok := c.place(pl)
+		if !ok {
+			return
+		}
+		defer release()
+	}
 	who := c.who
 	who.E2EEKey = m.E2EEKey // checked by Decode; chat shows it in presence
 	p, info, err := c.h.sfu.Join(c.who.Grant.Room, who, c)
@@ -398,7 +379,7 @@ func (c *conn) readLoop() {
 	defer c.left(p, c.joined(p))
 	c.start(protocol.Signal{
 		Type: protocol.SignalJoined, Protocol: protocol.Version, Room: c.who.Grant.Room,
-		Participant: &info.Self, Participants: info.Others, ICEServers: c.h.sfu.ICEServers(),
+		Participant: &info.Self, Participants: info.Others, ICEServers: c.h.sfu.ICEServers(), Node: c.h.cfg.NodeURL,
 	})
 	for {
 		deadline(alive)

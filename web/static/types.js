@@ -161,6 +161,8 @@
  * @property {string} [code]
  * @property {string} [message]
  * @property {RTCIceServer[]} [iceServers]
+ * @property {string} [node] joined: the cluster node hosting the room
+ * @property {string} [url] redirect: the base URL of the node to connect to
  * @property {{identity: string, name: string, host?: boolean, tracks?: TrackInfo[]}} [participant]
  * @property {{identity: string, name: string, host?: boolean, tracks?: TrackInfo[]}[]} [participants]
  * @property {TrackInfo & {publisher: string}} [track]
