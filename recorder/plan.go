@@ -260,6 +260,9 @@ func (p *plan) addMessage(room string, s *roomState, m *chat.Message) {
 	if row.Kind == "" {
 		row.Kind = string(chat.KindText)
 	}
+	if m.E2EE != nil && !m.Deleted {
+		row.E2EE = encodeEnvelope(m.E2EE)
+	}
 	if row.CreatedAt.IsZero() {
 		row.CreatedAt = time.Now().UTC()
 	}
@@ -293,9 +296,12 @@ func (p *plan) editMessage(c chat.Change, at time.Time) {
 		}
 		if c.Kind == chat.ChangeDelete {
 			row.Deleted, row.DeletedAt, row.DeletedBy = true, &at, c.Identity
-			row.Text, row.AttachmentID = "", ""
+			row.Text, row.AttachmentID, row.E2EE = "", "", nil
 		} else {
 			row.Text, row.EditedAt = c.Text, &at
+			if c.E2EE != nil {
+				row.E2EE = encodeEnvelope(c.E2EE)
+			}
 		}
 		return
 	}
@@ -313,6 +319,9 @@ func (p *plan) editMessage(c chat.Change, at time.Time) {
 	} else {
 		text := c.Text
 		u.text, u.editedAt = &text, &at
+		if c.E2EE != nil {
+			u.e2ee = encodeEnvelope(c.E2EE)
+		}
 	}
 }
 
@@ -379,9 +388,13 @@ func (w *writer) applyTx(tx *gorm.DB, conn *sql.Conn, p *plan) error {
 		var err error
 		if u.deleted {
 			err = q.Updates(map[string]any{"text": "", "attachment_id": "", "deleted": true,
-				"deleted_at": u.deletedAt, "deleted_by": u.deletedBy}).Error
+				"deleted_at": u.deletedAt, "deleted_by": u.deletedBy, "e2ee": nil}).Error
 		} else {
-			err = q.Updates(map[string]any{"text": *u.text, "edited_at": *u.editedAt}).Error
+			set := map[string]any{"text": *u.text, "edited_at": *u.editedAt}
+			if u.e2ee != nil {
+				set["e2ee"] = *u.e2ee
+			}
+			err = q.Updates(set).Error
 		}
 		if err != nil {
 			return err

@@ -37,7 +37,7 @@ func dumpRows(t *testing.T, db *gorm.DB) map[string][]string {
 		for _, row := range rows {
 			keys := make([]string, 0, len(row))
 			for k := range row {
-				if table == "messages" && (k == "search" || k == "epoch") {
+				if table == "messages" && (k == "search" || k == "epoch" || k == "e2ee") {
 					continue // columns added by later migrations
 				}
 				keys = append(keys, k)
@@ -146,8 +146,8 @@ func TestUpgradeFromOldRunner(t *testing.T) {
 			r = openT(t, cfg)
 			var n int64
 			r.db.Table(gooseTable).Where("version_id > 0").Count(&n)
-			if n != SchemaVersion() {
-				t.Fatalf("%d applied migrations, want %d", n, SchemaVersion())
+			if n != int64(MigrationCount()) {
+				t.Fatalf("%d applied migrations, want %d", n, MigrationCount())
 			}
 		})
 	}

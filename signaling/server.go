@@ -368,7 +368,9 @@ func (c *conn) readLoop() {
 		}
 		defer release()
 	}
-	p, info, err := c.h.sfu.Join(c.who.Grant.Room, c.who, c)
+	who := c.who
+	who.E2EEKey = m.E2EEKey // checked by Decode; chat shows it in presence
+	p, info, err := c.h.sfu.Join(c.who.Grant.Room, who, c)
 	if err != nil {
 		c.log.Info("socket refused", "reason", "join failed", "error", err.Error())
 		c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeJoinFailed, Message: err.Error()})

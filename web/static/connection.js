@@ -162,7 +162,7 @@ export class Connection extends EventTarget {
         return;
       }
       this._ws = ws;
-      ws.onopen = () => this._sendSignal({ type: "join" });
+      ws.onopen = () => this._sendSignal(this._joinSignal());
       ws.onerror = () => {};
       let opened = false;
       ws.addEventListener("open", () => (opened = true));
@@ -222,6 +222,11 @@ export class Connection extends EventTarget {
     } catch {
       return null;
     }
+  }
+
+  /** The join message (e2ee-chat.js adds the device's key). @returns {Signal} */
+  _joinSignal() {
+    return { type: "join" };
   }
 
   /** @param {object} m */
