@@ -426,6 +426,12 @@ func TestClusterAbandonedMeetingEnds(t *testing.T) {
 	c.say(t, "last words")
 	waitUntil(t, 10*time.Second, "ack", func() bool { return c.acked()["last words"] != "" })
 	lastAck := time.Now()
+	// Killed once meeting.started is out: a webhook the dead node had
+	// claimed would only go out again after its delivery lease.
+	waitUntil(t, 10*time.Second, "meeting.started", func() bool {
+		ids, _ := hooks.ofType("meeting.started")
+		return ids > 0
+	})
 	if err := nodes[0].cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
