@@ -12,8 +12,8 @@
 /** How long without packets counts as lost: audio sends 50 packets a second and video at its frame rate, so a second and a half of nothing is not a hiccup. */
 export const STALL_MS = 1500;
 const POLL_MS = 500;
-/** How long someone shown reconnecting stays so while they have no media yet (a rejoin publishes anew); after that, their tile shows what it would without the loss. */
-const HOLD_MS = 10000;
+/** How long someone shown reconnecting stays so while they have no media yet (a rejoin publishes anew): longer than a page takes to notice its own loss and rejoin (its ping deadline, then the join), on a loaded machine too; after that, their tile shows what it would without the loss. */
+const HOLD_MS = 20000;
 
 /**
  * Polls c's subscriber connection of generation gen until the next
