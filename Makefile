@@ -84,8 +84,12 @@ lint: $(GOLANGCI)
 # server per run, SQLite and, when reachable, PostgreSQL; RUNS, SCENARIOS and
 # DBS narrow it, see scripts/bench.sh), then the Go micro-benchmarks.
 BENCHTIME ?= 1s
+# With LIVEKIT_BIN=… (a LiveKit v1.13.5 server built from its public
+# repository), `make bench` also runs the side-by-side of
+# ../shared/sidebyside: LiveKit, ours and a bare Pion relay, alternated.
 bench:
 	@bash scripts/bench.sh
+	@if [ -n "$(LIVEKIT_BIN)" ]; then LIVEKIT_BIN="$(LIVEKIT_BIN)" bash scripts/sidebyside.sh; fi
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) -timeout 30m $(PKGS)
 
 clean:
