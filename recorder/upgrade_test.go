@@ -37,7 +37,7 @@ func dumpRows(t *testing.T, db *gorm.DB) map[string][]string {
 		for _, row := range rows {
 			keys := make([]string, 0, len(row))
 			for k := range row {
-				if table == "messages" && k == "search" {
+				if table == "messages" && k == "search" || table == "attachments" && k == "used_at" {
 					continue // a column added by a later migration
 				}
 				keys = append(keys, k)
@@ -57,6 +57,9 @@ func dumpRows(t *testing.T, db *gorm.DB) map[string][]string {
 					} else {
 						v = 0
 					}
+				}
+				if table == "messages" && k == "recipients" && v == "" {
+					v = "[]" // "everyone", as 00007 writes it for jsonb
 				}
 				if s, ok := v.(string); ok && (strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[")) {
 					var j any
@@ -146,8 +149,9 @@ func TestUpgradeFromOldRunner(t *testing.T) {
 			r = openT(t, cfg)
 			var n int64
 			r.db.Table(gooseTable).Where("version_id > 0").Count(&n)
-			if n != SchemaVersion() {
-				t.Fatalf("%d applied migrations, want %d", n, SchemaVersion())
+			files, _ := migrationFiles.ReadDir("migrations/sqlite")
+			if n != int64(len(files)) {
+				t.Fatalf("%d applied migrations, want %d", n, len(files))
 			}
 		})
 	}
