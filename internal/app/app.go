@@ -18,6 +18,7 @@ import (
 	"github.com/backchannel-rtc/backchannel/protocol"
 	"github.com/backchannel-rtc/backchannel/recorder"
 	recorderapi "github.com/backchannel-rtc/backchannel/recorder/api"
+	"github.com/backchannel-rtc/backchannel/recorder/attachments"
 	"github.com/backchannel-rtc/backchannel/recorder/webhook"
 	"github.com/backchannel-rtc/backchannel/sfu"
 	"github.com/backchannel-rtc/backchannel/signaling"
@@ -29,6 +30,9 @@ type UploadLimits struct {
 	Rate      float64 // uploads per minute per participant (room, identity)
 	Burst     int     // uploads a participant may make at once
 	RoomQuota int64   // bytes of stored attachments per room
+	// Grace is how long an upload no message references is kept (0:
+	// forever).
+	Grace time.Duration
 }
 
 // Config is everything `backchannel serve` can be told.
@@ -91,6 +95,7 @@ type App struct {
 	commitSeconds prometheus.Histogram
 	batchSize     prometheus.Histogram
 	signaling     *signaling.Handler
+	attachments   *attachments.Service // the upload sweeper
 	done          chan error
 
 	closeOnce sync.Once
@@ -158,12 +163,16 @@ func New(cfg Config) (*App, error) {
 		mux.HandleFunc("GET /v1/dev/token", a.devToken)
 	}
 	if a.Recorder != nil {
-		err := recorderapi.Register(mux, a.Recorder, a.Keys, recorderapi.Config{PublicURL: cfg.PublicURL,
-			UploadRate: cfg.Uploads.Rate, UploadBurst: cfg.Uploads.Burst, UploadRoomQuota: cfg.Uploads.RoomQuota})
+		a.attachments, err = recorderapi.Register(mux, a.Recorder, a.Keys, recorderapi.Config{PublicURL: cfg.PublicURL,
+			UploadRate: cfg.Uploads.Rate, UploadBurst: cfg.Uploads.Burst, UploadRoomQuota: cfg.Uploads.RoomQuota,
+			UploadGrace: cfg.Uploads.Grace})
 		if err == nil {
 			err = a.startWebhooks(mux)
 		}
 		if err != nil {
+			if a.attachments != nil {
+				_ = a.attachments.Close()
+			}
 			a.ln.Close()
 			a.SFU.Close()
 			return fail(err)
@@ -230,6 +239,9 @@ func (a *App) close() error {
 		}
 	}
 	a.closeWebhooks()
+	if a.attachments != nil {
+		_ = a.attachments.Close() // the upload sweeper, before its database
+	}
 	if a.Recorder != nil {
 		if e := a.Recorder.Close(); e != nil && err == nil {
 			err = e

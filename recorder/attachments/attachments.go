@@ -52,6 +52,12 @@ type Config struct {
 	// RoomQuota caps the bytes of a room's stored attachments; 0 is no
 	// limit.
 	RoomQuota int64
+	// Grace is how long an upload no message references is kept (the
+	// sweeper, sweep.go); 0 keeps it forever.
+	Grace time.Duration
+	// SweepEvery is how often the sweeper runs (default Grace/10, within
+	// 1 minute and 1 hour).
+	SweepEvery time.Duration
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -75,8 +81,9 @@ func Dir(dataDir string) string { return filepath.Join(dataDir, "attachments") }
 // Register adds the attachment endpoints to mux: upload
 // (POST /v1/rooms/{room}/attachments), a viewer's download URL
 // (GET /v1/attachments/{id}/url) and the signed download itself
-// (GET /v1/attachments/{id}).
-func Register(mux *http.ServeMux, r *recorder.Recorder, keys auth.KeyProvider, cfg Config) {
+// (GET /v1/attachments/{id}). With a Grace it starts the sweeper, which
+// the returned Service's Close stops.
+func Register(mux *http.ServeMux, r *recorder.Recorder, keys auth.KeyProvider, cfg Config) *Service {
 	if cfg.URLTTL <= 0 {
 		cfg.URLTTL = time.Hour
 	}
@@ -94,6 +101,9 @@ func Register(mux *http.ServeMux, r *recorder.Recorder, keys auth.KeyProvider, c
 	mux.HandleFunc("POST /v1/rooms/{room}/attachments", a.upload)
 	mux.HandleFunc("GET /v1/attachments/{id}/url", a.attachmentURL)
 	mux.HandleFunc("GET /v1/attachments/{id}", a.download)
+	s := &Service{a: a}
+	s.start()
+	return s
 }
 
 func (a *api) fail(w http.ResponseWriter, req *http.Request, err error) {
