@@ -71,8 +71,12 @@ type api struct {
 	log   *slog.Logger
 	rates *uploadRates
 	// commit serializes the quota check, the blob's rename and the row's
-	// insert, so concurrent uploads cannot overshoot a room's quota.
+	// insert, so concurrent uploads cannot overshoot a room's quota, and
+	// the sweeper (sweep.go) never removes a file an upload is reusing.
 	commit sync.Mutex
+	// beforeInsert, if set (tests), runs under commit between the file
+	// and the row.
+	beforeInsert func()
 }
 
 // Dir is where the attachments of a data directory are stored.
@@ -287,6 +291,9 @@ func (a *api) store(req *http.Request, body io.Reader, row *recorder.AttachmentR
 			return code, msg
 		}
 		keep = true
+	}
+	if a.beforeInsert != nil {
+		a.beforeInsert()
 	}
 	row.CreatedAt = time.Now().UTC()
 	if err := a.db.WithContext(req.Context()).Create(row).Error; err != nil {

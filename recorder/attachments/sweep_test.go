@@ -158,6 +158,36 @@ func testSweepRacingUpload(t *testing.T, b backend) {
 	}
 }
 
+// testSweepWaitsForUpload: a sweep that comes while an upload of the same
+// content as an expired one has found the file but not yet stored its row
+// waits for it (the upload lock), and so keeps the file.
+func testSweepWaitsForUpload(t *testing.T, b backend) {
+	e := newAPIEnv(t, b, Config{Grace: testGrace})
+	alice := token(t, "alice", "att", false)
+	old := e.upload(t, alice, "shared content")
+	time.Sleep(testGrace + 100*time.Millisecond)
+	swept := make(chan SweepResult, 1)
+	e.svc.a.beforeInsert = func() {
+		go func() {
+			res, err := e.svc.Sweep(rectest.Ctx(t))
+			if err != nil {
+				t.Error(err)
+			}
+			swept <- res
+		}()
+		time.Sleep(200 * time.Millisecond) // the sweep would run now, without the lock
+	}
+	fresh := e.upload(t, alice, "shared content")
+	e.svc.a.beforeInsert = nil
+	if res := <-swept; res.Rows != 1 || res.Files != 0 {
+		t.Fatalf("sweep: %+v, want the expired row and no file", res)
+	}
+	if left := e.rowsAndFiles(t); left[old.ID] || !left[fresh.ID] {
+		t.Fatalf("left: %v", left)
+	}
+	e.downloadable(t, alice, fresh.ID, "shared content")
+}
+
 // testSweeperRunsAndStops: with a grace, Register's sweeper runs by
 // itself every SweepEvery, and Close stops it.
 func testSweeperRunsAndStops(t *testing.T, b backend) {
