@@ -62,6 +62,8 @@ type Client struct {
 	dc     *webrtc.DataChannel
 	raw    datachannel.ReadWriteCloser
 	Joined protocol.Signal
+	// URL is the node this client joined (after any redirect).
+	URL string
 
 	mu      sync.Mutex // guards raw and closed, and wg.Add after Close
 	closed  bool
@@ -77,9 +79,34 @@ type Client struct {
 	reason  string
 }
 
+// ErrRedirectLoop is returned by Join when the servers redirected it more
+// than protocol.MaxRedirects times in a row.
+var ErrRedirectLoop = errors.New("client: too many redirects between cluster nodes")
+
 // Join connects to url (ws://host:port, with or without /v1/rtc) with the
-// token and returns once the chat channel is open.
+// token and returns once the chat channel is open. A cluster node that
+// does not host the room redirects the client to the one that does (at
+// most protocol.MaxRedirects times); Client.URL is where it landed.
 func Join(ctx context.Context, rawURL, token string, opts Options) (*Client, error) {
+	for hop := 0; ; hop++ {
+		c, err := join(ctx, rawURL, token, opts)
+		var r *redirectError
+		if !errors.As(err, &r) {
+			return c, err
+		}
+		if hop >= protocol.MaxRedirects {
+			return nil, fmt.Errorf("%w (last: %s)", ErrRedirectLoop, r.url)
+		}
+		rawURL = r.url
+	}
+}
+
+// redirectError is a node's answer that another node hosts the room.
+type redirectError struct{ url string }
+
+func (e *redirectError) Error() string { return "redirected to " + e.url }
+
+func join(ctx context.Context, rawURL, token string, opts Options) (*Client, error) {
 	if opts.HighWater <= 0 {
 		opts.HighWater = 256 << 10
 	}
@@ -108,7 +135,7 @@ func Join(ctx context.Context, rawURL, token string, opts Options) (*Client, err
 		return nil, err
 	}
 	c := &Client{
-		opts: opts, ws: ws, api: api,
+		URL: rawURL, opts: opts, ws: ws, api: api,
 		answers: make(chan protocol.Signal, 1), low: make(chan struct{}, 1),
 		opened: make(chan struct{}), chatEnd: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -194,6 +221,9 @@ func (c *Client) start(ctx context.Context) error {
 	}
 	if err := c.ws.ReadJSON(&c.Joined); err != nil {
 		return err
+	}
+	if c.Joined.Type == protocol.SignalRedirect && c.Joined.URL != "" {
+		return &redirectError{url: c.Joined.URL}
 	}
 	if c.Joined.Type != protocol.SignalJoined {
 		return fmt.Errorf("join: %s %s", c.Joined.Code, c.Joined.Message)

@@ -29,7 +29,15 @@ const (
 	SignalPing              = "ping"
 	SignalPong              = "pong"
 	SignalError             = "error"
+	// SignalRedirect (server → client, instead of joined): the room is
+	// hosted by another node of the cluster; connect to URL with the same
+	// token. A client follows at most MaxRedirects in a row.
+	SignalRedirect = "redirect"
 )
+
+// MaxRedirects is how many redirects in a row a client follows before it
+// gives up: placement settles in one, so more means a loop.
+const MaxRedirects = 3
 
 // Signal is every signaling message, in both directions; Type says which
 // fields are set. One flat struct keeps decoding strict and simple.
@@ -42,6 +50,9 @@ type Signal struct {
 	Participant  *ParticipantInfo  `json:"participant,omitempty"`
 	Participants []ParticipantInfo `json:"participants,omitempty"`
 	ICEServers   []ICEServer       `json:"iceServers,omitempty"`
+	// Node is the cluster node hosting the room (its --node-url); empty
+	// on a single node.
+	Node string `json:"node,omitempty"`
 
 	// offer, answer, candidate
 	Target    Target        `json:"target,omitempty"`
@@ -65,6 +76,10 @@ type Signal struct {
 	Reason  string `json:"reason,omitempty"`
 	Code    Code   `json:"code,omitempty"`
 	Message string `json:"message,omitempty"`
+
+	// redirect: the base URL of the node hosting the room (ws://,
+	// wss://, http:// or https://; the client appends /v1/rtc).
+	URL string `json:"url,omitempty"`
 
 	// ping, pong: the sender's clock in milliseconds, echoed back.
 	Timestamp int64 `json:"timestamp,omitempty"`
@@ -132,4 +147,8 @@ const (
 	ReasonShutdown = "server shutting down"
 	ReasonReplaced = "replaced by a newer connection"
 	ReasonFailed   = "connection failed"
+	// ReasonMoved: the room moved to another node of the cluster (its
+	// node is draining, or lost the room's lease). Reconnect, through any
+	// node: the session, history and unacked messages carry over.
+	ReasonMoved = "room moved to another node, reconnect"
 )

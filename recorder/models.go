@@ -71,6 +71,9 @@ type MessageRow struct {
 	Deleted      bool       `gorm:"not null;default:false"`
 	DeletedAt    *time.Time ``
 	DeletedBy    string     `gorm:"size:255;not null;default:''"`
+	// Epoch is the room lease's fencing epoch the message was written
+	// under (package cluster); 0 on a single node.
+	Epoch int64 `gorm:"not null;default:0"`
 }
 
 // TableName implements gorm's Tabler.
@@ -163,8 +166,33 @@ type OutboxEvent struct {
 // TableName implements gorm's Tabler.
 func (OutboxEvent) TableName() string { return "webhook_outbox" }
 
+// ClusterNode is one running node of a cluster (package cluster): its
+// public URL, a check of its API secret, its heartbeat on the database's
+// clock and its load. ID is per process.
+type ClusterNode struct {
+	ID           string    `gorm:"primaryKey;size:26"`
+	URL          string    `gorm:"size:1024;not null;index:idx_cluster_nodes_url"`
+	SecretCheck  string    `gorm:"size:64;not null"`
+	StartedAt    time.Time `gorm:"not null"`
+	HeartbeatAt  time.Time `gorm:"not null"`
+	Draining     bool      `gorm:"not null;default:false"`
+	Participants int       `gorm:"not null;default:0"`
+	Rooms        int       `gorm:"not null;default:0"`
+	CPU          float64   `gorm:"not null;default:0"`
+}
+
+// RoomLease says which node may write about a live room, until ExpiresAt,
+// at Epoch (the fencing token every write checks: fence.go).
+type RoomLease struct {
+	Room      string    `gorm:"primaryKey;size:255"`
+	NodeID    string    `gorm:"size:26;not null;index:idx_room_leases_node"`
+	Epoch     int64     `gorm:"not null"`
+	ExpiresAt time.Time `gorm:"not null"`
+}
+
 // allModels lists every model, for the migration coverage test.
 func allModels() []any {
 	return []any{&Meeting{}, &Session{}, &Participant{}, &MessageRow{}, &MessageRecipient{},
-		&Reaction{}, &Pin{}, &ReadHorizon{}, &AttachmentRow{}, &OutboxEvent{}, &RoomMute{}}
+		&Reaction{}, &Pin{}, &ReadHorizon{}, &AttachmentRow{}, &OutboxEvent{}, &RoomMute{},
+		&ClusterNode{}, &RoomLease{}}
 }

@@ -55,6 +55,9 @@ type plan struct {
 	replay bool
 	// outbox are the rows the Outbox returned for the last attempt.
 	outbox []OutboxEvent
+	// epochs are the lease epochs the plan writes under, by room (a
+	// cluster node only: fence.go).
+	epochs map[string]int64
 }
 
 // room returns the plan's copy of a room's state, loading it from the
@@ -63,13 +66,15 @@ func (w *writer) room(p *plan, name string) (*roomState, error) {
 	if s, ok := p.rooms[name]; ok {
 		return s, nil
 	}
-	if s, ok := w.rooms[name]; ok {
+	if s, ok := w.rooms[name]; ok && s.epoch == p.epochs[name] {
 		c := s.clone()
 		p.rooms[name] = c
 		return c, nil
 	}
 	db := w.r.db.WithContext(w.ctx)
-	s := &roomState{present: map[string]int{}}
+	// A room this node (re)takes is loaded again: another node may have
+	// written about it since (fence.go).
+	s := &roomState{present: map[string]int{}, epoch: p.epochs[name]}
 	var m Meeting
 	if err := db.Where("room = ?", name).Limit(1).Find(&m).Error; err != nil {
 		return nil, err
@@ -84,7 +89,11 @@ func (w *writer) room(p *plan, name string) (*roomState, error) {
 		return nil, err
 	}
 	if open.ID != "" {
-		s.session, s.stale = &open, true
+		// On a single node an open session this process did not see live
+		// was left by a crash: the next join closes it. On a cluster node
+		// it is the session of a room taken over from another node (dead
+		// or drained): the meeting goes on in it.
+		s.session, s.stale = &open, w.r.cfg.Leases == nil
 	}
 	p.rooms[name] = s
 	return s, nil
@@ -112,6 +121,7 @@ func (w *writer) plan(items []item) (*plan, error) {
 		readidx: map[[2]string]*ReadHorizon{},
 		muteidx: map[[2]string]*muteOp{},
 	}
+	w.epochs(p, items)
 	for _, it := range items {
 		c := it.c
 		if c.Kind == 0 { // Flush marker
@@ -245,7 +255,7 @@ func (p *plan) addMessage(room string, s *roomState, m *chat.Message) {
 		ID: m.ID, Room: room, Seq: m.Seq, SessionID: s.session.ID, MeetingID: s.meetingID,
 		Sender: m.Sender, SenderName: m.SenderName, Kind: string(m.Kind), Text: m.Text,
 		Private: len(m.To) > 0, ReplyTo: m.ReplyTo, ClientID: m.ClientID,
-		CreatedAt: m.CreatedAt.UTC(), Deleted: m.Deleted,
+		CreatedAt: m.CreatedAt.UTC(), Deleted: m.Deleted, Epoch: p.epochs[room],
 	}
 	if row.Kind == "" {
 		row.Kind = string(chat.KindText)
@@ -340,6 +350,9 @@ func (w *writer) applyCommit(p *plan) error {
 
 // applyTx writes the plan in tx; conn is tx's connection, if known.
 func (w *writer) applyTx(tx *gorm.DB, conn *sql.Conn, p *plan) error {
+	if err := w.checkFence(tx, p); err != nil {
+		return err
+	}
 	nothing := clause.OnConflict{DoNothing: true}
 	if len(p.meetings) > 0 {
 		if err := tx.Clauses(nothing).Create(&p.meetings).Error; err != nil {

@@ -12,6 +12,7 @@ type roomState struct {
 	stale     bool     // session loaded from the database, not seen live
 	present   map[string]int
 	count     int
+	epoch     int64 // the lease epoch it was loaded under (fence.go)
 }
 
 func (s *roomState) clone() *roomState {

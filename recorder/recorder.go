@@ -60,6 +60,11 @@ type Config struct {
 	// on the writer's goroutine and must not block.
 	OnCommit func(changes int, took time.Duration)
 
+	// Leases, on a cluster node, fences every write (fence.go), and open
+	// sessions are not closed at start-up: the rooms they belong to go on
+	// on whichever node takes them.
+	Leases Leases
+
 	// PureGoSQLite opens SQLite with the pure-Go engine even in a build
 	// with cgo (sqlite.go), so the tests run on both engines.
 	PureGoSQLite bool
@@ -161,9 +166,11 @@ func Open(cfg Config) (*Recorder, error) {
 			sqlDB.Close()
 			return nil, err
 		}
-		if err := r.recoverSessions(context.Background()); err != nil {
-			sqlDB.Close()
-			return nil, err
+		if cfg.Leases == nil {
+			if err := r.recoverSessions(context.Background()); err != nil {
+				sqlDB.Close()
+				return nil, err
+			}
 		}
 	}
 	r.w = newWriter(r)

@@ -75,7 +75,7 @@ func ensureSearchIndex(ctx context.Context, db *gorm.DB, log *slog.Logger, noFTS
 				return false, fmt.Errorf("recorder: search triggers: %w", err)
 			}
 		}
-		log.Info("recorder: this SQLite engine has no FTS5; search reads the room it searches", "engine", "build with -tags sqlite_fts5")
+		log.Info("recorder: this SQLite engine has no FTS5; search reads the room it searches", "hint", "build with -tags sqlite_fts5")
 		return false, nil
 	}
 	n, err := ftsTriggerCount(db)

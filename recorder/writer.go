@@ -72,6 +72,7 @@ type WriterStats struct {
 	Failed        int64         // changes finished with an error
 	Retries       int64         // failed attempts that were retried
 	BlockedWrites int64         // Write calls refused at once with ErrQueueFull
+	Fenced        int64         // changes refused because this node lost the room (fence.go)
 	Queued        int           // changes waiting now
 	LastBatch     time.Duration // duration of the last commit
 	MaxBatch      time.Duration
@@ -252,7 +253,17 @@ func (w *writer) next(batch []item) []item {
 // process makes items durable, splitting the batch on permanent errors.
 // split says items are half of a batch that failed.
 func (w *writer) process(items []item, split bool) {
+	if items = w.unfenced(items); len(items) == 0 {
+		return
+	}
 	err := w.commit(items, split)
+	var fe *fencedError
+	if errors.As(err, &fe) {
+		if rest := w.fenced(items, fe); len(rest) > 0 {
+			w.process(rest, split)
+		}
+		return
+	}
 	if err == nil {
 		w.recovered()
 		w.stats.update(func(s *WriterStats) { s.Changes += int64(len(items)) })
@@ -338,6 +349,10 @@ func (w *writer) commit(items []item, split bool) error {
 					continue
 				}
 			}
+		}
+		var fe *fencedError
+		if errors.As(err, &fe) {
+			return err // not the database's fault: never retried
 		}
 		if w.ctx.Err() != nil {
 			return fmt.Errorf("%w: %v", ErrClosed, err)

@@ -158,3 +158,31 @@ func (s *Server) Participant(room, identity string) *Participant {
 	}
 	return r.get(identity)
 }
+
+// CloseRoom disconnects every participant of room, telling each client
+// why (a cluster node handing the room to another node: the clients
+// reconnect and land there). It returns once they are closed.
+func (s *Server) CloseRoom(room, reason string) {
+	s.mu.Lock()
+	r := s.rooms[room]
+	s.mu.Unlock()
+	if r == nil {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, p := range r.list() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.close(reason, true, true)
+		}()
+	}
+	wg.Wait()
+}
+
+// HasRoom reports whether room has participants here.
+func (s *Server) HasRoom(room string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rooms[room] != nil
+}

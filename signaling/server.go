@@ -43,6 +43,22 @@ type Config struct {
 	MessageRate  float64
 	MessageBurst int
 	Logger       *slog.Logger
+	// Placer, on a cluster node, decides whether this node hosts a
+	// joining participant's room or which node does (nil: always here).
+	Placer Placer
+	// NodeURL is this cluster node's URL, told to clients in `joined`.
+	NodeURL string
+	// OriginAllowed, if set, may allow an Origin the list above does not
+	// (a cluster allows the pages of its other nodes).
+	OriginAllowed func(origin string) bool
+}
+
+// Placer is the cluster's answer to a join (package cluster's Node).
+type Placer interface {
+	// Place returns the URL of the node that hosts room, or "" and a
+	// release func to call once the participant is gone when this node
+	// hosts it.
+	Place(ctx context.Context, room string) (redirect string, release func(), err error)
 }
 
 // Handler serves /v1/rtc.
@@ -90,6 +106,9 @@ func (h *Handler) checkOrigin(r *http.Request) bool {
 		return true
 	}
 	if slices.Contains(h.cfg.AllowedOrigins, "*") || slices.Contains(h.cfg.AllowedOrigins, origin) {
+		return true
+	}
+	if f := h.cfg.OriginAllowed; f != nil && f(origin) {
 		return true
 	}
 	if len(h.cfg.AllowedOrigins) == 0 {
@@ -233,7 +252,7 @@ func (c *conn) sendLocked(m protocol.Signal) {
 	if c.closing {
 		return
 	}
-	if !c.ready && m.Type != protocol.SignalJoined && m.Type != protocol.SignalError && m.Type != protocol.SignalLeave {
+	if !c.ready && m.Type != protocol.SignalJoined && m.Type != protocol.SignalError && m.Type != protocol.SignalLeave && m.Type != protocol.SignalRedirect {
 		c.pending = append(c.pending, m)
 		return
 	}
@@ -387,6 +406,13 @@ func (c *conn) readLoop() {
 		c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeJoinFirst, Message: "the first message must be join"})
 		return
 	}
+	if pl := c.h.cfg.Placer; pl != nil {
+		release, ok := c.place(pl)
+		if !ok {
+			return
+		}
+		defer release()
+	}
 	p, info, err := c.h.sfu.Join(c.who.Grant.Room, c.who, c)
 	if err != nil {
 		c.log.Info("socket refused", "reason", "join failed", "error", err.Error())
@@ -396,7 +422,7 @@ func (c *conn) readLoop() {
 	defer c.left(p, c.joined(p))
 	c.start(protocol.Signal{
 		Type: protocol.SignalJoined, Protocol: protocol.Version, Room: c.who.Grant.Room,
-		Participant: &info.Self, Participants: info.Others, ICEServers: c.h.sfu.ICEServers(),
+		Participant: &info.Self, Participants: info.Others, ICEServers: c.h.sfu.ICEServers(), Node: c.h.cfg.NodeURL,
 	})
 	for {
 		deadline(alive)

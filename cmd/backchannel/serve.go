@@ -84,6 +84,11 @@ func serveCommand() *cli.Command {
 			&cli.DurationFlag{Name: "webhook-timeout", Value: 15 * time.Second, Validator: positive[time.Duration], Sources: env("webhook-timeout"),
 				Usage: "timeout of one delivery attempt"},
 			str("webhook-retry-schedule", "", "delay before each attempt, comma-separated (default 0s,5s,5m,30m,2h,5h,10h,10h)"),
+			str("node-url", "", "this node's public signaling URL (ws://, wss://, http:// or https://): run as a cluster node on the --database PostgreSQL shared by every node (default: a single node)"),
+			&cli.DurationFlag{Name: "lease-ttl", Value: 10 * time.Second, Validator: positive[time.Duration], Sources: env("lease-ttl"),
+				Usage: "cluster: how long a room's lease and a node's heartbeat last without renewal (a dead node's rooms move after it)"},
+			&cli.DurationFlag{Name: "lease-renew", Value: 2 * time.Second, Validator: positive[time.Duration], Sources: env("lease-renew"),
+				Usage: "cluster: how often leases and the heartbeat are renewed (at most half of --lease-ttl)"},
 			&cli.DurationFlag{Name: "http-idle-timeout", Value: app.DefaultHTTPLimits.IdleTimeout, Validator: positive[time.Duration],
 				Sources: env("http-idle-timeout"), Usage: "close an HTTP keep-alive connection idle for so long (signaling sockets excepted)"},
 			&cli.IntFlag{Name: "http-max-conns-per-ip", Value: app.DefaultHTTPLimits.MaxConnsPerIP, Config: decimal,
@@ -157,18 +162,29 @@ func runServe(_ context.Context, cmd *cli.Command) error {
 			"api_key", key)
 	}
 	data, database := cmd.String("data"), cmd.String("database")
+	nodeURL := cmd.String("node-url")
+	if nodeURL != "" && !recorder.IsPostgres(database) {
+		return usagef("serve: %v", app.ErrSQLiteCluster)
+	}
+	if nodeURL != "" && cmd.Duration("lease-renew")*2 > cmd.Duration("lease-ttl") {
+		return usagef("serve: --lease-renew (%s) must be at most half of --lease-ttl (%s)", cmd.Duration("lease-renew"), cmd.Duration("lease-ttl"))
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	// The data folder is created when the server starts; if it cannot
 	// start, a folder it created is removed again (nothing of the
 	// operator's can be in it).
 	created := firstMissing(data)
 	b := buildInfo()
-	a, err := app.New(app.Config{
+	a, err := startApp(log, sigs, app.Config{
 		Addr: cmd.String("addr"), DataDir: data, Database: database, PublicURL: cmd.String("public-url"),
 		APIKey: key, APISecret: secret, Dev: dev,
 		RTC: rtc, AllowedOrigins: allowed, ChatConfig: &chatCfg, Logger: log, Webhooks: whCfg,
 		HTTP: httpLimits(cmd), Uploads: app.UploadLimits{Rate: cmd.Float64("upload-rate"), Burst: int(cmd.Int("upload-burst")),
 			RoomQuota: cmd.Int64("upload-room-quota"), Grace: cmd.Duration("upload-grace")},
-		Build: app.Build{Version: b.Version, Commit: b.Commit},
+		Build:   app.Build{Version: b.Version, Commit: b.Commit},
+		Cluster: app.ClusterConfig{NodeURL: nodeURL, LeaseTTL: cmd.Duration("lease-ttl"), LeaseRenew: cmd.Duration("lease-renew")},
 	})
 	if err != nil {
 		if created != "" {
@@ -188,16 +204,17 @@ func runServe(_ context.Context, cmd *cli.Command) error {
 		db = "SQLite, " + recorder.SQLiteEngine()
 	}
 	log.Info("backchannel serving", "http", a.Addr().String(), "rtc_udp", rtc.UDPAddr, "rtc_tcp", rtc.TCPAddr, "data", data,
-		"database", db, "version", b.Version, "commit", b.Commit)
+		"database", db, "version", b.Version, "commit", b.Commit, "node_url", nodeURL)
 	if dev {
 		log.Info("open the browser client", "url", fmt.Sprintf("http://localhost:%d", portOf(a.Addr().String())))
 	}
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	s := <-sigs
-	log.Info("shutting down", "signal", s.String())
-	signal.Stop(sigs)
+	if nodeURL != "" {
+		log.Info("shutting down: handing the rooms to the other nodes", "signal", s.String())
+	} else {
+		log.Info("shutting down", "signal", s.String())
+	}
 	return a.Close()
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/auth"
 	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/cluster"
 	"github.com/backchannel-rtc/backchannel/internal/logs"
 	"github.com/backchannel-rtc/backchannel/protocol"
 	"github.com/backchannel-rtc/backchannel/recorder"
@@ -71,6 +72,10 @@ type Config struct {
 	// HTTP bounds connections that are not signaling sockets (zero
 	// fields: DefaultHTTPLimits).
 	HTTP HTTPLimits
+
+	// Cluster makes this server a node of a cluster (cluster.go); the
+	// zero value is a single node.
+	Cluster ClusterConfig
 }
 
 // App is a running server.
@@ -97,6 +102,9 @@ type App struct {
 	signaling     *signaling.Handler
 	attachments   *attachments.Service // the upload sweeper
 	done          chan error
+	// Node is this server's cluster membership (nil on a single node).
+	Node   *cluster.Node
+	leases *lateLeases
 
 	closeOnce sync.Once
 	closeErr  error
@@ -120,6 +128,9 @@ func New(cfg Config) (*App, error) {
 			ccfg = *cfg.ChatConfig
 		}
 		rc := recorder.Config{DSN: cfg.Database, DataDir: cfg.DataDir, Logger: cfg.Logger, OnCommit: a.observeCommit}
+		if err := a.prepareCluster(&rc); err != nil {
+			return nil, err
+		}
 		if err := a.prepareWebhooks(&rc); err != nil {
 			return nil, err
 		}
@@ -143,14 +154,21 @@ func New(cfg Config) (*App, error) {
 	if a.SFU, err = sfu.NewServer(cfg.RTC, cfg.Chat); err != nil {
 		return fail(err)
 	}
+	if err := a.startCluster(); err != nil {
+		a.SFU.Close()
+		return fail(err)
+	}
 	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		a.closeNode()
 		a.SFU.Close()
 		return fail(fmt.Errorf("listen %s: %w", cfg.Addr, err))
 	}
 	mux := http.NewServeMux()
-	a.signaling = signaling.NewHandler(signaling.Config{
-		Keys: a.Keys, AllowedOrigins: cfg.AllowedOrigins, Logger: cfg.Logger,
-	}, a.SFU)
+	scfg := signaling.Config{Keys: a.Keys, AllowedOrigins: cfg.AllowedOrigins, Logger: cfg.Logger}
+	if a.Node != nil {
+		scfg.Placer, scfg.OriginAllowed, scfg.NodeURL = a.Node, a.Node.IsPeerOrigin, a.Node.URL()
+	}
+	a.signaling = signaling.NewHandler(scfg, a.SFU)
 	mux.Handle("/v1/rtc", a.signaling)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		rooms, ps := a.SFU.Counts()
@@ -174,6 +192,7 @@ func New(cfg Config) (*App, error) {
 				_ = a.attachments.Close()
 			}
 			a.ln.Close()
+			a.closeNode()
 			a.SFU.Close()
 			return fail(err)
 		}
@@ -217,6 +236,13 @@ func (a *App) Close() error {
 func (a *App) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if a.Node != nil {
+		// Hand the rooms over before anything stops: the participants
+		// reconnect to the nodes that take them.
+		if err := a.Node.Drain(ctx); err != nil {
+			a.log.Warn("cluster: drain incomplete", "err", err)
+		}
+	}
 	a.SFU.Close() // tells participants, closes peers and sockets
 	// Sockets not joined yet too; wait for their last messages to be
 	// written (the HTTP server does not track upgraded connections).
@@ -247,6 +273,7 @@ func (a *App) close() error {
 			err = e
 		}
 	}
+	a.closeNode()
 	return err
 }
 

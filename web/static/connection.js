@@ -23,6 +23,10 @@ import { answerSubscriber, offerPublisher, setupPeers } from "./peers.js";
  */
 
 const RECONNECT_DELAYS = [300, 1000, 2000, 4000, 8000];
+/** Leave reasons after which the client reconnects rather than ends. */
+const RECONNECT_REASONS = ["connection failed", "room moved to another node, reconnect"];
+/** Redirects followed in a row (a cluster settles in one). */
+const MAX_REDIRECTS = 3;
 const RECONNECT_MAX = 10000;
 const CONNECT_TIMEOUT = 20000;
 const PING_EVERY = 10000;
@@ -99,6 +103,8 @@ export class Connection extends EventTarget {
     /** @type {((sdp: string) => void)|null} */
     this._answered = null;
     this._leaveReason = "";
+    /** The node a cluster redirected this attempt to ("" : the entry URL). */
+    this._redirect = "";
     this._blockUntil = 0;
   }
 
@@ -120,8 +126,10 @@ export class Connection extends EventTarget {
   }
 
   _wsURL() {
-    const u = new URL(this.baseURL + "/v1/rtc");
-    u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+    // A cluster node may have redirected us to the room's host; every new
+    // attempt starts again from the entry URL (that host may be gone).
+    const u = new URL((this._redirect || this.baseURL).replace(/\/$/, "") + "/v1/rtc");
+    u.protocol = u.protocol === "https:" || u.protocol === "wss:" ? "wss:" : "ws:";
     u.searchParams.set("access_token", this.token);
     return u.toString();
   }
@@ -130,7 +138,8 @@ export class Connection extends EventTarget {
    * One attempt: socket, join, both peer connections, chat open.
    * @returns {Promise<void>}
    */
-  _connectOnce() {
+  _connectOnce(hops = 0) {
+    if (hops === 0) this._redirect = "";
     const gen = ++this._gen;
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -161,7 +170,7 @@ export class Connection extends EventTarget {
           // A refused socket tells the page nothing; ask again over plain
           // HTTP, where the server says why (expired token, wrong room…).
           const refused = opened ? null : await this._refusal();
-          const fatal = !!refused || (!!this._leaveReason && this._leaveReason !== "connection failed");
+          const fatal = !!refused || (!!this._leaveReason && !RECONNECT_REASONS.includes(this._leaveReason));
           fail(connectError(refused || this._leaveReason || "could not connect to the server", fatal));
           return;
         }
@@ -173,6 +182,19 @@ export class Connection extends EventTarget {
         try {
           m = JSON.parse(ev.data);
         } catch {
+          return;
+        }
+        if (m.type === "redirect" && !settled) {
+          // Another node of the cluster hosts the room: go there.
+          settled = true;
+          clearTimeout(timer);
+          this._teardown();
+          if (hops >= MAX_REDIRECTS) {
+            reject(connectError("too many redirects between the servers", false));
+            return;
+          }
+          this._redirect = m.url;
+          this._connectOnce(hops + 1).then(resolve, reject);
           return;
         }
         this._onSignal(m, gen, () => {
@@ -314,7 +336,7 @@ export class Connection extends EventTarget {
     if (this.state === "closed" || this.state === "reconnecting") return;
     const leave = this._leaveReason;
     this._teardown();
-    if ((leave && leave !== "connection failed") || !this.options.reconnect) {
+    if ((leave && !RECONNECT_REASONS.includes(leave)) || !this.options.reconnect) {
       this.endedByServer = !!leave;
       this._setState("closed", leave || reason);
       return;

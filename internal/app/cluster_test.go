@@ -1,0 +1,102 @@
+package app_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/backchannel-rtc/backchannel/internal/app"
+	"github.com/backchannel-rtc/backchannel/recorder/recordertest"
+)
+
+// TestClusterJoinThroughAnyNode: three nodes on one PostgreSQL. Clients
+// of one room join through each of them and all land on the room's one
+// host, where group chat, private messages and history work.
+func TestClusterJoinThroughAnyNode(t *testing.T) {
+	dsn := recordertest.Postgres(t)
+	nodes := []*app.App{startNode(t, dsn, nil), startNode(t, dsn, nil), startNode(t, dsn, nil)}
+	room := "standup"
+	alice := dialPeer(t, nodes[0].Keys, nodes[0].URL(), room, "alice")
+	bob := dialPeer(t, nodes[1].Keys, nodes[1].URL(), room, "bob")
+	carol := dialPeer(t, nodes[2].Keys, nodes[2].URL(), room, "carol")
+	host := alice.landed()
+	if bob.landed() != host || carol.landed() != host {
+		t.Fatalf("one room on several nodes: alice %s, bob %s, carol %s", host, bob.landed(), carol.landed())
+	}
+	owner, _ := leaseOf(t, dsn, room)
+	if h := nodeOf(nodes, host); h == nil || h.Node.ID() != owner {
+		t.Fatalf("clients are on %s but the lease names node %s", host, owner)
+	}
+
+	alice.say(t, "hello-all")
+	bob.say(t, "psst-carol", "carol")
+	eventually(t, 10*time.Second, "group and private delivered", func() bool {
+		return bob.saw("hello-all") && carol.saw("hello-all") && carol.saw("psst-carol") &&
+			alice.acked("hello-all") && bob.acked("psst-carol")
+	})
+	if alice.saw("psst-carol") {
+		t.Fatal("a private message reached someone it was not for")
+	}
+	// A late joiner through yet another node gets the group history.
+	dave := dialPeer(t, nodes[2].Keys, nodes[0].URL(), room, "dave")
+	if dave.landed() != host {
+		t.Fatalf("dave landed on %s, the room is on %s", dave.landed(), host)
+	}
+	eventually(t, 10*time.Second, "history for the late joiner", func() bool { return dave.saw("hello-all") })
+	if dave.saw("psst-carol") {
+		t.Fatal("history leaked a private message")
+	}
+	checkStored(t, storedMessages(t, dsn, room))
+}
+
+// TestClusterPlacementRace: 20 new rooms, each joined at the same instant
+// through two different nodes. Each room ends up with exactly one host,
+// both clients on it, and every message under the lease's epoch.
+func TestClusterPlacementRace(t *testing.T) {
+	dsn := recordertest.Postgres(t)
+	nodes := []*app.App{startNode(t, dsn, nil), startNode(t, dsn, nil), startNode(t, dsn, nil)}
+	const rooms = 20
+	type pair struct{ a, b *peer }
+	pairs := make([]pair, rooms)
+	var wg sync.WaitGroup
+	for i := range rooms {
+		room := fmt.Sprintf("race-%02d", i)
+		for j := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n := nodes[(i+j)%3]
+				p := dialPeer(t, n.Keys, n.URL(), room, fmt.Sprintf("p%d", j))
+				if j == 0 {
+					pairs[i].a = p
+				} else {
+					pairs[i].b = p
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for i, pr := range pairs {
+		room := fmt.Sprintf("race-%02d", i)
+		if pr.a.landed() != pr.b.landed() {
+			t.Fatalf("%s is on two nodes: %s and %s", room, pr.a.landed(), pr.b.landed())
+		}
+		owner, _ := leaseOf(t, dsn, room)
+		if h := nodeOf(nodes, pr.a.landed()); h == nil || h.Node.ID() != owner {
+			t.Fatalf("%s: clients on %s, lease on %s", room, pr.a.landed(), owner)
+		}
+		pr.a.say(t, room+"-a")
+		pr.b.say(t, room+"-b")
+	}
+	for i, pr := range pairs {
+		room := fmt.Sprintf("race-%02d", i)
+		eventually(t, 10*time.Second, room+" acked", func() bool { return pr.a.acked(room+"-a") && pr.b.acked(room+"-b") })
+		_, epoch := leaseOf(t, dsn, room)
+		for _, r := range checkStored(t, storedMessages(t, dsn, room)) {
+			if r.epoch != epoch {
+				t.Fatalf("%s: message %s written at epoch %d, the lease is at %d", room, r.clientID, r.epoch, epoch)
+			}
+		}
+	}
+}
