@@ -44,6 +44,7 @@ func wantSeqs(t *testing.T, r *Recorder, room, q string, want ...int64) {
 // included.
 func TestSearchWithoutFTS5(t *testing.T) {
 	cfg := sqlitePureGoBackend.config(t)
+	cfg.noFTS = false // the suite's backend leaves it out (testdb_test.go)
 	r := openT(t, cfg)
 	if !r.SearchIndexed() {
 		t.Fatal("the pure-Go engine has FTS5, but search is not indexed")
