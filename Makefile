@@ -19,13 +19,18 @@ TAGS    ?= sqlite_fts5
 FUZZTIME ?= 20000x
 FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' . 2>/dev/null | xargs -r grep -h -o '^func Fuzz[A-Za-z0-9_]*' | sed 's/^func //' | sort -u)
 
-.PHONY: build run test unit fuzz lint tscheck bench clean
+.PHONY: build run cluster test unit fuzz lint tscheck bench clean
 
 build:
 	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/backchannel
 
 run: build
 	./$(BIN) serve --dev --data ./data
+
+# Three cluster nodes on loopback against the local PostgreSQL
+# (docs/cluster.md); Ctrl-C drains them.
+cluster: build
+	BIN=$(BIN) bash scripts/cluster.sh
 
 # The whole suite: environment check (says what will be skipped, fails under
 # CI=true if anything would be), race-enabled tests, a brief run of every

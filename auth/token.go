@@ -56,6 +56,11 @@ type Identity struct {
 	Name     string
 	Grant    VideoGrant
 	Expiry   time.Time
+	// E2EEKey is not from the token: it is the public key the client
+	// announced in its join (signaling checked it is a P-256 point), ""
+	// if none. It travels with the identity so that chat, which shows
+	// it in presence, gets it through the SFU unchanged.
+	E2EEKey string
 }
 
 // DisplayName is the name, or the identity when the token has none.

@@ -112,14 +112,20 @@ func (s *session) handleEdit(a *action) *Error {
 	if m.Sender != s.who.Identity {
 		return errorf(CodeForbidden, "you can only edit your own messages")
 	}
-	if a.text == "" && m.Kind == KindText {
+	if perr := s.checkEditE2EE(a, m); perr != nil {
+		return perr
+	}
+	if a.text == "" && m.Kind == KindText && a.env == nil {
 		return errorf(CodeEmpty, "text is empty")
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	m.Text = a.text
+	if a.env != nil {
+		m.E2EE = a.env // replaced, never changed in place: copies share it
+	}
 	m.EditedAt = &now
-	r.sendVisibleLocked(marshal(&evEdited{Type: "edited", ID: m.ID, Seq: m.Seq, Text: m.Text, EditedAt: now}), m)
-	r.writeLocked(Change{Kind: ChangeEdit, At: now, MessageID: m.ID, Identity: s.who.Identity, Text: m.Text}, e, s.changeDone(a.clientID, m.ID, m.Seq))
+	r.sendVisibleLocked(marshal(&evEdited{Type: "edited", ID: m.ID, Seq: m.Seq, Text: m.Text, E2EE: a.env, EditedAt: now}), m)
+	r.writeLocked(Change{Kind: ChangeEdit, At: now, MessageID: m.ID, Identity: s.who.Identity, Text: m.Text, E2EE: a.env}, e, s.changeDone(a.clientID, m.ID, m.Seq))
 	return nil
 }
 
@@ -156,6 +162,7 @@ func (s *session) handleDelete(a *action) *Error {
 	}
 	m.Deleted = true
 	m.Text = ""
+	m.E2EE = nil
 	m.Attachment = nil
 	m.Reactions = nil
 	r.sendVisibleLocked(marshal(&evDeleted{Type: "deleted", ID: m.ID, Seq: m.Seq, By: me}), m)

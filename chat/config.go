@@ -48,6 +48,11 @@ type Config struct {
 	// AnyonePins lets every participant with the chat grant pin and unpin;
 	// otherwise only the roomAdmin grant may.
 	AnyonePins bool
+	// RequireE2EE lists the rooms (path.Match patterns, e.g. "*" or
+	// "legal-*") whose private messages must be end-to-end encrypted: a
+	// private chat packet with text instead of e2ee is refused
+	// (bad_packet). Group messages stay plaintext everywhere.
+	RequireE2EE []string
 	// MaxRecipients bounds the destinations of a private message or typing
 	// indicator (default 100).
 	MaxRecipients int

@@ -20,6 +20,12 @@ var fuzzSeeds = []string{
 	`{"type":"typing","on":true,"to":["bob"]}`,
 	`{"type":"read","seq":3}`,
 	`{"type":"history","before":10,"limit":1000}`,
+	`{"type":"keys","to":["bob"],"clientId":"k"}`,
+	`{"type":"chat","clientId":"c1","to":["bob"],"e2ee":{"suite":"bc-e2ee-v1","nonce":"AAAAAAAAAAAAAAAA","ct":"AAAAAAAAAAAAAAAAAAAAAAA=",` +
+		`"keys":[{"identity":"alice","enc":"BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="},` +
+		`{"identity":"bob","enc":"BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}]}}`,
+	`{"type":"chat","clientId":"c1","to":["bob"],"e2ee":{"suite":"x","nonce":1}}`,
+	`{"type":"edit","id":"01ARZ3NDEKTSV4RRFFQ69G5FAV","e2ee":{"suite":"bc-e2ee-v1","nonce":"","ct":"","keys":[]}}`,
 	`{"type":"chat"} {}`,
 	`[]`, `null`, `"chat"`, `{"type":1}`, "\xff\xfe", ``,
 }
@@ -52,8 +58,11 @@ func FuzzParse(f *testing.F) {
 		if utf8.RuneCountInString(a.text) > cfg.MaxTextRunes || len(a.to) > cfg.MaxRecipients {
 			t.Fatalf("limits not enforced for %q", b)
 		}
-		if a.op == opChat && (a.clientID == "" || (a.kind == KindText && a.text == "")) {
+		if a.op == opChat && (a.clientID == "" || (a.kind == KindText && a.text == "" && a.env == nil)) {
 			t.Fatalf("chat without clientId or text accepted: %q", b)
+		}
+		if a.env != nil && (a.text != "" || (a.attachmentID != "") != (a.kind == KindFile) || (a.op == opChat && len(a.to) == 0)) {
+			t.Fatalf("an envelope beside text or an attachment, or to everyone, accepted: %q", b)
 		}
 		if a.op == opHistory && (a.limit < 1 || a.limit > cfg.HistoryMax) {
 			t.Fatalf("history limit %d", a.limit)

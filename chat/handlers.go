@@ -17,6 +17,9 @@ func (s *session) handleChat(a *action) *Error {
 	if !s.who.Grant.PublishData() {
 		return errNoChat
 	}
+	if e := s.checkChatE2EE(a); e != nil {
+		return e
+	}
 	r := s.r
 	srv := r.srv
 	key := clientKey{s.who.Identity, a.clientID}
@@ -126,6 +129,7 @@ func (s *session) create(att *Attachment, a *action, key clientKey) *Error {
 		SenderName: s.name,
 		Kind:       a.kind,
 		Text:       a.text,
+		E2EE:       a.env,
 		To:         a.to,
 		ReplyTo:    a.replyTo,
 		ClientID:   a.clientID,

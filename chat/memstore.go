@@ -189,10 +189,14 @@ func (s *MemoryStore) apply(c Change) error {
 	switch c.Kind {
 	case ChangeEdit:
 		m.Text = c.Text
+		if c.E2EE != nil {
+			m.E2EE = c.E2EE
+		}
 		at := c.At
 		m.EditedAt = &at
 	case ChangeDelete:
 		m.Deleted, m.Text, m.Attachment, m.Reactions, m.Pinned = true, "", nil, nil, false
+		m.E2EE = nil
 	case ChangePin:
 		m.Pinned = c.On
 	case ChangeReaction:

@@ -11,6 +11,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/backchannel-rtc/backchannel/protocol"
+	"github.com/backchannel-rtc/backchannel/protocol/e2ee"
 )
 
 // op is what a client packet asks for.
@@ -29,12 +30,14 @@ const (
 	opTyping
 	opRead
 	opHistory
+	opKeys
 )
 
 var opNames = map[string]op{
 	"chat": opChat, "reaction": opReaction, "edit": opEdit, "delete": opDelete,
 	"pin": opPin, "unpin": opUnpin, "mute": opMute, "unmute": opUnmute,
 	"kick": opKick, "typing": opTyping, "read": opRead, "history": opHistory,
+	"keys": opKeys,
 }
 
 // field bits: which fields a packet carried, checked against what its type
@@ -56,15 +59,16 @@ const (
 	fLimit
 	fTarget
 	fReason
+	fE2EE
 )
 
 var fieldNames = []string{"clientId", "kind", "text", "attachmentId", "replyTo", "to",
-	"id", "emoji", "on", "seq", "before", "limit", "target", "reason"}
+	"id", "emoji", "on", "seq", "before", "limit", "target", "reason", "e2ee"}
 
 var allowed = map[op]field{
-	opChat:     fClientID | fKind | fText | fAttachment | fReplyTo | fTo,
+	opChat:     fClientID | fKind | fText | fAttachment | fReplyTo | fTo | fE2EE,
 	opReaction: fClientID | fID | fEmoji | fOn,
-	opEdit:     fClientID | fID | fText,
+	opEdit:     fClientID | fID | fText | fE2EE,
 	opDelete:   fClientID | fID,
 	opPin:      fClientID | fID,
 	opUnpin:    fClientID | fID,
@@ -74,12 +78,13 @@ var allowed = map[op]field{
 	opTyping:   fOn | fTo,
 	opRead:     fSeq,
 	opHistory:  fClientID | fBefore | fLimit,
+	opKeys:     fClientID | fTo,
 }
 
 var required = map[op]field{
 	opChat:     fClientID,
 	opReaction: fID | fEmoji | fOn,
-	opEdit:     fID | fText,
+	opEdit:     fID, // and text or e2ee (parseEdit)
 	opDelete:   fID,
 	opPin:      fID,
 	opUnpin:    fID,
@@ -88,6 +93,7 @@ var required = map[op]field{
 	opKick:     fTarget,
 	opTyping:   fOn,
 	opRead:     fSeq,
+	opKeys:     fTo,
 }
 
 // serverOwned are fields only the server fills. A packet that carries one is
@@ -118,6 +124,7 @@ func fieldsOf(w *protocol.Request) field {
 	set(w.Limit != nil, fLimit)
 	set(w.Target != nil, fTarget)
 	set(w.Reason != nil, fReason)
+	set(w.E2EE != nil, fE2EE)
 	return f
 }
 
@@ -139,6 +146,7 @@ type action struct {
 	limit        int   // history page size after clamping
 	target       string
 	reason       string
+	env          *e2ee.Envelope // end-to-end encrypted content (chat, edit); checked by checkEnvelope
 }
 
 // Limits that make what chat accepts storable by every database the
@@ -213,7 +221,7 @@ func parse(b []byte, cfg *Config) (action, *Error) {
 	case opChat:
 		e = a.parseChat(&w, cfg)
 	case opEdit:
-		a.text, e = checkText(*w.Text, cfg, true)
+		e = a.parseEdit(&w, cfg)
 	case opReaction:
 		a.emoji, e = checkEmoji(*w.Emoji)
 	case opMute, opUnmute, opKick:
@@ -227,7 +235,7 @@ func parse(b []byte, cfg *Config) (action, *Error) {
 				e = errorf(CodeTooLong, "reason is longer than %d characters", maxReasonRunes)
 			}
 		}
-	case opTyping:
+	case opTyping, opKeys:
 		a.to, e = checkTo(w.To, cfg)
 	case opRead:
 		a.seq = *w.Seq
@@ -258,6 +266,9 @@ func parse(b []byte, cfg *Config) (action, *Error) {
 }
 
 func (a *action) parseChat(w *protocol.Request, cfg *Config) *Error {
+	if w.E2EE != nil {
+		return a.parseEncryptedChat(w, cfg)
+	}
 	a.kind = KindText
 	if w.Kind != nil {
 		switch k := Kind(*w.Kind); k {

@@ -21,7 +21,7 @@ var outcomeIndex = func() map[Code]int {
 }()
 
 // packetCounts[op][outcome]; op 0 is a packet that did not parse.
-type packetCounts [opHistory + 1][14]atomic.Int64
+type packetCounts [opKeys + 1][14]atomic.Int64
 
 func (p *packetCounts) add(o op, code Code) {
 	i, ok := outcomeIndex[code]

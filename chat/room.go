@@ -93,7 +93,8 @@ type room struct {
 	sessions []*session
 	people   map[string]*person // attached identities
 	muted    map[string]bool
-	reads    map[string]int64 // read horizons since the room was loaded
+	keys     map[string]string // identity → last e2ee public key announced in this meeting (e2ee.go)
+	reads    map[string]int64  // read horizons since the room was loaded
 	lastSeq  int64
 	floor    int64    // every message with seq > floor is in window
 	window   []*entry // recent messages, by seq
@@ -120,7 +121,7 @@ func newRoom(srv *Server, name string, muted map[string]bool) *room {
 	return &room{
 		srv: srv, name: name, ready: make(chan struct{}),
 		lim:    newLimiter(srv.cfg.RoomRate, srv.cfg.RoomBurst),
-		people: make(map[string]*person), muted: muted, reads: make(map[string]int64),
+		people: make(map[string]*person), muted: muted, reads: make(map[string]int64), keys: make(map[string]string),
 		byID: make(map[string]*entry), cold: make(map[string]*entry),
 		pins: make(map[string]*entry), byClient: make(map[clientKey]ackRef),
 	}
@@ -211,6 +212,7 @@ func (r *room) attach(s *session) bool {
 	}
 	r.returnLocked(p)
 	p.conns++
+	r.announceKeyLocked(s, p.hidden)
 	s.sendSnapshotLocked()
 	if first {
 		// Join and leave are per identity, not per connection: a second
@@ -253,7 +255,7 @@ func (r *room) detachLocked(s *session, how departure) bool {
 }
 
 func (r *room) participantLocked(id string, p *person) Participant {
-	return Participant{Identity: id, Name: p.name, Muted: r.muted[id], Host: p.host, Read: r.reads[id]}
+	return Participant{Identity: id, Name: p.name, Muted: r.muted[id], Host: p.host, Read: r.reads[id], E2EEKey: r.keys[id]}
 }
 
 // writeLocked queues c in the store, in the order chat decided it (the

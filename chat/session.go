@@ -134,7 +134,7 @@ func (s *session) handle(a *action) *Error {
 	if e := allow(s.lim, now); e != nil {
 		return e
 	}
-	if a.op != opHistory {
+	if a.op != opHistory && a.op != opKeys {
 		if e := allow(s.r.lim, now); e != nil {
 			e.Message = "the room is receiving too many packets; slow down"
 			return e
@@ -157,6 +157,8 @@ func (s *session) handle(a *action) *Error {
 		return s.handleKick(a)
 	case opHistory:
 		return s.handleHistory(a)
+	case opKeys:
+		return s.handleKeys(a)
 	}
 	return badPacket("unhandled packet")
 }
@@ -199,7 +201,7 @@ func (s *session) sendSnapshotLocked() {
 	id := s.who.Identity
 	pres := evPresence{Type: "presence", Participants: make([]Participant, 0, len(r.people))}
 	pres.Self = evSelf{
-		Participant: Participant{Identity: id, Name: s.name, Muted: r.muted[id], Host: s.who.Grant.RoomAdmin, Read: r.reads[id]},
+		Participant: Participant{Identity: id, Name: s.name, Muted: r.muted[id], Host: s.who.Grant.RoomAdmin, Read: r.reads[id], E2EEKey: r.keys[id]},
 		Admin:       s.who.Grant.RoomAdmin,
 		CanChat:     s.who.Grant.PublishData(),
 		CanPin:      s.canPin(),

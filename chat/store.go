@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/backchannel-rtc/backchannel/protocol/e2ee"
 )
 
 // ChangeKind says what a Change records.
@@ -11,7 +13,7 @@ type ChangeKind int
 
 const (
 	ChangeMessage  ChangeKind = iota + 1 // a new message: Message
-	ChangeEdit                           // MessageID, Text, Identity (author)
+	ChangeEdit                           // MessageID, Text or E2EE, Identity (author)
 	ChangeDelete                         // MessageID, Identity (who deleted)
 	ChangeReaction                       // MessageID, Identity, Emoji, On (add/remove)
 	ChangePin                            // MessageID, Identity, On (pin/unpin)
@@ -40,6 +42,9 @@ type Change struct {
 	On        bool
 	Seq       int64
 	By        string // ChangeMute: the moderator
+	// E2EE is an edit's new envelope when the message is end-to-end
+	// encrypted (Text is then empty).
+	E2EE *e2ee.Envelope
 }
 
 // ErrNotFound is returned by a Store for an unknown message or attachment.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/internal/rtcsetup"
 	"github.com/backchannel-rtc/backchannel/protocol"
+	"github.com/backchannel-rtc/backchannel/protocol/e2ee"
 )
 
 // Options of a client.
@@ -44,6 +45,12 @@ type Options struct {
 	// HighWater: SendChat waits while the channel holds more than this
 	// unsent (default 256 KiB), so SCTP's queue never grows without bound.
 	HighWater int
+	// E2EEKey is this device's key for end-to-end encrypted private
+	// messages (client/e2ee.go): announced at join, used to open them.
+	E2EEKey *e2ee.PrivateKey
+	// OnMessage receives every chat message as its user reads it, opened
+	// when it was end-to-end encrypted (Received), from OnChat's goroutine.
+	OnMessage func(Received)
 	// Header is sent with the WebSocket handshake (e.g. Origin).
 	Header http.Header
 	Logger *slog.Logger
@@ -74,19 +81,18 @@ type Client struct {
 	opened  chan struct{}
 	chatEnd chan struct{} // closed when the chat channel stops reading
 	done    chan struct{}
+	e2      e2eeState
+	token   string // for the HTTP API (e2eefile.go)
 	once    sync.Once
 	wg      sync.WaitGroup
 	reason  string
 }
 
-// ErrRedirectLoop is returned by Join when the servers redirected it more
-// than protocol.MaxRedirects times in a row.
-var ErrRedirectLoop = errors.New("client: too many redirects between cluster nodes")
-
 // Join connects to url (ws://host:port, with or without /v1/rtc) with the
 // token and returns once the chat channel is open. A cluster node that
 // does not host the room redirects the client to the one that does (at
-// most protocol.MaxRedirects times); Client.URL is where it landed.
+// most protocol.MaxRedirects times, redirect.go); Client.URL is where it
+// connected last and Joined.Node the node hosting the room.
 func Join(ctx context.Context, rawURL, token string, opts Options) (*Client, error) {
 	for hop := 0; ; hop++ {
 		c, err := join(ctx, rawURL, token, opts)
@@ -100,11 +106,6 @@ func Join(ctx context.Context, rawURL, token string, opts Options) (*Client, err
 		rawURL = r.url
 	}
 }
-
-// redirectError is a node's answer that another node hosts the room.
-type redirectError struct{ url string }
-
-func (e *redirectError) Error() string { return "redirected to " + e.url }
 
 func join(ctx context.Context, rawURL, token string, opts Options) (*Client, error) {
 	if opts.HighWater <= 0 {
@@ -135,7 +136,7 @@ func join(ctx context.Context, rawURL, token string, opts Options) (*Client, err
 		return nil, err
 	}
 	c := &Client{
-		URL: rawURL, opts: opts, ws: ws, api: api,
+		URL: rawURL, opts: opts, ws: ws, api: api, token: token,
 		answers: make(chan protocol.Signal, 1), low: make(chan struct{}, 1),
 		opened: make(chan struct{}), chatEnd: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -216,7 +217,11 @@ func (c *Client) start(ctx context.Context) error {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.ws.SetReadDeadline(dl)
 	}
-	if err := c.write(protocol.Signal{Type: protocol.SignalJoin}); err != nil {
+	join := protocol.Signal{Type: protocol.SignalJoin}
+	if c.opts.E2EEKey != nil {
+		join.E2EEKey = c.opts.E2EEKey.Public().String()
+	}
+	if err := c.write(join); err != nil {
 		return err
 	}
 	if err := c.ws.ReadJSON(&c.Joined); err != nil {
@@ -404,47 +409,6 @@ func (c *Client) answerSubscriber(sdp string) error {
 	}
 	return c.write(protocol.Signal{Type: protocol.SignalAnswer, Target: protocol.Subscriber, SDP: c.sub.LocalDescription().SDP})
 }
-
-func (c *Client) readChat() {
-	defer c.wg.Done()
-	defer close(c.chatEnd)
-	buf := make([]byte, protocol.MaxDataMessage)
-	for {
-		n, err := c.raw.Read(buf)
-		if err != nil {
-			return
-		}
-		if c.opts.OnChat != nil {
-			msg := make([]byte, n)
-			copy(msg, buf[:n])
-			c.opts.OnChat(msg)
-		}
-	}
-}
-
-// SendChat writes one chat message, waiting while the channel has more
-// than HighWater bytes unsent (flow control: SCTP never queues without
-// bound, and the server is never flooded faster than it drains).
-func (c *Client) SendChat(b []byte) error {
-	for c.dc.BufferedAmount() > uint64(c.opts.HighWater) {
-		select {
-		case <-c.low:
-		case <-time.After(50 * time.Millisecond):
-		case <-c.done:
-			return ErrClosed
-		}
-	}
-	select {
-	case <-c.done:
-		return ErrClosed
-	default:
-	}
-	_, err := c.raw.Write(b)
-	return err
-}
-
-// Buffered is how many chat bytes wait to be sent.
-func (c *Client) Buffered() uint64 { return c.dc.BufferedAmount() }
 
 // Identity is this participant's identity, as the server knows it.
 func (c *Client) Identity() string {

@@ -156,7 +156,10 @@ func (s *Session) reconnect() bool {
 			return false
 		case <-time.After(backoff):
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// Generous: a cluster node taking over the room of a node that
+		// died holds the join until the dead node's lease runs out (the
+		// lease TTL, 10 s by default), rather than make us poll.
+		ctx, cancel := context.WithTimeout(context.Background(), reconnectTimeout)
 		c, err := Join(ctx, s.url, s.token, s.opts)
 		cancel()
 		if err != nil {
@@ -188,6 +191,9 @@ func (s *Session) reconnect() bool {
 		return true
 	}
 }
+
+// reconnectTimeout bounds one reconnect attempt.
+const reconnectTimeout = 30 * time.Second
 
 // Close ends the session for good.
 func (s *Session) Close() error {

@@ -13,11 +13,10 @@ import (
 // reconnect, so that when they arrive anywhere the room is free to take.
 func (n *Node) Drain(ctx context.Context) error {
 	n.mu.Lock()
-	n.draining = true
+	n.draining = true // no join enters a held room any more (enterHeld)
 	rooms := make(map[string]*lease, len(n.held))
 	for r, l := range n.held {
 		if !l.leaving {
-			l.leaving = true
 			rooms[r] = l
 		}
 	}
@@ -31,10 +30,16 @@ func (n *Node) Drain(ctx context.Context) error {
 			f(r)
 		}
 	}
+	// The leases still hold while the queued writes commit under them.
 	var err error
 	if f := n.cfg.Hooks.Flush; f != nil {
 		err = f(ctx)
 	}
+	n.mu.Lock()
+	for _, l := range rooms {
+		l.leaving = true
+	}
+	n.mu.Unlock()
 	for r, l := range rooms {
 		if e := n.release(ctx, r, l.epoch); e != nil {
 			// Its lease runs out within the TTL instead.

@@ -24,7 +24,7 @@ func (n *Node) loop() {
 	t := time.NewTicker(n.cfg.Renew)
 	defer t.Stop()
 	var fails logsummary.Summary
-	for {
+	for round := 1; ; round++ {
 		var fenced string
 		select {
 		case <-n.stop:
@@ -40,6 +40,11 @@ func (n *Node) loop() {
 		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Renew)
 		err := n.tick(ctx)
 		cancel()
+		if err == nil && round%sweepEvery == 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.TTL)
+			err = n.sweepOrphans(ctx)
+			cancel()
+		}
 		now := time.Now()
 		if err != nil {
 			n.m.renewFailures.Inc()

@@ -16,6 +16,7 @@ type Metrics struct {
 	takeovers     prometheus.Counter
 	redirects     prometheus.Counter
 	drained       prometheus.Counter
+	orphans       prometheus.Counter
 }
 
 // NewMetrics makes the node's metrics.
@@ -35,12 +36,14 @@ func NewMetrics() *Metrics {
 			Help: "Joins answered with another node's URL."}),
 		drained: prometheus.NewCounter(prometheus.CounterOpts{Name: "backchannel_cluster_drained_rooms_total",
 			Help: "Rooms handed over by a drain."}),
+		orphans: prometheus.NewCounter(prometheus.CounterOpts{Name: "backchannel_cluster_orphaned_sessions_ended_total",
+			Help: "Meeting sessions this node ended because their host died and nobody came back."}),
 	}
 }
 
 // Collectors are the metrics, for registering.
 func (m *Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.rooms, m.renewals, m.renewFailures, m.lost, m.takeovers, m.redirects, m.drained}
+	return []prometheus.Collector{m.rooms, m.renewals, m.renewFailures, m.lost, m.takeovers, m.redirects, m.drained, m.orphans}
 }
 
 // cpuMeter is the process's CPU use since the last sample, in cores.

@@ -34,6 +34,10 @@ type Hooks struct {
 	InUse func(room string) bool
 	// Flush waits until every write queued so far is durable (Drain).
 	Flush func(ctx context.Context) error
+	// CloseOrphan ends the open session of a room left behind by a dead
+	// host, this node holding its lease at epoch (orphans.go); it reports
+	// whether there was one. Nil: no sweep.
+	CloseOrphan func(ctx context.Context, room string, epoch int64) (bool, error)
 }
 
 // Config of a cluster node.
@@ -50,8 +54,12 @@ type Config struct {
 	// how often they are renewed (default 2 s). Renew must be well under
 	// TTL: a node keeps its rooms only while it renews them.
 	TTL, Renew time.Duration
-	Hooks      Hooks
-	Logger     *slog.Logger
+	// OrphanAfter is how long a room's lease must have been expired, with
+	// its meeting session still open, before a node ends that session
+	// (default 20 s, chat's departure timeout; orphans.go).
+	OrphanAfter time.Duration
+	Hooks       Hooks
+	Logger      *slog.Logger
 	// Metrics receives the node's counters (nil: none).
 	Metrics *Metrics
 }
@@ -106,6 +114,9 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	if cfg.Renew*2 > cfg.TTL {
 		return nil, fmt.Errorf("%w: the lease renewal (%s) must be at most half the TTL (%s)", ErrConfig, cfg.Renew, cfg.TTL)
+	}
+	if cfg.OrphanAfter <= 0 {
+		cfg.OrphanAfter = 20 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

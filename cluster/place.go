@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,13 +58,20 @@ func (n *Node) Enter(ctx context.Context, room string) (Ticket, error) {
 		}
 		switch {
 		case st.live && st.node == n.id:
-			// Placed here by another node's Enter: claim it.
 			if n.isDraining() {
-				if err := n.release(ctx, room, st.epoch); err != nil {
+				// Held here while the drain commits what is queued,
+				// or placed here just before the drain: the drain
+				// releases what it holds; a placement is released here.
+				if !n.holds(room) {
+					if err := n.release(ctx, room, st.epoch); err != nil {
+						return Ticket{}, err
+					}
+				} else if err := sleep(ctx, 50*time.Millisecond); err != nil {
 					return Ticket{}, err
 				}
 				continue
 			}
+			// Placed here by another node's Enter: claim it.
 			if ok, err := n.adopt(ctx, room, st.epoch); err != nil {
 				return Ticket{}, err
 			} else if ok {
@@ -73,8 +81,10 @@ func (n *Node) Enter(ctx context.Context, room string) (Ticket, error) {
 			n.m.redirects.Inc()
 			return Ticket{Redirect: st.url}, nil
 		case st.live:
-			// The host is dead or leaving but its lease still runs: a
-			// frozen host could still be writing until it runs out.
+			// The host is dead, silent or leaving but its lease still
+			// runs: a frozen host could still be writing until it runs
+			// out. Look again at least every second: a host that answers
+			// again is redirected to.
 			wait := min(st.remaining+50*time.Millisecond, time.Second)
 			if err := sleep(ctx, wait); err != nil {
 				return Ticket{}, fmt.Errorf("cluster: room %s is still leased to a node that stopped answering: %w", room, err)
@@ -116,6 +126,12 @@ func (n *Node) enterHeld(room string) (Ticket, bool) {
 	}
 	l.refs++
 	return n.ticket(room, l), true
+}
+
+func (n *Node) holds(room string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.held[room] != nil
 }
 
 func (n *Node) leavingHere(room string) bool {
@@ -164,7 +180,7 @@ func (n *Node) lookup(ctx context.Context, room string) (roomLease, error) {
 			extract(epoch FROM l.expires_at - now()) * 1000, n.url,
 			n.heartbeat_at > now() - make_interval(secs => $2), n.draining
 		FROM room_leases l LEFT JOIN cluster_nodes n ON n.id = l.node_id
-		WHERE l.room = $1`, room, n.cfg.TTL.Seconds()).
+		WHERE l.room = $1`, room, n.answering().Seconds()).
 		Scan(&st.node, &st.epoch, &st.live, &ms, &url, &alive, &draining)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return roomLease{}, nil
@@ -179,6 +195,15 @@ func (n *Node) lookup(ctx context.Context, room string) (roomLease, error) {
 	st.nodeAlive = alive != nil && *alive
 	st.nodeDraining = draining != nil && *draining
 	return st, nil
+}
+
+// answering is how recent a host's heartbeat must be for a join to be
+// sent to it: two and a half renewals (every node renews as often, the
+// same flags everywhere). A host that missed more is probably dead: the
+// join waits for its lease to run out rather than bounce off a node that
+// refuses connections, with the client backing off meanwhile.
+func (n *Node) answering() time.Duration {
+	return max(n.cfg.Renew*5/2, time.Second)
 }
 
 // acquire takes room's lease for node if nobody holds it: one statement,
@@ -245,6 +270,13 @@ func (n *Node) choose(ctx context.Context) (candidate, error) {
 		return candidate{id: n.id, url: n.cfg.URL}, nil
 	}
 	var self *candidate
+	if n.isDraining() {
+		// Our row may not say so yet.
+		live = slices.DeleteFunc(live, func(c candidate) bool { return c.id == n.id })
+		if len(live) == 0 {
+			return candidate{}, ErrDraining
+		}
+	}
 	for i := range live {
 		if live[i].id == n.id {
 			self = &live[i]

@@ -1,6 +1,10 @@
 package protocol
 
-import "time"
+import (
+	"time"
+
+	"github.com/backchannel-rtc/backchannel/protocol/e2ee"
+)
 
 // Kind is what a chat message carries.
 type Kind string
@@ -35,23 +39,30 @@ type Reaction struct {
 // reactions and pin applied). A deleted message is a tombstone: Text and
 // Attachment are empty, its id and seq are kept.
 type Message struct {
-	ID         string      `json:"id"` // sortable unique id (ULID)
-	Room       string      `json:"-"`
-	Seq        int64       `json:"seq"` // per-room total order, from 1
-	Sender     string      `json:"sender"`
-	SenderName string      `json:"senderName"`
-	Kind       Kind        `json:"kind"`
-	Text       string      `json:"text"`
-	To         []string    `json:"to,omitempty"` // private: destination identities
-	ReplyTo    string      `json:"replyTo,omitempty"`
-	ClientID   string      `json:"-"` // the sender's idempotency key
-	Attachment *Attachment `json:"attachment,omitempty"`
-	CreatedAt  time.Time   `json:"createdAt"`
-	EditedAt   *time.Time  `json:"editedAt,omitempty"`
-	Deleted    bool        `json:"deleted,omitempty"`
-	Pinned     bool        `json:"pinned,omitempty"`
-	Reactions  []Reaction  `json:"reactions,omitempty"`
+	ID         string `json:"id"` // sortable unique id (ULID)
+	Room       string `json:"-"`
+	Seq        int64  `json:"seq"` // per-room total order, from 1
+	Sender     string `json:"sender"`
+	SenderName string `json:"senderName"`
+	Kind       Kind   `json:"kind"`
+	Text       string `json:"text"`
+	// E2EE is an end-to-end encrypted private message's content, in
+	// place of Text (then empty). The server never changes one: an edit
+	// replaces it, so copies may share it.
+	E2EE       *e2ee.Envelope `json:"e2ee,omitempty"`
+	To         []string       `json:"to,omitempty"` // private: destination identities
+	ReplyTo    string         `json:"replyTo,omitempty"`
+	ClientID   string         `json:"-"` // the sender's idempotency key
+	Attachment *Attachment    `json:"attachment,omitempty"`
+	CreatedAt  time.Time      `json:"createdAt"`
+	EditedAt   *time.Time     `json:"editedAt,omitempty"`
+	Deleted    bool           `json:"deleted,omitempty"`
+	Pinned     bool           `json:"pinned,omitempty"`
+	Reactions  []Reaction     `json:"reactions,omitempty"`
 }
+
+// Encrypted reports whether the message's content is end-to-end encrypted.
+func (m *Message) Encrypted() bool { return m.E2EE != nil }
 
 // Private reports whether the message has destination identities.
 func (m *Message) Private() bool { return len(m.To) > 0 }

@@ -1,6 +1,10 @@
 package protocol
 
-import "time"
+import (
+	"time"
+
+	"github.com/backchannel-rtc/backchannel/protocol/e2ee"
+)
 
 // ChatLabel is the label of the reliable, ordered data channel that
 // carries chat; the client creates it on its publisher connection. The
@@ -32,6 +36,7 @@ const (
 	PacketTyping   = "typing"
 	PacketRead     = "read"
 	PacketHistory  = "history"
+	PacketKeys     = "keys" // the last e2ee public keys of identities (to)
 )
 
 // Request is the union of every client packet's fields; Type says which
@@ -54,6 +59,9 @@ type Request struct {
 	Limit        *int     `json:"limit,omitempty"`
 	Target       *string  `json:"target,omitempty"`
 	Reason       *string  `json:"reason,omitempty"`
+	// E2EE is a private message's content end-to-end encrypted, in place
+	// of text (chat and edit packets; docs/e2ee.md).
+	E2EE *e2ee.Envelope `json:"e2ee,omitempty"`
 }
 
 // ChatRequest is a `chat` packet carrying text, to everyone (to empty) or
@@ -62,27 +70,35 @@ func ChatRequest(clientID, text string, to ...string) Request {
 	return Request{Type: PacketChat, ClientID: &clientID, Text: &text, To: to}
 }
 
+// EncryptedChatRequest is a private `chat` packet whose content is env,
+// sealed for to and the sender.
+func EncryptedChatRequest(clientID string, env *e2ee.Envelope, to ...string) Request {
+	return Request{Type: PacketChat, ClientID: &clientID, E2EE: env, To: to}
+}
+
 // Server → client chat packet types.
 const (
-	EventMessage  = "message"
-	EventAck      = "ack"
-	EventError    = "error"
-	EventReaction = "reaction"
-	EventEdited   = "edited"
-	EventDeleted  = "deleted"
-	EventPinned   = "pinned"
-	EventUnpinned = "unpinned"
-	EventTyping   = "typing"
-	EventRead     = "read"
-	EventPresence = "presence"
-	EventJoined   = "joined"
-	EventLeft     = "left"
-	EventMuted    = "muted"
-	EventUnmuted  = "unmuted"
-	EventKicked   = "kicked"
-	EventHistory  = "history"
-	EventPins     = "pins"
-	EventResync   = "resync"
+	EventMessage    = "message"
+	EventAck        = "ack"
+	EventError      = "error"
+	EventReaction   = "reaction"
+	EventEdited     = "edited"
+	EventDeleted    = "deleted"
+	EventPinned     = "pinned"
+	EventUnpinned   = "unpinned"
+	EventTyping     = "typing"
+	EventRead       = "read"
+	EventPresence   = "presence"
+	EventJoined     = "joined"
+	EventLeft       = "left"
+	EventMuted      = "muted"
+	EventUnmuted    = "unmuted"
+	EventKicked     = "kicked"
+	EventHistory    = "history"
+	EventPins       = "pins"
+	EventResync     = "resync"
+	EventKeys       = "keys"       // the answer to a keys packet
+	EventKeyChanged = "keyChanged" // a participant announced a new e2ee key
 )
 
 // Server → client packets. The server marshals each once and the same bytes
@@ -129,11 +145,12 @@ type ReactionEvent struct {
 }
 
 type EditedEvent struct {
-	Type     string    `json:"type"` // "edited"
-	ID       string    `json:"id"`
-	Seq      int64     `json:"seq"`
-	Text     string    `json:"text"`
-	EditedAt time.Time `json:"editedAt"`
+	Type     string         `json:"type"` // "edited"
+	ID       string         `json:"id"`
+	Seq      int64          `json:"seq"`
+	Text     string         `json:"text"`
+	E2EE     *e2ee.Envelope `json:"e2ee,omitempty"` // an encrypted message's re-encrypted content
+	EditedAt time.Time      `json:"editedAt"`
 }
 
 type DeletedEvent struct {
@@ -172,6 +189,9 @@ type Participant struct {
 	Muted    bool   `json:"muted,omitempty"`
 	Host     bool   `json:"host,omitempty"` // the token grants roomAdmin
 	Read     int64  `json:"read,omitempty"` // read horizon, when known
+	// E2EEKey is the public key (docs/e2ee.md) the participant announced
+	// at join, the last one of its identity in this meeting.
+	E2EEKey string `json:"e2eeKey,omitempty"`
 }
 
 // Self is the receiving participant in a presence packet, with what its
@@ -252,4 +272,30 @@ type WithdrawnEvent struct {
 	ID      string   `json:"id"`
 	Seq     int64    `json:"seq"`
 	Message *Message `json:"message,omitempty"`
+}
+
+// IdentityKey is the last e2ee public key an identity announced in the
+// meeting.
+type IdentityKey struct {
+	Identity string `json:"identity"`
+	E2EEKey  string `json:"e2eeKey"`
+}
+
+// KeysEvent answers a keys packet: the last key of each identity asked
+// for that announced one in this meeting (present or not); identities
+// without one are left out.
+type KeysEvent struct {
+	Type     string        `json:"type"` // "keys"
+	ClientID string        `json:"clientId,omitempty"`
+	Keys     []IdentityKey `json:"keys"`
+}
+
+// KeyChangedEvent says that Identity announced a key other than the one
+// it had in this meeting: a new device, cleared storage, or a substituted
+// key. Clients warn and ask to compare fingerprints.
+type KeyChangedEvent struct {
+	Type     string `json:"type"` // "keyChanged"
+	Identity string `json:"identity"`
+	E2EEKey  string `json:"e2eeKey"`
+	Previous string `json:"previous"`
 }

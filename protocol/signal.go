@@ -59,6 +59,9 @@ type Signal struct {
 	SDP       string        `json:"sdp,omitempty"`
 	Candidate *ICECandidate `json:"candidate,omitempty"`
 
+	// join: the device's e2ee public key (docs/e2ee.md), optional
+	E2EEKey string `json:"e2eeKey,omitempty"`
+
 	// events
 	Identity string     `json:"identity,omitempty"`
 	Track    *TrackInfo `json:"track,omitempty"`

@@ -52,13 +52,13 @@ const copyMinRows = 32
 
 var messageColumns = []string{"id", "room", "seq", "session_id", "meeting_id", "sender", "sender_name", "kind",
 	"text", "private", "recipients", "reply_to", "client_id", "attachment_id", "created_at", "edited_at",
-	"deleted", "deleted_at", "deleted_by", "epoch"}
+	"deleted", "deleted_at", "deleted_by", "epoch", "e2ee"}
 
 // messageValues is a row in messageColumns' order.
 func messageValues(r *MessageRow, dst []any) []any {
 	return append(dst[:0], r.ID, r.Room, r.Seq, r.SessionID, r.MeetingID, r.Sender, r.SenderName, r.Kind,
 		r.Text, r.Private, r.Recipients, r.ReplyTo, r.ClientID, r.AttachmentID, r.CreatedAt, r.EditedAt,
-		r.Deleted, r.DeletedAt, r.DeletedBy, r.Epoch)
+		r.Deleted, r.DeletedAt, r.DeletedBy, r.Epoch, r.E2EE)
 }
 
 // sqliteStmts are the writer's prepared statements (SQLite).
@@ -141,6 +141,7 @@ func (w *writer) insertMessages(tx *gorm.DB, conn *sql.Conn, rows []MessageRow, 
 		private, deleted                                           = make([]bool, n), make([]bool, n)
 		created                                                    = make([]time.Time, n)
 		edited, deletedAt                                          = make([]*time.Time, n), make([]*time.Time, n)
+		envelope                                                   = make([]*string, n)
 	)
 	for i := range rows {
 		r := &rows[i]
@@ -149,17 +150,19 @@ func (w *writer) insertMessages(tx *gorm.DB, conn *sql.Conn, rows []MessageRow, 
 		recipients[i], replyTo[i], clientID[i], attachment[i] = r.Recipients, r.ReplyTo, r.ClientID, r.AttachmentID
 		created[i], edited[i], deleted[i], deletedAt[i], deletedBy[i] = r.CreatedAt, r.EditedAt, r.Deleted, r.DeletedAt, r.DeletedBy
 		epoch[i] = r.Epoch
+		envelope[i] = r.E2EE
 	}
 	// recipients (the 11th) is jsonb: unnest's text is cast.
 	return rawExec(tx, `INSERT INTO messages (`+strings.Join(messageColumns, ", ")+`)
-		SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11::jsonb, c12, c13, c14, c15, c16, c17, c18, c19, c20
+		SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11::jsonb, c12, c13, c14, c15, c16, c17, c18, c19, c20, c21
 		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
 			$8::text[], $9::text[], $10::boolean[], $11::text[], $12::text[], $13::text[], $14::text[],
-			$15::timestamptz[], $16::timestamptz[], $17::boolean[], $18::timestamptz[], $19::text[], $20::bigint[])
-			AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20)
+			$15::timestamptz[], $16::timestamptz[], $17::boolean[], $18::timestamptz[], $19::text[], $20::bigint[],
+			$21::jsonb[])
+			AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20, c21)
 		ON CONFLICT (id) DO NOTHING`,
 		id, room, seq, session, meeting, sender, senderName, kind, text, private, recipients, replyTo, clientID,
-		attachment, created, edited, deleted, deletedAt, deletedBy, epoch)
+		attachment, created, edited, deleted, deletedAt, deletedBy, epoch, envelope)
 }
 
 // copyMessages inserts rows with COPY on conn, inside its transaction.

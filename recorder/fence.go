@@ -15,6 +15,7 @@ package recorder
 // makes the resend idempotent); the rest of the batch is written.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -145,4 +146,62 @@ func (w *writer) fenced(items []item, fe *fencedError) []item {
 	}
 	w.r.log.Warn("recorder: changes refused, this node no longer hosts the rooms", "rooms", fe.rooms)
 	return keep
+}
+
+// CloseOrphan ends the open session of a room whose host died and which
+// nobody has used since (a cluster node's sweep, package cluster): at its
+// last recorded activity, as a single node does at start-up after a
+// crash, with its webhooks. The caller holds the room's lease at epoch;
+// the transaction checks it, so a room someone took meanwhile is left
+// alone (ErrFenced). It reports whether a session was closed.
+func (r *Recorder) CloseOrphan(ctx context.Context, room string, epoch int64) (bool, error) {
+	if r.cfg.Leases == nil {
+		return false, fmt.Errorf("%w: CloseOrphan is for cluster nodes", ErrConfig)
+	}
+	var closed []Session
+	var events []OutboxEvent
+	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var held []RoomLease
+		if err := tx.Clauses(clause.Locking{Strength: "SHARE"}).
+			Where("room = ? AND node_id = ? AND epoch = ?", room, r.cfg.Leases.NodeID(), epoch).
+			Find(&held).Error; err != nil {
+			return err
+		}
+		if len(held) == 0 {
+			return ErrFenced
+		}
+		var open []Session
+		if err := tx.Where("room = ? AND ended_at IS NULL", room).Order("id").Find(&open).Error; err != nil {
+			return err
+		}
+		for i := range open {
+			if _, err := closeStale(tx, &open[i]); err != nil {
+				return err
+			}
+		}
+		if ob := r.cfg.Outbox; ob != nil && len(open) > 0 {
+			rows, err := ob.Events(tx, &Batch{Ended: open})
+			if err != nil {
+				return err
+			}
+			if len(rows) > 0 {
+				if err := tx.Create(&rows).Error; err != nil {
+					return err
+				}
+			}
+			events = rows
+		}
+		closed = open
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	if len(events) > 0 {
+		r.cfg.Outbox.Committed(events)
+	}
+	for _, s := range closed {
+		r.log.Info("recorder: closed the session of a room its host left behind", "session", s.ID, "room", room, "ended_at", s.EndedAt)
+	}
+	return len(closed) > 0, nil
 }

@@ -74,6 +74,15 @@ func SchemaVersion() int64 {
 	return v
 }
 
+// MigrationCount is the number of this build's migration files, which is
+// SchemaVersion only when no number is missing: numbers are reserved per
+// branch (00005 for the cluster work, 00006 for e2ee) and may land out of
+// order.
+func MigrationCount() int {
+	names, _ := fs.Glob(migrationFiles, "migrations/sqlite/*.sql")
+	return len(names)
+}
+
 // newProvider is goose over db's dialect folder, with the advisory session
 // lock on PostgreSQL.
 func newProvider(db *gorm.DB, log *slog.Logger) (*goose.Provider, error) {

@@ -52,15 +52,18 @@ type Participant struct {
 // jsonb on PostgreSQL); MessageRecipient rows make "viewer is a recipient" a query.
 // Deleting blanks Text and AttachmentID: a tombstone keeps id and seq only.
 type MessageRow struct {
-	ID           string     `gorm:"primaryKey;size:64"`
-	Room         string     `gorm:"size:255;not null;uniqueIndex:idx_messages_room_seq,priority:1"`
-	Seq          int64      `gorm:"not null;uniqueIndex:idx_messages_room_seq,priority:2;index:idx_messages_session_seq,priority:2"`
-	SessionID    string     `gorm:"size:26;not null;index:idx_messages_session_seq,priority:1"`
-	MeetingID    string     `gorm:"size:26;not null"`
-	Sender       string     `gorm:"size:255;not null"`
-	SenderName   string     `gorm:"size:255;not null;default:''"`
-	Kind         string     `gorm:"size:16;not null"`
-	Text         string     `gorm:"type:text;not null;default:''"`
+	ID         string `gorm:"primaryKey;size:64"`
+	Room       string `gorm:"size:255;not null;uniqueIndex:idx_messages_room_seq,priority:1"`
+	Seq        int64  `gorm:"not null;uniqueIndex:idx_messages_room_seq,priority:2;index:idx_messages_session_seq,priority:2"`
+	SessionID  string `gorm:"size:26;not null;index:idx_messages_session_seq,priority:1"`
+	MeetingID  string `gorm:"size:26;not null"`
+	Sender     string `gorm:"size:255;not null"`
+	SenderName string `gorm:"size:255;not null;default:''"`
+	Kind       string `gorm:"size:16;not null"`
+	Text       string `gorm:"type:text;not null;default:''"`
+	// E2EE is an end-to-end encrypted message's envelope as JSON (jsonb
+	// on PostgreSQL); nil for a message in clear. Text is then empty.
+	E2EE         *string    `gorm:"column:e2ee"`
 	Private      bool       `gorm:"not null;default:false"`
 	Recipients   string     `gorm:"type:text;not null;default:''"`
 	ReplyTo      string     `gorm:"size:64;not null;default:''"`

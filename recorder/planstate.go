@@ -31,6 +31,7 @@ func (s *roomState) clone() *roomState {
 type msgUpdate struct {
 	id, room  string
 	text      *string
+	e2ee      *string // an encrypted message's new envelope (JSON)
 	editedAt  *time.Time
 	deleted   bool
 	deletedAt time.Time

@@ -16,6 +16,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/protocol/e2ee"
 )
 
 // MaxHistory is the most messages one History call returns.
@@ -42,6 +43,27 @@ func decodeList(s string) []string {
 		return nil
 	}
 	return l
+}
+
+// encodeEnvelope is the stored form of an e2ee envelope: its JSON, as chat
+// validated it (PostgreSQL's jsonb keeps the same value, not the bytes).
+func encodeEnvelope(env *e2ee.Envelope) *string {
+	b, err := json.Marshal(env)
+	if err != nil {
+		return nil // cannot happen: strings and a slice of them
+	}
+	s := string(b)
+	return &s
+}
+
+// decodeEnvelope reads a stored envelope back. Stored data is not
+// refused: an envelope that no longer parses still marks the message
+// encrypted, and the client shows "can't decrypt" rather than an empty
+// message in clear.
+func decodeEnvelope(s string) *e2ee.Envelope {
+	var env e2ee.Envelope
+	_ = json.Unmarshal([]byte(s), &env)
+	return &env
 }
 
 // visibleTo restricts a messages query to what viewer may see.
@@ -233,6 +255,9 @@ func (row *MessageRow) message(x extras) chat.Message {
 	if row.EditedAt != nil {
 		t := row.EditedAt.UTC()
 		m.EditedAt = &t
+	}
+	if row.E2EE != nil && !row.Deleted {
+		m.E2EE = decodeEnvelope(*row.E2EE)
 	}
 	if a := x.attachments[row.AttachmentID]; a != nil && !row.Deleted {
 		m.Attachment = a.chat()

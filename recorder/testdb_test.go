@@ -189,6 +189,7 @@ var suite = []struct {
 	{"WriterReplay", testWriterReplay},
 	{"WriterPoison", testWriterPoison},
 	{"Outbox", testOutbox},
+	{"E2EE", testE2EE},
 }
 
 func runSuite(t *testing.T, b backend) {

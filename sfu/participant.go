@@ -390,10 +390,15 @@ func (p *Participant) close(reason string, tell, lost bool) {
 			data.flush(time.Second)
 		}
 	}
+	// The publisher connection (which carries the chat channel) closes
+	// before the channel's loops are waited for: a channel's read returns
+	// only once the peer resets its stream or the association ends, and a
+	// peer whose network vanished does neither, so waiting first would
+	// hang this close, and the participant with it, until ICE failed.
+	_ = p.pub.Close()
 	if data != nil {
 		data.close()
 	}
-	_ = p.pub.Close()
 	_ = p.sub.Close()
 	p.wg.Wait()
 }

@@ -85,3 +85,27 @@ func TestLevelMeterObserveAllocs(t *testing.T) {
 		t.Fatalf("observe allocates %v times per packet", n)
 	}
 }
+
+// Chromium's default fake microphone (--use-fake-device-for-media-stream)
+// beeps 20 ms every 500 ms. These are the levels its packets carried, as
+// the server read them, over one 500 ms period: four packets (80 ms) loud
+// enough for voice. Windows of such beeps are never speech, whichever way
+// they fall, as a click or a knock is not (issue 24: why the browser test
+// gives the fake device a speech-like file instead).
+func TestLevelMeterChromiumBeepIsNotSpeech(t *testing.T) {
+	period := []uint8{8, 12, 28, 34, 38, 41, 44, 48, 51, 54, 59, 62, 67, 72, 75, 84, 95, 127, 127, 127, 127, 127, 127, 127, 127}
+	for offset := range period {
+		m := newTestMeter()
+		i := offset
+		for window := range 10 {
+			for range 15 { // 300 ms of 20 ms packets
+				pkt := levelPacket(t, m.extID, period[i%len(period)])
+				m.observe(&pkt.Header)
+				i++
+			}
+			if got := m.tick(speakerInterval, false); got != 0 {
+				t.Fatalf("beeps from offset %d, window %d: level %v, want 0 (not speech)", offset, window, got)
+			}
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/backchannel-rtc/backchannel/protocol"
+	"github.com/backchannel-rtc/backchannel/protocol/e2ee"
 )
 
 // ErrBadMessage is a message that cannot be decoded.
@@ -18,7 +19,7 @@ var ErrBadMessage = errors.New("bad message")
 // DisallowUnknownFields alone would let a join carry "identity" (a
 // server's field) silently.
 var clientFields = map[string][]string{
-	protocol.SignalJoin:      {"type"},
+	protocol.SignalJoin:      {"type", "e2eeKey"},
 	protocol.SignalLeave:     {"type"},
 	protocol.SignalPing:      {"type", "timestamp"},
 	protocol.SignalOffer:     {"type", "target", "sdp"},
@@ -47,7 +48,13 @@ func Decode(b []byte) (protocol.Signal, error) {
 		return protocol.Signal{}, fmt.Errorf("%w: trailing data", ErrBadMessage)
 	}
 	switch m.Type {
-	case protocol.SignalJoin, protocol.SignalLeave, protocol.SignalPing:
+	case protocol.SignalJoin:
+		if m.E2EEKey != "" {
+			if _, err := e2ee.ParsePublicKey(m.E2EEKey); err != nil {
+				return protocol.Signal{}, fmt.Errorf("%w: e2eeKey: %v", ErrBadMessage, err)
+			}
+		}
+	case protocol.SignalLeave, protocol.SignalPing:
 	case protocol.SignalOffer, protocol.SignalAnswer:
 		if m.SDP == "" {
 			return protocol.Signal{}, fmt.Errorf("%w: %s without sdp", ErrBadMessage, m.Type)

@@ -1,12 +1,25 @@
 package signaling
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/backchannel-rtc/backchannel/protocol/e2ee"
 )
+
+// aliceKey is DeriveKeyPair(0x01…01)'s public key (protocol/e2ee's fixed
+// envelope), computed here so the test cannot hold a stale copy.
+var aliceKey = func() string {
+	k, err := e2ee.DeriveKey(bytes.Repeat([]byte{1}, 32))
+	if err != nil {
+		panic(err)
+	}
+	return k.Public().String()
+}()
 
 func TestDecode(t *testing.T) {
 	ok := []string{
@@ -17,6 +30,8 @@ func TestDecode(t *testing.T) {
 		`{"type":"leave"}`,
 		`{"type":"muteTrack","trackId":"AT_1","muted":true}`,
 		`{"type":"muteTrack","trackId":"AT_1","muted":false}`,
+		// The e2ee key of docs/e2ee.md's fixed vector (alice).
+		`{"type":"join","e2eeKey":"` + aliceKey + `"}`,
 	}
 	for _, s := range ok {
 		if _, err := Decode([]byte(s)); err != nil {
@@ -33,7 +48,11 @@ func TestDecode(t *testing.T) {
 		`{"type":"ping","sdp":"v=0"}`, `{"type":"offer","target":"publisher","sdp":"v=0","code":"x"}`,
 		`{"type":"muteTrack","muted":true}`, `{"type":"muteTrack","trackId":"AT_1"}`,
 		`{"type":"muteTrack","trackId":"AT_1","muted":"yes"}`, `{"type":"trackMuted","trackId":"AT_1","muted":true}`,
-		`{"type":"activeSpeakers","speakers":[]}`, `{"type":"muteTrack","trackId":"` + strings.Repeat("x", 257) + `","muted":true}`,
+		`{"type":"activeSpeakers","speakers":[]}`,
+		// e2eeKey: only on join, and only a P-256 point in canonical base64.
+		`{"type":"ping","e2eeKey":"` + aliceKey + `"}`, `{"type":"join","e2eeKey":"AAAA"}`,
+		`{"type":"join","e2eeKey":"` + strings.TrimRight(aliceKey, "=") + `"}`,
+		`{"type":"join","e2eeKey":"BA` + aliceKey[2:] + `"}`, `{"type":"join","e2eeKey":5}`, `{"type":"muteTrack","trackId":"` + strings.Repeat("x", 257) + `","muted":true}`,
 	}
 	for _, s := range bad {
 		if _, err := Decode([]byte(s)); !errors.Is(err, ErrBadMessage) {

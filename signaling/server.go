@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -344,50 +343,6 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// lingeringClose closes the socket once the peer has had the chance to
-// read everything written to it. Closing a TCP socket whose peer has sent
-// data not yet read makes the kernel reset the connection, and a reset
-// throws away what the peer had received and not yet read: the messages
-// just before the close (an error, a leave) would be lost. So the sending
-// side is shut first (the peer reads everything, then end of stream), and
-// the socket is closed when the read loop has seen the peer close, or
-// after lingerTime.
-func (c *conn) lingeringClose() {
-	if hc, ok := c.ws.NetConn().(interface{ CloseWrite() error }); ok {
-		_ = hc.CloseWrite()
-	}
-	t := time.NewTimer(lingerTime)
-	select {
-	case <-c.readDone:
-	case <-t.C:
-	}
-	t.Stop()
-	c.ws.Close()
-}
-
-// drain reads and discards what the peer still sends after the read loop
-// has stopped, until the peer closes, lingerBytes have been read, or the
-// write loop closes the socket (lingerTime after its close frame: the
-// time counts from there, not from here, as the write loop may still be
-// flushing to a slow reader).
-func (c *conn) drain() {
-	defer close(c.readDone)
-	_ = c.ws.SetReadDeadline(time.Time{})
-	c.ws.SetPongHandler(nil)
-	budget := int64(lingerBytes)
-	for budget > 0 {
-		_, r, err := c.ws.NextReader()
-		if err != nil {
-			return
-		}
-		n, err := io.Copy(io.Discard, io.LimitReader(r, budget))
-		budget -= n
-		if err != nil {
-			return
-		}
-	}
-}
-
 func (c *conn) readLoop() {
 	defer c.drain()
 	defer c.shutdown()
@@ -413,7 +368,9 @@ func (c *conn) readLoop() {
 		}
 		defer release()
 	}
-	p, info, err := c.h.sfu.Join(c.who.Grant.Room, c.who, c)
+	who := c.who
+	who.E2EEKey = m.E2EEKey // checked by Decode; chat shows it in presence
+	p, info, err := c.h.sfu.Join(c.who.Grant.Room, who, c)
 	if err != nil {
 		c.log.Info("socket refused", "reason", "join failed", "error", err.Error())
 		c.send(protocol.Signal{Type: protocol.SignalError, Code: protocol.CodeJoinFailed, Message: err.Error()})

@@ -60,15 +60,20 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// startServer runs the real server in-process, in --dev, on loopback.
-func startServer(t *testing.T, cfg chat.Config) *app.App {
+// startServer runs the real server in-process, in --dev, on loopback;
+// each option may change its configuration first.
+func startServer(t *testing.T, cfg chat.Config, options ...func(*app.Config)) *app.App {
 	t.Helper()
-	a, err := app.New(app.Config{
+	c := app.Config{
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(), APIKey: "k", APISecret: "s-long-secret", Dev: true,
 		RTC:        sfu.Config{UDPAddr: "127.0.0.1:0", LoopbackOnly: true},
 		ChatConfig: &cfg,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	for _, o := range options {
+		o(&c)
+	}
+	a, err := app.New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +92,8 @@ type browser struct {
 	tabs []*tab
 }
 
-func newBrowser(t *testing.T) *browser {
+// newBrowser starts Chromium with the flags every test needs, then extra.
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	path := chromiumPath(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -103,6 +109,7 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 800),
 	)
+	opts = append(opts, extra...)
 	// BACKCHANNEL_CHROME_LOG=file writes Chromium's WebRTC log there.
 	if p := os.Getenv("BACKCHANNEL_CHROME_LOG"); p != "" {
 		f, err := os.Create(p)

@@ -375,3 +375,54 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestClusterAbandonedMeetingEnds: the host of a room dies and nobody
+// comes back. Another node ends the meeting's session at its last
+// activity, once the lease has been expired for the departure timeout,
+// and the webhooks say so once.
+func TestClusterAbandonedMeetingEnds(t *testing.T) {
+	dsn := recordertest.Postgres(t)
+	hooks := &hookLog{byID: map[string][]string{}}
+	receiver := httptest.NewServer(hooks)
+	defer receiver.Close()
+	var nodes []*server
+	for range 2 {
+		port := freePort(t, "tcp")
+		nodes = append(nodes, startProcessWith(t, t.TempDir(), port, freePort(t, "udp"), nil,
+			"--database", dsn, "--node-url", fmt.Sprintf("http://127.0.0.1:%d", port),
+			"--lease-ttl", "2s", "--lease-renew", "400ms", "--departure-timeout", "1s",
+			"--webhook-url", receiver.URL, "--webhook-secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))
+	}
+	c := joinChat(t, nodes[0].url, "abandoned", "alice")
+	c.say(t, "last words")
+	waitUntil(t, 10*time.Second, "ack", func() bool { return c.acked()["last words"] != "" })
+	lastAck := time.Now()
+	if err := nodes[0].cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = nodes[0].cmd.Wait()
+	_ = c.Close()
+	waitUntil(t, 30*time.Second, "meeting.ended from the surviving node", func() bool {
+		ids, _ := hooks.ofType("meeting.ended")
+		return ids > 0
+	})
+	waitUntil(t, 10*time.Second, "meeting.chatSynced", func() bool {
+		ids, _ := hooks.ofType("meeting.chatSynced")
+		return ids > 0
+	})
+	for _, typ := range []string{"meeting.started", "meeting.ended", "meeting.chatSynced"} {
+		if ids, deliveries := hooks.ofType(typ); ids != 1 || deliveries != 1 {
+			t.Fatalf("%s: %d webhook ids, %d deliveries; want one", typ, ids, deliveries)
+		}
+	}
+	conn, ctx, done := pgConn(t, dsn)
+	defer done()
+	var ended time.Time
+	var reason string
+	if err := conn.QueryRow(ctx, `SELECT ended_at, end_reason FROM sessions WHERE room = 'abandoned'`).Scan(&ended, &reason); err != nil {
+		t.Fatal(err)
+	}
+	if reason != "recovered" || ended.After(lastAck) {
+		t.Fatalf("session ended %v (%s); want at its last activity, before %v, as recovered", ended, reason, lastAck)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -68,6 +69,7 @@ func serveCommand() *cli.Command {
 			&cli.DurationFlag{Name: "departure-timeout", Value: chat.DefaultConfig().DepartureTimeout, Validator: nonNegative[time.Duration],
 				Sources: env("departure-timeout"),
 				Usage:   "how long a room must stay empty before its meeting session ends (meeting.ended); a join within it continues the session (0: end at once)"},
+			str("require-e2ee", "", `rooms whose private messages must be end-to-end encrypted: comma-separated patterns ("*": every room; "legal-*")`),
 			&cli.BoolFlag{Name: "adaptive-procs", Value: true, Sources: env("adaptive-procs"),
 				Usage: "keep GOMAXPROCS as low as the load allows, up to Go's default (off: Go's default throughout; a GOMAXPROCS in the environment turns it off)"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Validator: oneOf("debug", "info", "warn", "error"), Sources: env("log-level"),
@@ -149,6 +151,14 @@ func runServe(_ context.Context, cmd *cli.Command) error {
 	chatCfg.RoomRate = cmd.Float("chat-room-rate")
 	chatCfg.RoomBurst = int(2 * chatCfg.RoomRate)
 	chatCfg.DepartureTimeout = cmd.Duration("departure-timeout")
+	for _, pat := range strings.Split(cmd.String("require-e2ee"), ",") {
+		if pat = strings.TrimSpace(pat); pat != "" {
+			if _, err := path.Match(pat, ""); err != nil {
+				return fmt.Errorf("--require-e2ee: bad pattern %q", pat)
+			}
+			chatCfg.RequireE2EE = append(chatCfg.RequireE2EE, pat)
+		}
+	}
 	if chatCfg.DepartureTimeout == 0 {
 		chatCfg.DepartureTimeout = -1 // chat.Config: negative is "at once", 0 the default
 	}

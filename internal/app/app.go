@@ -173,6 +173,11 @@ func New(cfg Config) (*App, error) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		rooms, ps := a.SFU.Counts()
 		w.Header().Set("Content-Type", "application/json")
+		if a.Node != nil {
+			fmt.Fprintf(w, `{"status":"ok","rooms":%d,"participants":%d,"node":%q,"nodeUrl":%q,"leases":%d}`+"\n",
+				rooms, ps, a.Node.ID(), a.Node.URL(), len(a.Node.Rooms()))
+			return
+		}
 		fmt.Fprintf(w, `{"status":"ok","rooms":%d,"participants":%d}`+"\n", rooms, ps)
 	})
 	mux.Handle("GET /metrics", a.metricsHandler())

@@ -33,7 +33,6 @@ var ErrSQLiteCluster = errors.New("--node-url needs PostgreSQL (--database postg
 type lateLeases struct {
 	mu   sync.RWMutex
 	node *cluster.Node
-	id   string
 }
 
 func (l *lateLeases) get() *cluster.Node {
@@ -100,12 +99,14 @@ func (a *App) startCluster() error {
 		DSN: a.cfg.Database, URL: c.NodeURL, APIKey: a.cfg.APIKey, APISecret: a.cfg.APISecret,
 		TTL: c.LeaseTTL, Renew: c.LeaseRenew, Logger: a.log, Metrics: m,
 		Hooks: cluster.Hooks{
-			Load:  a.SFU.Counts,
-			Stop:  a.Chat.Forget,
-			Move:  func(room string) { a.SFU.CloseRoom(room, protocol.ReasonMoved) },
-			InUse: func(room string) bool { return a.SFU.HasRoom(room) || a.Chat.Loaded(room) },
-			Flush: a.Recorder.Flush,
+			Load:        a.SFU.Counts,
+			Stop:        a.Chat.Forget,
+			Move:        func(room string) { a.SFU.CloseRoom(room, protocol.ReasonMoved) },
+			InUse:       func(room string) bool { return a.SFU.HasRoom(room) || a.Chat.Loaded(room) },
+			Flush:       a.Recorder.Flush,
+			CloseOrphan: a.Recorder.CloseOrphan,
 		},
+		OrphanAfter: max(a.Chat.Config().DepartureTimeout, time.Millisecond), // negative: at once
 	})
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)

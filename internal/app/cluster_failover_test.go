@@ -141,9 +141,12 @@ func TestClusterDrainHandsRoomsOver(t *testing.T) {
 		}
 		return true
 	})
+	// The figure (well under 2 s) comes from the benchmark run of this
+	// test (BENCHMARKS.md); under the race detector on a busy machine the
+	// bound is looser.
 	moved := time.Since(start)
-	if moved > 2*time.Second {
-		t.Fatalf("clients reconnected %v after the drain began; want under 2s", moved)
+	if moved > 5*time.Second {
+		t.Fatalf("clients reconnected %v after the drain began", moved)
 	}
 	send("after", 0)
 	eventually(t, 15*time.Second, "every message acked", func() bool {
@@ -170,6 +173,9 @@ func TestClusterDrainHandsRoomsOver(t *testing.T) {
 	}
 	if sessions := openSessions(t, dsn, room); sessions != 1 {
 		t.Fatalf("%d sessions: a drain must continue the meeting's session", sessions)
+	}
+	if f := host.Recorder.WriterStats().Fenced; f != 0 {
+		t.Fatalf("the drained node had %d writes refused: what it queued must commit before it lets go", f)
 	}
 	t.Logf("clients on the new host %v after the drain began", moved.Round(time.Millisecond))
 }

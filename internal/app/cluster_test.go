@@ -2,9 +2,13 @@ package app_test
 
 import (
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/backchannel-rtc/backchannel/internal/app"
 	"github.com/backchannel-rtc/backchannel/recorder/recordertest"
@@ -48,6 +52,44 @@ func TestClusterJoinThroughAnyNode(t *testing.T) {
 		t.Fatal("history leaked a private message")
 	}
 	checkStored(t, storedMessages(t, dsn, room))
+
+	// Operators see it: the host owns one room, the nodes that sent
+	// clients on count their redirects.
+	hostNode := nodeOf(nodes, host)
+	if v := metricValue(t, hostNode, "backchannel_cluster_rooms_owned"); v != 1 {
+		t.Fatalf("host's backchannel_cluster_rooms_owned = %v", v)
+	}
+	var redirects float64
+	for _, n := range nodes {
+		redirects += metricValue(t, n, "backchannel_cluster_redirects_total")
+	}
+	if redirects < 2 {
+		t.Fatalf("%v redirects counted, want at least bob's and carol's", redirects)
+	}
+}
+
+// metricValue reads one unlabelled sample from a node's /metrics.
+func metricValue(t *testing.T, a *app.App, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(a.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fams[name]
+	if f == nil || len(f.GetMetric()) != 1 {
+		t.Fatalf("%s missing from /metrics", name)
+	}
+	m := f.GetMetric()[0]
+	if g := m.GetGauge(); g != nil {
+		return g.GetValue()
+	}
+	return m.GetCounter().GetValue()
 }
 
 // TestClusterPlacementRace: 20 new rooms, each joined at the same instant

@@ -27,7 +27,7 @@ import (
 var Header = []string{
 	"id", "participantId", "sessionId", "meetingId", "displayName", "pinned", "isEdited",
 	"payloadType", "payload", "createdAt",
-	"recipients", "replyTo", "reactions", "deleted", "seq",
+	"recipients", "replyTo", "reactions", "deleted", "seq", "encrypted",
 }
 
 // Scope selects what to export: one session, or every session of a
@@ -224,6 +224,10 @@ func (e *csvExport) row(m *exportRow) error {
 	}
 	switch {
 	case m.deleted:
+	case m.encrypted:
+		// End-to-end encrypted: the payload stays empty (text is too, and
+		// a file's bytes are ciphertext); the envelope is the admin API's,
+		// as an opaque field.
 	case image || file:
 		var att *recorder.AttachmentRow
 		if len(m.attachmentID) > 0 {
@@ -259,6 +263,8 @@ func (e *csvExport) row(m *exportRow) error {
 	b = append(b, ',')
 	e.cell = appendSeq(e.cell[:0], m.seq)
 	b = appendCell(b, e.cell)
+	b = append(b, ',')
+	b = appendBool(b, m.encrypted)
 	b = append(b, '\r', '\n')
 	e.buf = b
 	e.n++

@@ -45,7 +45,7 @@ func FuzzCSVWriter(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, a, b, c string) {
 		in := []string{a, b, c, "01JQ2Z8K0V6T3W5Y7A9C1E3G5H", a + b, "true", "false", "TEXT_MESSAGE", c,
-			"2025-03-15T10:00:01.000Z", b + ";" + c, "", a, "false", "-1"}
+			"2025-03-15T10:00:01.000Z", b + ";" + c, "", a, "false", "-1", "true"}
 		var buf bytes.Buffer
 		cw := newCSVWriter(&buf)
 		if err := cw.Write(Header); err != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/backchannel-rtc/backchannel/chat"
+	"github.com/backchannel-rtc/backchannel/protocol/e2ee"
 	"github.com/backchannel-rtc/backchannel/recorder"
 )
 
@@ -82,8 +83,8 @@ func (r *testRec) writeCSVReference(ctx context.Context, w io.Writer, scope Scop
 					}
 				}
 			}
-			if m.Deleted {
-				payload = ""
+			if m.Deleted || m.E2EE != nil {
+				payload = "" // an encrypted file's URL too: its bytes are ciphertext
 			}
 			rec[0] = m.ID
 			rec[1] = m.Sender
@@ -100,6 +101,7 @@ func (r *testRec) writeCSVReference(ctx context.Context, w io.Writer, scope Scop
 			rec[12] = formatReactions(cm.Reactions)
 			rec[13] = strconv.FormatBool(m.Deleted)
 			rec[14] = strconv.FormatInt(m.Seq, 10)
+			rec[15] = strconv.FormatBool(m.E2EE != nil)
 			if err := writeRow(cw, rec); err != nil {
 				return n, err
 			}
@@ -222,6 +224,12 @@ func seedVaried(t *testing.T, r *testRec, n int) []recorder.Session {
 				c.Message.Kind, c.Message.Attachment = chat.KindFile, file.Chat()
 			case 6: // an attachment whose row is gone
 				c.Message.Kind, c.Message.Attachment = chat.KindFile, &chat.Attachment{ID: "01JVARGONE0000000000000001"}
+			case 8: // end-to-end encrypted: chat keeps no text
+				if len(c.Message.To) > 0 {
+					c.Message.Text = ""
+					c.Message.E2EE = &e2ee.Envelope{Suite: e2ee.Suite, Nonce: "AAAAAAAAAAAAAAAA", Ciphertext: "ENCRYPTED-MARKER",
+						Keys: []e2ee.SealedKey{{Identity: from, Enc: "BA==", Key: "AA=="}}}
+				}
 			}
 			changes = append(changes, c)
 			id := c.Message.ID
@@ -322,6 +330,9 @@ func checkVariety(t *testing.T, data []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if bytes.Contains(data, []byte("ENCRYPTED-MARKER")) {
+		t.Fatal("the export carries an envelope")
+	}
 	seen := map[string]int{}
 	for _, r := range recs[1:] {
 		for what, ok := range map[string]bool{
@@ -331,13 +342,14 @@ func checkVariety(t *testing.T, data []byte) {
 			"neutralised": strings.HasPrefix(r[8], "'"), "recipients": strings.Contains(r[10], ";"),
 			"escaped recipient": strings.Contains(r[10], "\\"), "reply": r[11] != "",
 			"reactions": strings.Contains(r[12], ";") && strings.Contains(strings.ReplaceAll(r[12], "d|e", ""), "|"), "deleted": r[13] == "true",
+			"encrypted": r[15] == "true" && r[8] == "" && r[10] != "",
 		} {
 			if ok {
 				seen[what]++
 			}
 		}
 	}
-	if len(seen) != 13 {
+	if len(seen) != 14 {
 		t.Fatalf("the seeded chat lacks some features: %v", seen)
 	}
 }

@@ -53,6 +53,7 @@ type exportRow struct {
 	createdAt time.Time
 	edited    bool
 	deleted   bool
+	encrypted bool // end-to-end encrypted: text is empty, the envelope is not exported
 	seq       int64
 	att       []byte // PostgreSQL: the attachment, a binary record (NULL if none)
 }
@@ -83,7 +84,7 @@ func exportQueries(col, p, extra string) (messages, marks, attachments string) {
 		sessionCol = "''"
 	}
 	messages = `SELECT id, sender, ` + sessionCol + `, meeting_id, sender_name, kind, text, recipients::text, reply_to,
-		attachment_id, created_at, edited_at IS NOT NULL, deleted, seq` + extra + `
+		attachment_id, created_at, edited_at IS NOT NULL, deleted, seq, e2ee IS NOT NULL` + extra + `
 		FROM messages m WHERE ` + col + ` = ` + p + ` AND seq > 0 ORDER BY seq`
 	// k orders a pin before the reactions of its message; reactions are in
 	// loadExtras' order (created_at, emoji, identity).
@@ -238,7 +239,7 @@ const (
 )
 
 // messageOIDs is the type of each message column (0: any text type).
-var messageOIDs = [15]uint32{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, oidTimestamptz, oidBool, oidBool, oidInt8, oidRecord}
+var messageOIDs = [16]uint32{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, oidTimestamptz, oidBool, oidBool, oidInt8, oidBool, oidRecord}
 
 func checkMessageFields(fds []pgconn.FieldDescription) error {
 	if len(fds) != len(messageOIDs) {
@@ -260,7 +261,7 @@ func (s *pgSource) each(fn func(m *exportRow) error) error {
 	for s.rows.Next() {
 		// Binary values, decoded in place: text is its bytes.
 		v := s.rows.RawValues()
-		if len(v) != 15 || len(v[10]) != 8 || len(v[11]) != 1 || len(v[12]) != 1 || len(v[13]) != 8 {
+		if len(v) != 16 || len(v[10]) != 8 || len(v[11]) != 1 || len(v[12]) != 1 || len(v[13]) != 8 || len(v[14]) != 1 {
 			return fmt.Errorf("export: unexpected message values")
 		}
 		m.id, m.sender, m.sessionID, m.meetingID, m.senderName = v[0], v[1], v[2], v[3], v[4]
@@ -271,7 +272,8 @@ func (s *pgSource) each(fn func(m *exportRow) error) error {
 		m.createdAt = pgTime(int64(binary.BigEndian.Uint64(v[10])))
 		m.edited, m.deleted = v[11][0] != 0, v[12][0] != 0
 		m.seq = int64(binary.BigEndian.Uint64(v[13]))
-		m.att = v[14]
+		m.encrypted = v[14][0] != 0
+		m.att = v[15]
 		if err := fn(m); err != nil {
 			return err
 		}

@@ -9,7 +9,7 @@ package export
 // is consistent, as on PostgreSQL.
 //
 // Each message comes back as ONE blob: "<seq> <flags> " (flags: 1 edited,
-// 2 deleted), then its text columns, each as "<byte length>:<bytes>". The
+// 2 deleted, 4 end-to-end encrypted), then its text columns, each as "<byte length>:<bytes>". The
 // pure-Go SQLite takes a mutex on every call; reading fourteen columns,
 // with the driver asking each text column's declared type, made the
 // mutexes alone about half the export's time, and one blob per row reads
@@ -45,7 +45,7 @@ var sqliteMessageFields = [...]string{"id", "sender", "session_id", "meeting_id"
 // SQLite began every chunk's range at that bound, which is known when the
 // statement is prepared, and scanned from the session's start.)
 func sqliteMessagesQuery(col string) string {
-	parts := []string{"seq || ' ' || ((edited_at IS NOT NULL) + 2 * (deleted <> 0)) || ' '"}
+	parts := []string{"seq || ' ' || ((edited_at IS NOT NULL) + 2 * (deleted <> 0) + 4 * (e2ee IS NOT NULL)) || ' '"}
 	for _, f := range sqliteMessageFields {
 		if f == col {
 			continue
@@ -162,7 +162,7 @@ func (s *sqlSource) each(fn func(m *exportRow) error) error {
 	var f [len(sqliteMessageFields)][]byte
 	return s.read(func(b []byte) error {
 		sp := bytes.IndexByte(b, ' ')
-		if sp < 1 || len(b) < sp+3 || b[sp+2] != ' ' || b[sp+1] < '0' || b[sp+1] > '3' {
+		if sp < 1 || len(b) < sp+3 || b[sp+2] != ' ' || b[sp+1] < '0' || b[sp+1] > '7' {
 			return errBadRow
 		}
 		var err error
@@ -170,7 +170,7 @@ func (s *sqlSource) each(fn func(m *exportRow) error) error {
 			return fmt.Errorf("export: seq: %w", err)
 		}
 		flags := b[sp+1] - '0'
-		m.edited, m.deleted = flags&1 != 0, flags&2 != 0
+		m.edited, m.deleted, m.encrypted = flags&1 != 0, flags&2 != 0, flags&4 != 0
 		b = b[sp+3:]
 		for i := range f {
 			if i == s.scopeField {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/chat"
 	"github.com/backchannel-rtc/backchannel/protocol"
+	"github.com/backchannel-rtc/backchannel/protocol/e2ee"
 	"github.com/backchannel-rtc/backchannel/recorder"
 	"github.com/backchannel-rtc/backchannel/recorder/links"
 )
@@ -78,11 +79,14 @@ type ParticipantData struct {
 
 // Message is a chat message in chat.message.created.
 type Message struct {
-	ID         string           `json:"id"`
-	Seq        int64            `json:"seq"`
-	Sender     Participant      `json:"sender"`
-	Kind       chat.Kind        `json:"kind"`
-	Text       string           `json:"text"`
+	ID     string      `json:"id"`
+	Seq    int64       `json:"seq"`
+	Sender Participant `json:"sender"`
+	Kind   chat.Kind   `json:"kind"`
+	Text   string      `json:"text"`
+	// E2EE is an end-to-end encrypted message's envelope, as chat
+	// stored it (Text is then empty): receivers get ciphertext only.
+	E2EE       *e2ee.Envelope   `json:"e2ee,omitempty"`
 	ReplyTo    string           `json:"replyTo,omitempty"`
 	Attachment *chat.Attachment `json:"attachment,omitempty"`
 	CreatedAt  time.Time        `json:"createdAt"`
@@ -186,7 +190,7 @@ func (d *Delivery) Committed(rows []recorder.OutboxEvent) {
 
 func message(m *chat.Message) Message {
 	out := Message{ID: m.ID, Seq: m.Seq, Sender: Participant{m.Sender, m.SenderName}, Kind: m.Kind,
-		Text: m.Text, ReplyTo: m.ReplyTo, Attachment: m.Attachment, CreatedAt: m.CreatedAt.UTC(), Private: m.Private()}
+		Text: m.Text, E2EE: m.E2EE, ReplyTo: m.ReplyTo, Attachment: m.Attachment, CreatedAt: m.CreatedAt.UTC(), Private: m.Private()}
 	if out.Kind == "" {
 		out.Kind = chat.KindText
 	}

@@ -9,6 +9,7 @@
 
 import { Client, decodeToken, serverConfig } from "./backchannel.js";
 import { $, fillIcons, toast } from "./dom.js";
+import { warnKeyChanged } from "./e2ee-ui.js";
 import { closeMenus, ui, wide } from "./state.js";
 import { forget, remember, showJoin } from "./join.js";
 import { attachStream, renderGrid, renderGridLayout } from "./grid.js";
@@ -204,6 +205,10 @@ function wireClient(c) {
     ui.kicked = reason ? `Reason: ${reason}` : "A moderator removed you.";
   });
   c.addEventListener("mediaerror", () => toast("Camera or microphone is not available"));
+  on(c, "keychanged", (d) => {
+    warnKeyChanged(d);
+    renderPeople();
+  });
 }
 
 function renderAll() {

@@ -21,7 +21,7 @@
 // outbox); every change is announced with a CustomEvent whose detail says what
 // changed. See the README comment above Client for the list.
 
-import { Receiving } from "./receive.js";
+import { E2EEChat } from "./e2ee-chat.js";
 
 export { REACTIONS, BackchannelError, decodeToken, devToken, formatBytes, newClientId, serverConfig } from "./util.js";
 
@@ -63,10 +63,10 @@ export async function connect(token, options = {}) {
  *   resync       {dropped, lastSeq}
  *   packet       {packet}                every chat packet received (debugging)
  */
-export class Client extends Receiving {}
+export class Client extends E2EEChat {}
 
 // Its layers, each a class extending the one before, one job a file:
 // connection.js (signaling, reconnection; peers.js: the peer connections),
 // devices.js (camera, microphone), api.js (HTTP), timeline.js (messages,
 // pins, typing), send.js (outbox and every packet sent), receive.js (every
-// packet received).
+// packet received), e2ee-chat.js (end-to-end encrypted private messages).

@@ -10,6 +10,7 @@ import { formatBytes } from "./util.js";
 import { $, appendLinkified, avatar, dateFmt, h, icon, listNames, sameSet, timeOf, toast } from "./dom.js";
 import { closeMenus, ui } from "./state.js";
 import { isOwn, msgById, recipientsText, snippet } from "./chat-model.js";
+import { e2eeBody, e2eeFileCard, e2eeMark } from "./e2ee-ui.js";
 
 /** @typedef {import("./types.js").Message} Message */
 /** @typedef {import("./types.js").Attachment} Attachment */
@@ -82,7 +83,7 @@ export function updateRow(el, m, prev) {
 
   const bubble = /** @type {HTMLElement} */ (main.querySelector(".bubble"));
   const target = m.replyTo ? msgById(m.replyTo) : undefined;
-  const key = JSON.stringify([m.deleted, m.kind, m.text, m.editedAt, m.attachment && m.attachment.id, m.to, m.replyTo,
+  const key = JSON.stringify([m.deleted, m.kind, m.text, m.decrypt, m.editedAt, m.attachment && m.attachment.id, m.to, m.replyTo,
     m.replyTo && snippet(target), target && target.senderName, priv && recipientsText(m), ui.expanded.has(m.id)]);
   if (shown.get(el) !== key) {
     shown.set(el, key);
@@ -115,6 +116,8 @@ export function updateRow(el, m, prev) {
 function fillBubble(bubble, m, target) {
   const parts = [];
   if ((m.to || []).length) parts.push(h("div", { class: "private-label" }, icon("lock"), h("span", { text: recipientsText(m) })));
+  const mark = e2eeMark(m);
+  if (mark) parts.push(mark);
   if (m.replyTo && !m.deleted) {
     parts.push(h("button", {
       type: "button", class: "quote", dataset: { jump: m.replyTo },
@@ -126,8 +129,11 @@ function fillBubble(bubble, m, target) {
     parts.push(h("div", { class: "tombstone", text: "This message was deleted" }));
   } else {
     if (m.kind === "image" && m.attachment) parts.push(renderImage(m.attachment));
-    if (m.kind === "file" && m.attachment) parts.push(renderFile(m.attachment));
-    if (m.text) {
+    if (m.kind === "file" && m.attachment) parts.push(m.e2ee ? e2eeFileCard(m) : renderFile(m.attachment));
+    const sealed = e2eeBody(m);
+    if (sealed) {
+      parts.push(sealed);
+    } else if (m.text) {
       const text = h("span", { class: "msg-text" });
       appendLinkified(text, m.text);
       // "(edited)" ends the text's last line rather than taking its own.

@@ -80,8 +80,8 @@ export class Connection extends EventTarget {
     this.microphoneOn = false;
     /** @type {Set<string>} identities the server says are speaking (activeSpeakers) */
     this.speakers = new Set();
-    /** @type {WeakSet<MediaStreamTrack>} remote tracks that have carried media (so a later mute means it stopped) */
-    this._flowed = new WeakSet();
+    /** @type {Set<string>} identities whose media stopped arriving (stalls.js) */
+    this.stalled = new Set();
 
     /** @type {WebSocket|null} */
     this._ws = null;
@@ -105,6 +105,8 @@ export class Connection extends EventTarget {
     this._leaveReason = "";
     /** The node a cluster redirected this attempt to ("" : the entry URL). */
     this._redirect = "";
+    /** The cluster node hosting the room (`joined`'s node; "" on a single node). */
+    this.node = "";
     this._blockUntil = 0;
   }
 
@@ -160,7 +162,7 @@ export class Connection extends EventTarget {
         return;
       }
       this._ws = ws;
-      ws.onopen = () => this._sendSignal({ type: "join" });
+      ws.onopen = () => this._sendSignal(this._joinSignal());
       ws.onerror = () => {};
       let opened = false;
       ws.addEventListener("open", () => (opened = true));
@@ -222,6 +224,11 @@ export class Connection extends EventTarget {
     }
   }
 
+  /** The join message (e2ee-chat.js adds the device's key). @returns {Signal} */
+  _joinSignal() {
+    return { type: "join" };
+  }
+
   /** @param {object} m */
   _sendSignal(m) {
     if (this._ws && this._ws.readyState === WebSocket.OPEN) this._ws.send(JSON.stringify(m));
@@ -237,6 +244,7 @@ export class Connection extends EventTarget {
     switch (m.type) {
       case "joined":
         this.room = m.room || this.room;
+        this.node = m.node || "";
         if (m.participant) {
           this.self.identity = m.participant.identity;
           this.self.name = m.participant.name || this.self.name;
@@ -400,6 +408,7 @@ export class Connection extends EventTarget {
       for (const track of stream.getTracks()) this._emit("trackended", { identity, stream, track });
     }
     this.remoteStreams.clear();
+    this.stalled = new Set();
     this._onDrop();
   }
 

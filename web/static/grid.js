@@ -59,11 +59,9 @@ export function renderGrid() {
     t.classList.toggle("cam-off", !hasVideo);
     t.classList.toggle("speaking", !!c.speakers && c.speakers.has(p.identity));
     const stream = c.remoteStreams.get(p.identity);
-    // Media that flowed and stopped, for a track its publisher did not mute:
-    // their connection is lost (ours is handled below).
-    const stalled = !!stream && stream.getTracks().some((x) => c._flowed.has(x) && (x.muted || x.readyState === "ended")
-      && (p.tracks || []).some((i) => i.kind === x.kind && !i.muted));
-    t.classList.toggle("reconnecting", stalled || c.state === "reconnecting");
+    // Their media stopped arriving (stalls.js), or our own connection is
+    // lost: "reconnecting…" over their avatar, never a frozen or black frame.
+    t.classList.toggle("reconnecting", c.stalled.has(p.identity) || c.state === "reconnecting");
     if (stream) attachStream(p.identity, stream);
   }
   for (const t of [...grid.children]) if (t instanceof HTMLElement && !want.has(t.dataset.identity)) t.remove();

@@ -3,6 +3,7 @@
 // (own camera, microphone and the "chat" data channel) and the subscriber
 // (everyone else's tracks, offered by the server).
 
+import { watchStalls } from "./stalls.js";
 import { REQUEST_TIMEOUT } from "./util.js";
 
 /** @typedef {import("./connection.js").Connection} Connection */
@@ -49,6 +50,8 @@ export function setupPeers(c, iceServers, gen, opened, fail) {
   };
   watch(pub, "media");
   watch(sub, "media");
+  // Whose media stopped: the grid shows them "reconnecting…".
+  watchStalls(c, gen);
   sub.ontrack = (e) => {
     const stream = e.streams[0];
     if (!stream) return;
@@ -57,17 +60,7 @@ export function setupPeers(c, iceServers, gen, opened, fail) {
     stream.onremovetrack = (ev) => {
       if (gen === c._gen) c._emit("trackended", { identity, stream, track: ev.track });
     };
-    // A remote track mutes when its packets stop (the publisher's link is
-    // down or they are reconnecting): the grid shows "reconnecting…" then.
-    const t = e.track;
-    t.onunmute = () => {
-      c._flowed.add(t);
-      if (gen === c._gen) c._emit("trackended", { identity, stream, track: t });
-    };
-    t.onmute = () => {
-      if (gen === c._gen) c._emit("trackended", { identity, stream, track: t });
-    };
-    c._emit("track", { identity, stream, track: t });
+    c._emit("track", { identity, stream, track: e.track });
   };
 
   const dc = pub.createDataChannel("chat", { ordered: true });

@@ -6,6 +6,7 @@ import { $, avatar, h, icon, setIcon } from "./dom.js";
 import { ui } from "./state.js";
 import { renderRecipients } from "./chat-compose.js";
 import { setPanel } from "./panel.js";
+import { fingerprintLine } from "./e2ee-ui.js";
 
 /** @typedef {import("./types.js").Participant} Participant */
 
@@ -78,7 +79,8 @@ export function renderPeople() {
       h("div", { class: "person-body" },
         h("span", { class: "person-name" }, p.name, self ? h("span", { class: "muted", text: " (you)" }) : null,
           host ? h("span", { class: "badge-host", text: "Host" }) : null),
-        sub.length ? h("span", { class: "person-sub", text: sub.join(" · ") }) : null),
+        sub.length ? h("span", { class: "person-sub", text: sub.join(" · ") }) : null,
+        fingerprintLine(p.identity)),
       h("span", { class: "person-media" },
         h("span", { class: `media-ico${hasAudio ? "" : " off"}`, title: hasAudio ? "Microphone on" : "Microphone off" }, icon(hasAudio ? "mic" : "micOff")),
         h("span", { class: `media-ico${hasVideo ? "" : " off"}`, title: hasVideo ? "Camera on" : "Camera off" }, icon(hasVideo ? "cam" : "camOff"))),

@@ -140,7 +140,10 @@ export class Sending extends Timeline {
     if (entry.kind !== "text") {
       p.kind = entry.kind;
       p.attachmentId = entry.attachment.id;
-      if (entry.text.trim()) p.text = entry.text;
+      if (entry.e2ee) p.e2ee = entry.e2ee; // encrypted file (e2ee-chat.js): the caption is sealed
+      else if (entry.text.trim()) p.text = entry.text;
+    } else if (entry.e2ee) {
+      p.e2ee = entry.e2ee; // end-to-end encrypted (e2ee-chat.js): the text stays here
     } else {
       p.text = entry.text;
     }

@@ -36,6 +36,19 @@
  * @property {boolean} [deleted]
  * @property {boolean} [pinned]
  * @property {Reaction[]} [reactions] in first-use order
+ * @property {import("./e2ee.js").Envelope} [e2ee] an end-to-end encrypted message's envelope (text then comes from it)
+ * @property {"pending"|"ok"|"failed"} [decrypt] the client's opening of e2ee: "failed" is shown as "can't decrypt"
+ * @property {EncryptedFile} [e2eeFile] an opened encrypted file message's file (its attachment holds ciphertext)
+ */
+
+/**
+ * What the sealed content of an encrypted file message says of the file.
+ * @typedef {object} EncryptedFile
+ * @property {string} name
+ * @property {string} type
+ * @property {number} size
+ * @property {string} key base64, 16 bytes (AES-128-GCM)
+ * @property {string} nonce base64, 12 bytes
  */
 
 /**
@@ -91,6 +104,7 @@
  * @property {(ack: {id: string, seq: number, createdAt: string}) => void} [resolve]
  * @property {(err: Error) => void} [reject]
  * @property {string} [previewURL] the page's object URL of an image being sent
+ * @property {import("./e2ee.js").Envelope} [e2ee] sent end-to-end encrypted (text is the plaintext, kept here)
  */
 
 /**
@@ -127,8 +141,12 @@
  * @property {boolean} [retryable]
  * @property {number} [retryAfterMs]
  * @property {Partial<Self>} [self]
- * @property {{identity: string, name?: string, muted?: boolean, read?: number, host?: boolean}[]} [participants]
- * @property {{identity: string, name?: string, muted?: boolean, read?: number, host?: boolean}} [participant]
+ * @property {{identity: string, name?: string, muted?: boolean, read?: number, host?: boolean, e2eeKey?: string}[]} [participants]
+ * @property {{identity: string, name?: string, muted?: boolean, read?: number, host?: boolean, e2eeKey?: string}} [participant]
+ * @property {import("./e2ee.js").Envelope} [e2ee] edited: an encrypted message's new content
+ * @property {string} [e2eeKey] keyChanged: the new key
+ * @property {string} [previous] keyChanged: the key it replaces
+ * @property {{identity: string, e2eeKey: string}[]} [keys] keys: the answer
  */
 
 /**
@@ -143,12 +161,15 @@
  * @property {string} [code]
  * @property {string} [message]
  * @property {RTCIceServer[]} [iceServers]
+ * @property {string} [node] joined: the cluster node hosting the room
+ * @property {string} [url] redirect: the base URL of the node to connect to
  * @property {{identity: string, name: string, host?: boolean, tracks?: TrackInfo[]}} [participant]
  * @property {{identity: string, name: string, host?: boolean, tracks?: TrackInfo[]}[]} [participants]
  * @property {TrackInfo & {publisher: string}} [track]
  * @property {string} [trackId]
  * @property {boolean} [muted]
  * @property {{identity: string, level: number}[]} [speakers]
+ * @property {string} [e2eeKey] join: the device's public key (docs/e2ee.md)
  */
 
 /**
@@ -184,6 +205,7 @@
  * @property {{dropped: number, lastSeq: number}} resync
  * @property {{packet: ServerPacket}} packet
  * @property {{error: Error, video: boolean, audio: boolean}} mediaerror
+ * @property {{identity: string, e2eeKey: string, previous: string}} keychanged
  */
 
 export {};

@@ -21,8 +21,11 @@ CREATE TABLE IF NOT EXISTS room_leases (
     expires_at datetime NOT NULL
 );
 CREATE INDEX IF NOT EXISTS idx_room_leases_node ON room_leases (node_id);
+-- Open sessions, for the sweep of rooms a dead host left behind.
+CREATE INDEX IF NOT EXISTS idx_sessions_open ON sessions (room) WHERE ended_at IS NULL;
 ALTER TABLE messages ADD COLUMN epoch integer NOT NULL DEFAULT 0;
 
 -- +goose Down
+DROP INDEX IF EXISTS idx_sessions_open;
 DROP TABLE IF EXISTS room_leases;
 DROP TABLE IF EXISTS cluster_nodes;
