@@ -95,6 +95,10 @@ func ensureSearchIndex(ctx context.Context, db *gorm.DB, log *slog.Logger, noFTS
 		for n := range ftsTriggers {
 			stmts = append(stmts, "DROP TRIGGER IF EXISTS "+n)
 		}
+		// An edit or delete removes the old text's trigrams from the index
+		// at once, not at some later segment merge (SQLite 3.42 and later,
+		// which both engines ship).
+		stmts = append(stmts, `INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1)`)
 		stmts = append(stmts, `INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')`)
 		for _, t := range ftsTriggers {
 			stmts = append(stmts, t)
