@@ -72,7 +72,8 @@ type api struct {
 	rates *uploadRates
 	// commit serializes the quota check, the blob's rename and the row's
 	// insert, so concurrent uploads cannot overshoot a room's quota, and
-	// the sweeper (sweep.go) never removes a file an upload is reusing.
+	// the sweeper (sweep.go) never removes a file an upload is reusing;
+	// lockUploads takes it (with, on PostgreSQL, a lock across nodes).
 	commit sync.Mutex
 	// beforeInsert, if set (tests), runs under commit between the file
 	// and the row.
@@ -274,8 +275,12 @@ func (a *api) store(req *http.Request, body io.Reader, row *recorder.AttachmentR
 			row.Image, row.Width, row.Height = true, w, h
 		}
 	}
-	a.commit.Lock()
-	defer a.commit.Unlock()
+	unlock, err := a.lockUploads(req.Context())
+	if err != nil {
+		a.log.Error("recorder attachments: upload lock", "err", err)
+		return http.StatusInternalServerError, "internal error"
+	}
+	defer unlock()
 	if code, msg := a.checkQuota(req, row); code != 0 {
 		return code, msg
 	}

@@ -47,6 +47,7 @@ func (e *apiEnv) do(t testing.TB, method, path, tok string, body io.Reader, hdr 
 var suite = []rectest.Case{{Name: "Attachments", Fn: testAttachments}, {Name: "UploadRate", Fn: testUploadRate}, {Name: "RoomQuota", Fn: testRoomQuota},
 	{Name: "SweepUnreferenced", Fn: testSweepUnreferenced}, {Name: "SweepRacingUpload", Fn: testSweepRacingUpload},
 	{Name: "SweepWaitsForUpload", Fn: testSweepWaitsForUpload},
+	{Name: "SweepWaitsForOtherNodesUpload", Fn: testSweepWaitsForOtherNodesUpload},
 	{Name: "SweeperRunsAndStops", Fn: testSweeperRunsAndStops}}
 
 func TestSQLite_Suite(t *testing.T)       { rectest.Run(t, rectest.SQLite, suite) }

@@ -8,9 +8,11 @@ package attachments
 //
 // Two races, and what closes each:
 //   - an upload of the same content: store checks whether the file exists,
-//     renames or reuses it and inserts its row under api.commit; a sweep
-//     deletes rows and their files under the same lock, so an upload never
-//     reuses a file a sweep is removing.
+//     renames or reuses it and inserts its row under the upload lock
+//     (lockUploads); a sweep deletes rows and their files under the same
+//     lock, so an upload never reuses a file a sweep is removing. Cluster
+//     nodes share the attachments folder and the database, so on
+//     PostgreSQL the lock is also an advisory lock, held across nodes.
 //   - a message naming the upload: chat looks the attachment up
 //     (recorder.Attachment, which stamps used_at) before the writer stores
 //     the message. A sweep spares an upload used within the grace, so the
@@ -22,6 +24,7 @@ package attachments
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"io/fs"
 	"os"
@@ -119,8 +122,11 @@ const unreferenced = `created_at < ? AND (used_at IS NULL OR used_at < ?)
 // sweepStep deletes up to sweepBatch unreferenced rows and the files no
 // other row names, under the upload lock; more says a full batch went.
 func (a *api) sweepStep(ctx context.Context, cutoff time.Time) (SweepResult, bool, error) {
-	a.commit.Lock()
-	defer a.commit.Unlock()
+	unlock, err := a.lockUploads(ctx)
+	if err != nil {
+		return SweepResult{}, false, err
+	}
+	defer unlock()
 	db := a.db.WithContext(ctx)
 	var rows []recorder.AttachmentRow
 	if err := db.Select("id", "hash").Where(unreferenced, cutoff, cutoff).Limit(sweepBatch).Find(&rows).Error; err != nil {
@@ -176,4 +182,45 @@ func (a *api) removeStaleTemps(cutoff time.Time) {
 			_ = os.Remove(filepath.Join(a.dir, e.Name()))
 		}
 	}
+}
+
+// uploadLockKey is the PostgreSQL advisory lock that serializes uploads'
+// file-and-row steps and sweeps across nodes (goose's own lock has
+// another key).
+const uploadLockKey int64 = 0x6263_6174_7461_6368 // "bcattach"
+
+// lockUploads takes the upload lock: api.commit, and on PostgreSQL a
+// session advisory lock on a connection of its own, held until unlock.
+func (a *api) lockUploads(ctx context.Context) (unlock func(), err error) {
+	a.commit.Lock()
+	if a.db.Dialector.Name() != "postgres" {
+		return a.commit.Unlock, nil
+	}
+	sqlDB, err := a.db.DB()
+	if err != nil {
+		a.commit.Unlock()
+		return nil, err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err == nil {
+		_, err = conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", uploadLockKey)
+		if err != nil {
+			_ = conn.Close()
+		}
+	}
+	if err != nil {
+		a.commit.Unlock()
+		return nil, err
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", uploadLockKey); err != nil {
+			// Never back to the pool still holding the lock: closing the
+			// session releases it.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		_ = conn.Close()
+		a.commit.Unlock()
+	}, nil
 }

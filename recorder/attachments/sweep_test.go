@@ -163,13 +163,31 @@ func testSweepRacingUpload(t *testing.T, b backend) {
 // waits for it (the upload lock), and so keeps the file.
 func testSweepWaitsForUpload(t *testing.T, b backend) {
 	e := newAPIEnv(t, b, Config{Grace: testGrace})
+	sweepWaitsForUpload(t, e, e.svc)
+}
+
+// testSweepWaitsForOtherNodesUpload: the same across cluster nodes, which
+// share the database and the attachments folder: another node's sweep
+// waits for the upload too (PostgreSQL's advisory lock; a SQLite data
+// folder belongs to one process).
+func testSweepWaitsForOtherNodesUpload(t *testing.T, b backend) {
+	e := newAPIEnv(t, b, Config{Grace: testGrace})
+	if e.r.DB().Dialector.Name() != "postgres" {
+		t.Skip("a SQLite data folder belongs to one process")
+	}
+	other := Register(http.NewServeMux(), e.r, rectest.Keys, Config{Grace: testGrace})
+	t.Cleanup(func() { other.Close() })
+	sweepWaitsForUpload(t, e, other)
+}
+
+func sweepWaitsForUpload(t *testing.T, e *apiEnv, sweeper *Service) {
 	alice := token(t, "alice", "att", false)
 	old := e.upload(t, alice, "shared content")
 	time.Sleep(testGrace + 100*time.Millisecond)
 	swept := make(chan SweepResult, 1)
 	e.svc.a.beforeInsert = func() {
 		go func() {
-			res, err := e.svc.Sweep(rectest.Ctx(t))
+			res, err := sweeper.Sweep(rectest.Ctx(t))
 			if err != nil {
 				t.Error(err)
 			}
