@@ -19,6 +19,12 @@ package recorder
 // fail) and search reads the room as before. Opened again by an engine
 // with FTS5, the missing triggers say the index may be stale, and it is
 // rebuilt from messages before they are made again.
+//
+// The index is keyed by messages' rowid, which SQLite does not promise to
+// keep across VACUUM for a table whose key is not an INTEGER PRIMARY KEY;
+// both engines' VACUUM did keep it (checked on a table with holes). Should
+// the index ever drift, dropping the messages_fts_* triggers makes the
+// next start rebuild it.
 
 import (
 	"context"
