@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -295,6 +296,34 @@ func killOnce(t *testing.T, run int, ttl time.Duration) time.Duration {
 	if len(seen) != len(sent) {
 		t.Fatalf("%d messages stored, %d sent and acked", len(seen), len(sent))
 	}
+	// The meeting's chat replay CSV, through a surviving node's API, and
+	// the history a client pages through on the new host: each message
+	// once.
+	var survivor *server
+	for _, n := range nodes {
+		if n != host {
+			survivor = n
+		}
+	}
+	for id, n := range meetingCSV(t, survivor.url, room) {
+		if n != 1 {
+			t.Fatalf("%s is %d times in the meeting's CSV", id, n)
+		}
+		delete(seen, id)
+	}
+	if len(seen) != 0 {
+		t.Fatalf("%d stored messages missing from the CSV", len(seen))
+	}
+	reader := joinChat(t, lb.url(), room, "reader")
+	for text, ids := range reader.history(t) {
+		if len(ids) != 1 {
+			t.Fatalf("%s is %d times in history", text, len(ids))
+		}
+		if _, ok := sent[text]; !ok {
+			t.Fatalf("history holds %q, which nobody sent", text)
+		}
+	}
+	_ = reader.Close()
 	// The meeting ends once everyone has left: one session, and one
 	// started, ended and chatSynced webhook each.
 	for _, p := range peers {
@@ -397,6 +426,12 @@ func TestClusterAbandonedMeetingEnds(t *testing.T) {
 	c.say(t, "last words")
 	waitUntil(t, 10*time.Second, "ack", func() bool { return c.acked()["last words"] != "" })
 	lastAck := time.Now()
+	// Killed once meeting.started is out: a webhook the dead node had
+	// claimed would only go out again after its delivery lease.
+	waitUntil(t, 10*time.Second, "meeting.started", func() bool {
+		ids, _ := hooks.ofType("meeting.started")
+		return ids > 0
+	})
 	if err := nodes[0].cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -425,4 +460,43 @@ func TestClusterAbandonedMeetingEnds(t *testing.T) {
 	if reason != "recovered" || ended.After(lastAck) {
 		t.Fatalf("session ended %v (%s); want at its last activity, before %v, as recovered", ended, reason, lastAck)
 	}
+}
+
+// meetingCSV downloads the chat replay CSV of room's meeting through the
+// API at base, as its owner would, and counts each payload.
+func meetingCSV(t *testing.T, base, room string) map[string]int {
+	t.Helper()
+	admin, _ := auth.KeyProvider{APIKey: "devkey", APISecret: "secret"}.Mint(auth.TokenOptions{
+		Identity: "owner", Grant: auth.VideoGrant{Room: room, RoomAdmin: true}})
+	var list struct {
+		Data struct {
+			Meetings []struct {
+				ID string `json:"id"`
+			} `json:"meetings"`
+		} `json:"data"`
+	}
+	getJSON(t, base+"/v1/meetings?room="+room, admin, &list)
+	if len(list.Data.Meetings) != 1 {
+		t.Fatalf("meetings of %s: %+v", room, list.Data.Meetings)
+	}
+	var link struct {
+		Data struct {
+			URL string `json:"chat_download_url"`
+		} `json:"data"`
+	}
+	getJSON(t, base+"/v1/meetings/"+list.Data.Meetings[0].ID+"/chat", admin, &link)
+	resp, err := http.Get(link.Data.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("CSV: %d rows, %v", len(rows), err)
+	}
+	count := map[string]int{}
+	for _, r := range rows[1:] {
+		count[r[8]]++ // payload
+	}
+	return count
 }
