@@ -152,11 +152,14 @@ func (w *writer) insertMessages(tx *gorm.DB, conn *sql.Conn, rows []MessageRow, 
 		epoch[i] = r.Epoch
 		envelope[i] = r.E2EE
 	}
+	// recipients (the 11th) is jsonb: unnest's text is cast.
 	return rawExec(tx, `INSERT INTO messages (`+strings.Join(messageColumns, ", ")+`)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+		SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11::jsonb, c12, c13, c14, c15, c16, c17, c18, c19, c20, c21
+		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
 			$8::text[], $9::text[], $10::boolean[], $11::text[], $12::text[], $13::text[], $14::text[],
 			$15::timestamptz[], $16::timestamptz[], $17::boolean[], $18::timestamptz[], $19::text[], $20::bigint[],
 			$21::jsonb[])
+			AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20, c21)
 		ON CONFLICT (id) DO NOTHING`,
 		id, room, seq, session, meeting, sender, senderName, kind, text, private, recipients, replyTo, clientID,
 		attachment, created, edited, deleted, deletedAt, deletedBy, epoch, envelope)

@@ -182,6 +182,9 @@ func MigrateUp(ctx context.Context, cfg Config, w io.Writer) error {
 	for _, r := range res {
 		fmt.Fprintln(w, r.String())
 	}
+	if err == nil {
+		_, err = ensureSearchIndex(ctx, db, discardLogger(cfg), cfg.noFTS)
+	}
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,8 @@ type Participant struct {
 // room, so a meeting's messages are found by room (the (room, seq) index);
 // meeting_id has no index of its own, to keep inserts cheap. Recipients repeats
 // the private destinations as a JSON array (for reading them back in one
-// row); MessageRecipient rows make "viewer is a recipient" a query.
+// row; "[]", or "" in rows from before 00007, for a message to everyone;
+// jsonb on PostgreSQL); MessageRecipient rows make "viewer is a recipient" a query.
 // Deleting blanks Text and AttachmentID: a tombstone keeps id and seq only.
 type MessageRow struct {
 	ID         string `gorm:"primaryKey;size:64"`
@@ -134,6 +135,9 @@ type AttachmentRow struct {
 	Width       int       `gorm:"not null;default:0"`
 	Height      int       `gorm:"not null;default:0"`
 	CreatedAt   time.Time `gorm:"not null"`
+	// UsedAt is when chat last resolved the upload for a message: the
+	// sweeper (recorder/attachments) spares it for a grace after that.
+	UsedAt *time.Time
 }
 
 // TableName implements gorm's Tabler.

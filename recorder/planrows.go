@@ -35,8 +35,8 @@ func (p *plan) addMessage(room string, s *roomState, m *chat.Message) {
 	if m.Deleted {
 		row.Text = ""
 	}
+	row.Recipients = encodeList(m.To) // "[]" for everyone: valid JSON for jsonb
 	if row.Private {
-		row.Recipients = encodeList(m.To)
 		for _, to := range m.To {
 			p.recipients = append(p.recipients, MessageRecipient{MessageID: m.ID, Identity: to})
 		}

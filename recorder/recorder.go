@@ -72,6 +72,8 @@ type Config struct {
 	// sqlite overrides the SQLite engine the binary was built with (tests
 	// run the suite on both; sqlite.go).
 	sqlite sqliteEngine
+	// noFTS makes Open act as on an engine without FTS5 (tests; search.go).
+	noFTS bool
 }
 
 // Batch is what one write transaction recorded, for the Outbox.
@@ -106,6 +108,8 @@ type Recorder struct {
 	// statement the writer executes outside GORM; its error fails the
 	// statement, as a GORM callback's error would.
 	afterExec func() error
+	// fts: SQLite search goes through the FTS5 index (search.go).
+	fts bool
 }
 
 var _ chat.Store = (*Recorder)(nil)
@@ -152,8 +156,13 @@ func Open(cfg Config) (*Recorder, error) {
 			sqlDB.Close()
 			return nil, err
 		}
+		r.fts = searchIndexUsable(db, cfg.noFTS)
 	} else {
 		if _, err := migrate(context.Background(), db, log); err != nil {
+			sqlDB.Close()
+			return nil, err
+		}
+		if r.fts, err = ensureSearchIndex(context.Background(), db, log, cfg.noFTS); err != nil {
 			sqlDB.Close()
 			return nil, err
 		}

@@ -1,7 +1,8 @@
 package recorder
 
 // The read side of chat.Store. Every read goes to the database, so it sees
-// exactly the changes whose done callback has run. Messages are read as
+// exactly the changes whose done callback has run. (Attachment also stamps
+// the upload it resolves, for the upload sweeper.) Messages are read as
 // rows and then hydrated with their reactions, pin and attachment in three
 // set queries, never one query per message.
 
@@ -10,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -22,9 +24,11 @@ const MaxHistory = 1000
 
 func marshalJSON(v any) ([]byte, error) { return json.Marshal(v) }
 
+// encodeList is the JSON array of l ("[]" when empty: valid JSON for
+// PostgreSQL's jsonb column).
 func encodeList(l []string) string {
 	if len(l) == 0 {
-		return ""
+		return "[]"
 	}
 	b, _ := json.Marshal(l)
 	return string(b)
@@ -35,7 +39,7 @@ func decodeList(s string) []string {
 		return nil
 	}
 	var l []string
-	if json.Unmarshal([]byte(s), &l) != nil {
+	if json.Unmarshal([]byte(s), &l) != nil || len(l) == 0 {
 		return nil
 	}
 	return l
@@ -147,8 +151,18 @@ func (r *Recorder) one(ctx context.Context, q *gorm.DB) (*chat.Message, error) {
 
 // Attachment implements chat.Store.
 func (r *Recorder) Attachment(ctx context.Context, room, id string) (*chat.Attachment, error) {
+	// Stamped before it is read: the message about to name it is then
+	// safe from the upload sweeper for a whole grace (recorder/attachments).
+	db := r.db.WithContext(ctx)
+	touch := db.Model(&AttachmentRow{}).Where("room = ? AND id = ?", room, id).Update("used_at", time.Now().UTC())
+	if touch.Error != nil {
+		return nil, touch.Error
+	}
+	if touch.RowsAffected == 0 {
+		return nil, chat.ErrNotFound
+	}
 	var a AttachmentRow
-	err := r.db.WithContext(ctx).Where("room = ? AND id = ?", room, id).Take(&a).Error
+	err := db.Where("room = ? AND id = ?", room, id).Take(&a).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, chat.ErrNotFound
 	}

@@ -37,7 +37,7 @@ func dumpRows(t *testing.T, db *gorm.DB) map[string][]string {
 		for _, row := range rows {
 			keys := make([]string, 0, len(row))
 			for k := range row {
-				if table == "messages" && (k == "search" || k == "epoch" || k == "e2ee") {
+				if table == "messages" && (k == "search" || k == "epoch" || k == "e2ee") || table == "attachments" && k == "used_at" {
 					continue // columns added by later migrations
 				}
 				keys = append(keys, k)
@@ -57,6 +57,9 @@ func dumpRows(t *testing.T, db *gorm.DB) map[string][]string {
 					} else {
 						v = 0
 					}
+				}
+				if table == "messages" && k == "recipients" && v == "" {
+					v = "[]" // "everyone", as 00007 writes it for jsonb
 				}
 				if s, ok := v.(string); ok && (strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[")) {
 					var j any

@@ -64,6 +64,8 @@ func serveCommand() *cli.Command {
 				Usage: "attachment uploads a participant may make at once"},
 			&cli.Int64Flag{Name: "upload-room-quota", Value: 1 << 30, Config: decimal, Validator: nonNegative[int64], Sources: env("upload-room-quota"),
 				Usage: "bytes of stored attachments per room (0: no limit)"},
+			&cli.DurationFlag{Name: "upload-grace", Value: 24 * time.Hour, Validator: nonNegative[time.Duration], Sources: env("upload-grace"),
+				Usage: "how long an upload that no message references is kept before it is removed (0: kept forever)"},
 			&cli.DurationFlag{Name: "departure-timeout", Value: chat.DefaultConfig().DepartureTimeout, Validator: nonNegative[time.Duration],
 				Sources: env("departure-timeout"),
 				Usage:   "how long a room must stay empty before its meeting session ends (meeting.ended); a join within it continues the session (0: end at once)"},
@@ -190,7 +192,7 @@ func runServe(_ context.Context, cmd *cli.Command) error {
 		APIKey: key, APISecret: secret, Dev: dev,
 		RTC: rtc, AllowedOrigins: allowed, ChatConfig: &chatCfg, Logger: log, Webhooks: whCfg,
 		HTTP: httpLimits(cmd), Uploads: app.UploadLimits{Rate: cmd.Float64("upload-rate"), Burst: int(cmd.Int("upload-burst")),
-			RoomQuota: cmd.Int64("upload-room-quota")},
+			RoomQuota: cmd.Int64("upload-room-quota"), Grace: cmd.Duration("upload-grace")},
 		Build:   app.Build{Version: b.Version, Commit: b.Commit},
 		Cluster: app.ClusterConfig{NodeURL: nodeURL, LeaseTTL: cmd.Duration("lease-ttl"), LeaseRenew: cmd.Duration("lease-renew")},
 	})

@@ -19,6 +19,7 @@ import (
 	"github.com/backchannel-rtc/backchannel/protocol"
 	"github.com/backchannel-rtc/backchannel/recorder"
 	recorderapi "github.com/backchannel-rtc/backchannel/recorder/api"
+	"github.com/backchannel-rtc/backchannel/recorder/attachments"
 	"github.com/backchannel-rtc/backchannel/recorder/webhook"
 	"github.com/backchannel-rtc/backchannel/sfu"
 	"github.com/backchannel-rtc/backchannel/signaling"
@@ -30,6 +31,9 @@ type UploadLimits struct {
 	Rate      float64 // uploads per minute per participant (room, identity)
 	Burst     int     // uploads a participant may make at once
 	RoomQuota int64   // bytes of stored attachments per room
+	// Grace is how long an upload no message references is kept (0:
+	// forever).
+	Grace time.Duration
 }
 
 // Config is everything `backchannel serve` can be told.
@@ -96,6 +100,7 @@ type App struct {
 	commitSeconds prometheus.Histogram
 	batchSize     prometheus.Histogram
 	signaling     *signaling.Handler
+	attachments   *attachments.Service // the upload sweeper
 	done          chan error
 	// Node is this server's cluster membership (nil on a single node).
 	Node   *cluster.Node
@@ -181,12 +186,16 @@ func New(cfg Config) (*App, error) {
 		mux.HandleFunc("GET /v1/dev/token", a.devToken)
 	}
 	if a.Recorder != nil {
-		err := recorderapi.Register(mux, a.Recorder, a.Keys, recorderapi.Config{PublicURL: cfg.PublicURL,
-			UploadRate: cfg.Uploads.Rate, UploadBurst: cfg.Uploads.Burst, UploadRoomQuota: cfg.Uploads.RoomQuota})
+		a.attachments, err = recorderapi.Register(mux, a.Recorder, a.Keys, recorderapi.Config{PublicURL: cfg.PublicURL,
+			UploadRate: cfg.Uploads.Rate, UploadBurst: cfg.Uploads.Burst, UploadRoomQuota: cfg.Uploads.RoomQuota,
+			UploadGrace: cfg.Uploads.Grace})
 		if err == nil {
 			err = a.startWebhooks(mux)
 		}
 		if err != nil {
+			if a.attachments != nil {
+				_ = a.attachments.Close()
+			}
 			a.ln.Close()
 			a.closeNode()
 			a.SFU.Close()
@@ -261,6 +270,9 @@ func (a *App) close() error {
 		}
 	}
 	a.closeWebhooks()
+	if a.attachments != nil {
+		_ = a.attachments.Close() // the upload sweeper, before its database
+	}
 	if a.Recorder != nil {
 		if e := a.Recorder.Close(); e != nil && err == nil {
 			err = e

@@ -43,6 +43,9 @@ type Config struct {
 	UploadRate      float64
 	UploadBurst     int
 	UploadRoomQuota int64
+	// UploadGrace is how long an upload no message references is kept
+	// (attachments.Config.Grace; 0: forever).
+	UploadGrace time.Duration
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -58,8 +61,9 @@ type api struct {
 }
 
 // Register adds the recorder's endpoints to mux (patterns under /v1/),
-// the attachment endpoints (recorder/attachments) included.
-func Register(mux *http.ServeMux, r *recorder.Recorder, keys auth.KeyProvider, cfg Config) error {
+// the attachment endpoints (recorder/attachments) included. The returned
+// Service's Close stops the upload sweeper.
+func Register(mux *http.ServeMux, r *recorder.Recorder, keys auth.KeyProvider, cfg Config) (*attachments.Service, error) {
 	if cfg.ChatURLTTL <= 0 {
 		cfg.ChatURLTTL = time.Hour
 	}
@@ -78,12 +82,12 @@ func Register(mux *http.ServeMux, r *recorder.Recorder, keys auth.KeyProvider, c
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	x, err := export.New(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a := &api{r: r, db: r.DB(), x: x, keys: keys, cfg: cfg, sig: links.NewSigner(keys.APISecret), log: r.Logger()}
-	attachments.Register(mux, r, keys, attachments.Config{PublicURL: cfg.PublicURL, URLTTL: cfg.AttachmentURLTTL,
+	att := attachments.Register(mux, r, keys, attachments.Config{PublicURL: cfg.PublicURL, URLTTL: cfg.AttachmentURLTTL,
 		MaxUploadBytes: cfg.MaxUploadBytes, UploadRate: cfg.UploadRate, UploadBurst: cfg.UploadBurst,
-		RoomQuota: cfg.UploadRoomQuota, Now: cfg.Now})
+		RoomQuota: cfg.UploadRoomQuota, Grace: cfg.UploadGrace, Now: cfg.Now})
 	mux.HandleFunc("GET /v1/meetings", a.admin(a.listMeetings))
 	mux.HandleFunc("GET /v1/meetings/{id}", a.admin(a.getMeeting))
 	mux.HandleFunc("GET /v1/sessions/{id}/messages", a.admin(a.sessionMessages))
@@ -92,13 +96,15 @@ func Register(mux *http.ServeMux, r *recorder.Recorder, keys auth.KeyProvider, c
 	mux.HandleFunc("GET /v1/meetings/{id}/chat", a.admin(a.meetingChat))
 	mux.HandleFunc("GET /v1/chat-replay/sessions/{id}", a.replayCSV)
 	mux.HandleFunc("GET /v1/chat-replay/meetings/{id}", a.replayCSV)
-	return nil
+	return att, nil
 }
 
 // Handler returns a mux with only the recorder's endpoints.
 func Handler(r *recorder.Recorder, keys auth.KeyProvider, cfg Config) (http.Handler, error) {
 	mux := http.NewServeMux()
-	if err := Register(mux, r, keys, cfg); err != nil {
+	// No grace here, so no sweeper to stop.
+	cfg.UploadGrace = 0
+	if _, err := Register(mux, r, keys, cfg); err != nil {
 		return nil, err
 	}
 	return mux, nil
@@ -361,21 +367,6 @@ func seqCursor(w http.ResponseWriter, q url.Values) (int64, bool) {
 // MaxSearchQuery is the longest search string used (longer is cut).
 const MaxSearchQuery = 200
 
-// likeEscape makes s a literal for LIKE ... ESCAPE '\'.
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
-// searchQuery selects the messages of room whose text contains text,
-// case-insensitively, after seq after. On PostgreSQL the trigram index on
-// lower(text) answers the LIKE (migrations/postgres/00004;
-// TestSearchUsesIndex).
-func searchQuery(db *gorm.DB, room, text string, after int64, limit int) *gorm.DB {
-	return db.Where(`room = ? AND seq > ? AND deleted = ? AND LOWER(text) LIKE ? ESCAPE '\'`,
-		room, after, false, "%"+likeEscape(strings.ToLower(text))+"%").
-		Order("seq").Limit(limit)
-}
-
 func (a *api) search(w http.ResponseWriter, req *http.Request, who auth.Identity) {
 	m, ok := a.meeting(w, req, who)
 	if !ok {
@@ -396,7 +387,8 @@ func (a *api) search(w http.ResponseWriter, req *http.Request, who auth.Identity
 		return
 	}
 	var rows []recorder.MessageRow
-	if err := searchQuery(a.db.WithContext(req.Context()), m.Room, text, after, limit).Find(&rows).Error; err != nil {
+	// Through an index on both databases (recorder/search.go, TestSearchUsesIndex).
+	if err := a.r.SearchQuery(a.db.WithContext(req.Context()), m.Room, text, after, limit).Find(&rows).Error; err != nil {
 		a.fail(w, req, err)
 		return
 	}

@@ -27,7 +27,7 @@ type apiEnv struct{ *rectest.Env }
 func newAPIEnv(t *testing.T, b backend, cfg Config) *apiEnv {
 	e := rectest.NewEnv(t, b, func(mux *http.ServeMux, r *recorder.Recorder, now func() time.Time) {
 		cfg.Now = now
-		if err := Register(mux, r, rectest.Keys, cfg); err != nil {
+		if _, err := Register(mux, r, rectest.Keys, cfg); err != nil {
 			t.Fatal(err)
 		}
 	})

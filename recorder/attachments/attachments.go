@@ -52,6 +52,12 @@ type Config struct {
 	// RoomQuota caps the bytes of a room's stored attachments; 0 is no
 	// limit.
 	RoomQuota int64
+	// Grace is how long an upload no message references is kept (the
+	// sweeper, sweep.go); 0 keeps it forever.
+	Grace time.Duration
+	// SweepEvery is how often the sweeper runs (default Grace/10, within
+	// 1 minute and 1 hour).
+	SweepEvery time.Duration
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -65,8 +71,13 @@ type api struct {
 	log   *slog.Logger
 	rates *uploadRates
 	// commit serializes the quota check, the blob's rename and the row's
-	// insert, so concurrent uploads cannot overshoot a room's quota.
+	// insert, so concurrent uploads cannot overshoot a room's quota, and
+	// the sweeper (sweep.go) never removes a file an upload is reusing;
+	// lockUploads takes it (with, on PostgreSQL, a lock across nodes).
 	commit sync.Mutex
+	// beforeInsert, if set (tests), runs under commit between the file
+	// and the row.
+	beforeInsert func()
 }
 
 // Dir is where the attachments of a data directory are stored.
@@ -75,8 +86,9 @@ func Dir(dataDir string) string { return filepath.Join(dataDir, "attachments") }
 // Register adds the attachment endpoints to mux: upload
 // (POST /v1/rooms/{room}/attachments), a viewer's download URL
 // (GET /v1/attachments/{id}/url) and the signed download itself
-// (GET /v1/attachments/{id}).
-func Register(mux *http.ServeMux, r *recorder.Recorder, keys auth.KeyProvider, cfg Config) {
+// (GET /v1/attachments/{id}). With a Grace it starts the sweeper, which
+// the returned Service's Close stops.
+func Register(mux *http.ServeMux, r *recorder.Recorder, keys auth.KeyProvider, cfg Config) *Service {
 	if cfg.URLTTL <= 0 {
 		cfg.URLTTL = time.Hour
 	}
@@ -94,6 +106,9 @@ func Register(mux *http.ServeMux, r *recorder.Recorder, keys auth.KeyProvider, c
 	mux.HandleFunc("POST /v1/rooms/{room}/attachments", a.upload)
 	mux.HandleFunc("GET /v1/attachments/{id}/url", a.attachmentURL)
 	mux.HandleFunc("GET /v1/attachments/{id}", a.download)
+	s := &Service{a: a}
+	s.start()
+	return s
 }
 
 func (a *api) fail(w http.ResponseWriter, req *http.Request, err error) {
@@ -260,8 +275,12 @@ func (a *api) store(req *http.Request, body io.Reader, row *recorder.AttachmentR
 			row.Image, row.Width, row.Height = true, w, h
 		}
 	}
-	a.commit.Lock()
-	defer a.commit.Unlock()
+	unlock, err := a.lockUploads(req.Context())
+	if err != nil {
+		a.log.Error("recorder attachments: upload lock", "err", err)
+		return http.StatusInternalServerError, "internal error"
+	}
+	defer unlock()
 	if code, msg := a.checkQuota(req, row); code != 0 {
 		return code, msg
 	}
@@ -277,6 +296,9 @@ func (a *api) store(req *http.Request, body io.Reader, row *recorder.AttachmentR
 			return code, msg
 		}
 		keep = true
+	}
+	if a.beforeInsert != nil {
+		a.beforeInsert()
 	}
 	row.CreatedAt = time.Now().UTC()
 	if err := a.db.WithContext(req.Context()).Create(row).Error; err != nil {

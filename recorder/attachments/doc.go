@@ -6,4 +6,5 @@
 // message it may see references. Uploads are written to the database
 // directly (not through the chat writer): the client needs the id before
 // it can send the message, and the upload path is not the real-time one.
+// Uploads no message references are removed after a grace (sweep.go).
 package attachments

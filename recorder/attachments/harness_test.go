@@ -26,14 +26,17 @@ type apiEnv struct {
 	*rectest.Env
 	r     *recorder.Recorder
 	clock *rectest.Clock
+	svc   *Service
 }
 
 func newAPIEnv(t *testing.T, b backend, cfg Config) *apiEnv {
+	var svc *Service
 	e := rectest.NewEnv(t, b, func(mux *http.ServeMux, r *recorder.Recorder, now func() time.Time) {
 		cfg.Now = now
-		Register(mux, r, rectest.Keys, cfg)
+		svc = Register(mux, r, rectest.Keys, cfg)
 	})
-	return &apiEnv{Env: e, r: e.R, clock: e.Clock}
+	t.Cleanup(func() { svc.Close() })
+	return &apiEnv{Env: e, r: e.R, clock: e.Clock, svc: svc}
 }
 
 func (e *apiEnv) do(t testing.TB, method, path, tok string, body io.Reader, hdr ...string) *http.Response {
@@ -41,7 +44,11 @@ func (e *apiEnv) do(t testing.TB, method, path, tok string, body io.Reader, hdr 
 	return e.Do(t, method, path, tok, body, hdr...)
 }
 
-var suite = []rectest.Case{{Name: "Attachments", Fn: testAttachments}, {Name: "UploadRate", Fn: testUploadRate}, {Name: "RoomQuota", Fn: testRoomQuota}}
+var suite = []rectest.Case{{Name: "Attachments", Fn: testAttachments}, {Name: "UploadRate", Fn: testUploadRate}, {Name: "RoomQuota", Fn: testRoomQuota},
+	{Name: "SweepUnreferenced", Fn: testSweepUnreferenced}, {Name: "SweepRacingUpload", Fn: testSweepRacingUpload},
+	{Name: "SweepWaitsForUpload", Fn: testSweepWaitsForUpload},
+	{Name: "SweepWaitsForOtherNodesUpload", Fn: testSweepWaitsForOtherNodesUpload},
+	{Name: "SweeperRunsAndStops", Fn: testSweeperRunsAndStops}}
 
 func TestSQLite_Suite(t *testing.T)       { rectest.Run(t, rectest.SQLite, suite) }
 func TestSQLitePureGo_Suite(t *testing.T) { rectest.Run(t, rectest.SQLitePureGo, suite) }

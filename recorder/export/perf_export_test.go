@@ -79,7 +79,7 @@ func seedExport(t testing.TB, r *testRec, room string, n int) string {
 			WHEN i % 100 = 3 THEN 'quoted, "text" with a' || ` + lf + ` || 'line break'
 			WHEN i % 100 = 5 THEN '=1+' || i
 			ELSE 'message number ' || i || ', with a little padding to look like chat' END,
-		i % 10 = 0, CASE WHEN i % 10 = 0 THEN '["bob","carol"]' ELSE '' END,
+		i % 10 = 0, ` + recipientsOf("i % 10 = 0", pg) + `,
 		CASE WHEN i % 20 = 1 AND i > 1 THEN ` + idOf("i - 1") + ` ELSE '' END,
 		'c' || i,
 		CASE WHEN i % 200 = 13 THEN '' WHEN i % 50 = 7 THEN ` + lit(img.ID) + ` WHEN i % 50 = 17 THEN ` + lit(file.ID) + ` ELSE '' END,
@@ -257,4 +257,14 @@ func procStatusKiB(t testing.TB, field string) int64 {
 	}
 	t.Fatalf("no %s in /proc/self/status", field)
 	return 0
+}
+
+// recipientsOf is the recipients value of a seeded row: ["bob","carol"]
+// where private holds, else "everyone" (” as SQLite's older rows hold it;
+// '[]' in PostgreSQL's jsonb, migration 00007).
+func recipientsOf(private string, pg bool) string {
+	if pg {
+		return `CASE WHEN ` + private + ` THEN '["bob","carol"]' ELSE '[]' END::jsonb`
+	}
+	return `CASE WHEN ` + private + ` THEN '["bob","carol"]' ELSE '' END`
 }

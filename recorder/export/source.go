@@ -83,7 +83,7 @@ func exportQueries(col, p, extra string) (messages, marks, attachments string) {
 	if col == "session_id" {
 		sessionCol = "''"
 	}
-	messages = `SELECT id, sender, ` + sessionCol + `, meeting_id, sender_name, kind, text, recipients, reply_to,
+	messages = `SELECT id, sender, ` + sessionCol + `, meeting_id, sender_name, kind, text, recipients::text, reply_to,
 		attachment_id, created_at, edited_at IS NOT NULL, deleted, seq, e2ee IS NOT NULL` + extra + `
 		FROM messages m WHERE ` + col + ` = ` + p + ` AND seq > 0 ORDER BY seq`
 	// k orders a pin before the reactions of its message; reactions are in
