@@ -190,7 +190,6 @@ func (p *pgProxy) close() {
 	p.wg.Wait()
 }
 
-
 // outagePeer is one participant: every packet it receives, with the time.
 type outagePeer struct {
 	id string
