@@ -183,17 +183,10 @@ func TestClusterDrainHandsRoomsOver(t *testing.T) {
 // openSessions counts the room's sessions, failing if any has ended.
 func openSessions(t testing.TB, dsn, room string) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
 	var total, ended int
-	if err := conn.QueryRow(ctx, `SELECT count(*), count(ended_at) FROM sessions WHERE room = $1`, room).Scan(&total, &ended); err != nil {
-		t.Fatal(err)
-	}
+	withPG(t, dsn, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `SELECT count(*), count(ended_at) FROM sessions WHERE room = $1`, room).Scan(&total, &ended)
+	})
 	if ended > 0 {
 		t.Fatalf("%d of the room's %d sessions ended", ended, total)
 	}

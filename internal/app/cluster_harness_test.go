@@ -197,6 +197,28 @@ type storedRow struct {
 
 func storedMessages(t testing.TB, dsn, room string) []storedRow {
 	t.Helper()
+	var out []storedRow
+	withPG(t, dsn, func(ctx context.Context, conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx, `SELECT seq, epoch, client_id, created_at FROM messages WHERE room = $1 ORDER BY seq`, room)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r storedRow
+			if err := rows.Scan(&r.seq, &r.epoch, &r.clientID, &r.created); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	return out
+}
+
+// withPG runs f on a connection of its own to dsn, failing t on error.
+func withPG(t testing.TB, dsn string, f func(ctx context.Context, conn *pgx.Conn) error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dsn)
@@ -204,20 +226,9 @@ func storedMessages(t testing.TB, dsn, room string) []storedRow {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	rows, err := conn.Query(ctx, `SELECT seq, epoch, client_id, created_at FROM messages WHERE room = $1 ORDER BY seq`, room)
-	if err != nil {
+	if err := f(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	var out []storedRow
-	for rows.Next() {
-		var r storedRow
-		if err := rows.Scan(&r.seq, &r.epoch, &r.clientID, &r.created); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	return out
 }
 
 // checkStored asserts the room's stored messages: seq dense from 1, each
@@ -243,17 +254,9 @@ func checkStored(t testing.TB, rows []storedRow) map[string]storedRow {
 // lease reads a room's lease row.
 func leaseOf(t testing.TB, dsn, room string) (node string, epoch int64) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	err = conn.QueryRow(ctx, `SELECT node_id, epoch FROM room_leases WHERE room = $1`, room).Scan(&node, &epoch)
-	if err != nil {
-		t.Fatalf("lease of %s: %v", room, err)
-	}
+	withPG(t, dsn, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `SELECT node_id, epoch FROM room_leases WHERE room = $1`, room).Scan(&node, &epoch)
+	})
 	return node, epoch
 }
 

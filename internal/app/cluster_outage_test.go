@@ -1,12 +1,10 @@
 package app_test
 
 import (
-	"net/url"
 	"testing"
 	"time"
 
 	"github.com/backchannel-rtc/backchannel/internal/app"
-	"github.com/backchannel-rtc/backchannel/recorder/recordertest"
 )
 
 // TestClusterDatabaseOutageLongerThanTTL: PostgreSQL is cut off from both
@@ -17,15 +15,8 @@ import (
 // write carries a stale epoch, and everyone ends up on the one node the
 // lease names.
 func TestClusterDatabaseOutageLongerThanTTL(t *testing.T) {
-	dsn := recordertest.Postgres(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newPGProxy(t, u.Host)
-	pu := *u
-	pu.Host = proxy.addr
-	nodes := []*app.App{startNode(t, pu.String(), nil), startNode(t, pu.String(), nil)}
+	dsn, proxy, proxied := proxiedPostgres(t)
+	nodes := []*app.App{startNode(t, proxied, nil), startNode(t, proxied, nil)}
 	room := "outage"
 	host, other := hostAndEntry(t, nodes, room)
 	alice := dialPeer(t, other.Keys, other.URL(), room, "alice")

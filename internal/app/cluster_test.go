@@ -1,14 +1,8 @@
 package app_test
 
 import (
-	"fmt"
-	"net/http"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/backchannel-rtc/backchannel/internal/app"
 	"github.com/backchannel-rtc/backchannel/recorder/recordertest"
@@ -71,17 +65,7 @@ func TestClusterJoinThroughAnyNode(t *testing.T) {
 // metricValue reads one unlabelled sample from a node's /metrics.
 func metricValue(t *testing.T, a *app.App, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(a.URL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.LegacyValidation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := fams[name]
+	f := scrape(t, a)[name]
 	if f == nil || len(f.GetMetric()) != 1 {
 		t.Fatalf("%s missing from /metrics", name)
 	}
@@ -90,55 +74,4 @@ func metricValue(t *testing.T, a *app.App, name string) float64 {
 		return g.GetValue()
 	}
 	return m.GetCounter().GetValue()
-}
-
-// TestClusterPlacementRace: 20 new rooms, each joined at the same instant
-// through two different nodes. Each room ends up with exactly one host,
-// both clients on it, and every message under the lease's epoch.
-func TestClusterPlacementRace(t *testing.T) {
-	dsn := recordertest.Postgres(t)
-	nodes := []*app.App{startNode(t, dsn, nil), startNode(t, dsn, nil), startNode(t, dsn, nil)}
-	const rooms = 20
-	type pair struct{ a, b *peer }
-	pairs := make([]pair, rooms)
-	var wg sync.WaitGroup
-	for i := range rooms {
-		room := fmt.Sprintf("race-%02d", i)
-		for j := range 2 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				n := nodes[(i+j)%3]
-				p := dialPeer(t, n.Keys, n.URL(), room, fmt.Sprintf("p%d", j))
-				if j == 0 {
-					pairs[i].a = p
-				} else {
-					pairs[i].b = p
-				}
-			}()
-		}
-	}
-	wg.Wait()
-	for i, pr := range pairs {
-		room := fmt.Sprintf("race-%02d", i)
-		if pr.a.landed() != pr.b.landed() {
-			t.Fatalf("%s is on two nodes: %s and %s", room, pr.a.landed(), pr.b.landed())
-		}
-		owner, _ := leaseOf(t, dsn, room)
-		if h := nodeOf(nodes, pr.a.landed()); h == nil || h.Node.ID() != owner {
-			t.Fatalf("%s: clients on %s, lease on %s", room, pr.a.landed(), owner)
-		}
-		pr.a.say(t, room+"-a")
-		pr.b.say(t, room+"-b")
-	}
-	for i, pr := range pairs {
-		room := fmt.Sprintf("race-%02d", i)
-		eventually(t, 10*time.Second, room+" acked", func() bool { return pr.a.acked(room+"-a") && pr.b.acked(room+"-b") })
-		_, epoch := leaseOf(t, dsn, room)
-		for _, r := range checkStored(t, storedMessages(t, dsn, room)) {
-			if r.epoch != epoch {
-				t.Fatalf("%s: message %s written at epoch %d, the lease is at %d", room, r.clientID, r.epoch, epoch)
-			}
-		}
-	}
 }

@@ -56,6 +56,21 @@ type pgProxy struct {
 	wg        sync.WaitGroup
 }
 
+// proxiedPostgres makes a test database and a proxy in front of it: dsn
+// reaches the database directly, proxied through the proxy.
+func proxiedPostgres(t testing.TB) (dsn string, proxy *pgProxy, proxied string) {
+	t.Helper()
+	dsn = recordertest.Postgres(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy = newPGProxy(t, u.Host)
+	pu := *u
+	pu.Host = proxy.addr
+	return dsn, proxy, pu.String()
+}
+
 func newPGProxy(t testing.TB, target string) *pgProxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -261,17 +276,10 @@ type sentMsg struct {
 }
 
 func TestPostgresOutageMidMeeting(t *testing.T) {
-	dsn := recordertest.Postgres(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newPGProxy(t, u.Host)
-	pu := *u
-	pu.Host = proxy.addr
+	dsn, proxy, proxied := proxiedPostgres(t)
 	logs := &countingHandler{counts: map[string]int{}}
 	a := startServer(t, nil, func(c *app.Config) {
-		c.Database = pu.String()
+		c.Database = proxied
 		c.Logger = slog.New(logs)
 	})
 

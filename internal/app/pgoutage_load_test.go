@@ -17,7 +17,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +26,6 @@ import (
 	"github.com/backchannel-rtc/backchannel/chat"
 	"github.com/backchannel-rtc/backchannel/client"
 	"github.com/backchannel-rtc/backchannel/internal/app"
-	"github.com/backchannel-rtc/backchannel/recorder/recordertest"
 )
 
 var pgLoadOutage = flag.Duration("pgoutage.load", 60*time.Second,
@@ -38,19 +36,12 @@ var pgLoadOutage = flag.Duration("pgoutage.load", 60*time.Second,
 const maxOutageLogLines = 40
 
 func TestPostgresOutageUnderLoadIsQuiet(t *testing.T) {
-	dsn := recordertest.Postgres(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newPGProxy(t, u.Host)
-	pu := *u
-	pu.Host = proxy.addr
+	dsn, proxy, proxied := proxiedPostgres(t)
 	logs := &countingHandler{counts: map[string]int{}}
 	cc := chat.DefaultConfig()
 	cc.Rate = 0 // 50 msg/s per sender; the room limit (200/s) stays
 	a := startServer(t, nil, func(c *app.Config) {
-		c.Database = pu.String()
+		c.Database = proxied
 		c.Logger = slog.New(infoAndAbove{logs}) // the server's default level
 		c.ChatConfig = &cc
 	})
