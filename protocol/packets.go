@@ -104,7 +104,8 @@ const (
 // Server → client packets. The server marshals each once and the same bytes
 // go to every recipient, so none of them may carry anything
 // recipient-specific (the sender's clientId travels only in ack and error
-// packets, and in the history page a client asked for).
+// packets, and in the history page a client asked for). A field at its
+// default is left out (omitempty; defaults.go says which stay).
 
 // Head is what every server packet starts with: enough to route it.
 type Head struct {
@@ -141,14 +142,14 @@ type ReactionEvent struct {
 	Seq      int64  `json:"seq"`
 	Emoji    string `json:"emoji"`
 	Identity string `json:"identity"`
-	On       bool   `json:"on"`
+	On       bool   `json:"on,omitempty"` // absent: removed
 }
 
 type EditedEvent struct {
 	Type     string         `json:"type"` // "edited"
 	ID       string         `json:"id"`
 	Seq      int64          `json:"seq"`
-	Text     string         `json:"text"`
+	Text     string         `json:"text,omitempty"` // absent: "" (an encrypted message's edit)
 	E2EE     *e2ee.Envelope `json:"e2ee,omitempty"` // an encrypted message's re-encrypted content
 	EditedAt time.Time      `json:"editedAt"`
 }
@@ -172,7 +173,7 @@ type TypingEvent struct {
 	Type     string   `json:"type"` // "typing"
 	Identity string   `json:"identity"`
 	Name     string   `json:"name"`
-	On       bool     `json:"on"`
+	On       bool     `json:"on,omitempty"` // absent: stopped typing
 	To       []string `json:"to,omitempty"`
 }
 
@@ -198,7 +199,9 @@ type Participant struct {
 // token allows.
 type Self struct {
 	Participant
-	Admin   bool `json:"admin,omitempty"`
+	Admin bool `json:"admin,omitempty"`
+	// CanChat and CanPin are always written: a grant is stated, never
+	// implied (clients have long read an absent canChat as allowed).
 	CanChat bool `json:"canChat"`
 	CanPin  bool `json:"canPin"`
 }
@@ -229,18 +232,20 @@ type MutedEvent struct {
 type KickedEvent struct {
 	Type   string `json:"type"` // "kicked"
 	By     string `json:"by"`
-	Reason string `json:"reason"`
+	Reason string `json:"reason,omitempty"`
 }
 
 type HistoryEvent struct {
 	Type     string     `json:"type"` // "history"
 	ClientID string     `json:"clientId,omitempty"`
-	Before   int64      `json:"before"` // 0: the latest messages
-	Limit    int        `json:"limit"`  // page size used (after clamping)
+	Before   int64      `json:"before,omitempty"` // absent (0): the latest messages
+	Limit    int        `json:"limit"`            // page size used (after clamping)
 	Messages []*Message `json:"messages"`
-	More     bool       `json:"more"` // false: no older message you may see exists
-	LastSeq  int64      `json:"lastSeq"`
-	Replay   bool       `json:"replay,omitempty"` // sent by the server on attach or resync
+	More     bool       `json:"more,omitempty"` // absent (false): no older message you may see exists
+	// LastSeq is always written, 0 included (a room without messages):
+	// it is what a client compares seqs with, so it is never implied.
+	LastSeq int64 `json:"lastSeq"`
+	Replay  bool  `json:"replay,omitempty"` // sent by the server on attach or resync
 }
 
 type PinsEvent struct {

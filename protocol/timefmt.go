@@ -3,8 +3,6 @@ package protocol
 import (
 	"encoding/json"
 	"time"
-
-	"github.com/backchannel-rtc/backchannel/protocol/e2ee"
 )
 
 // TimeFormat is the one format of every time the chat protocol sends
@@ -21,35 +19,6 @@ func (t wireTime) MarshalJSON() ([]byte, error) {
 	b = append(b, '"')
 	b = time.Time(t).UTC().AppendFormat(b, TimeFormat)
 	return append(b, '"'), nil
-}
-
-// MarshalJSON writes the message with its times in TimeFormat, its fields
-// in Message's order (a field added to Message must be added here too;
-// TestMessageEncoding pins the layout).
-func (m Message) MarshalJSON() ([]byte, error) {
-	var edited *wireTime
-	if m.EditedAt != nil {
-		e := wireTime(*m.EditedAt)
-		edited = &e
-	}
-	return json.Marshal(struct {
-		ID         string         `json:"id"`
-		Seq        int64          `json:"seq"`
-		Sender     string         `json:"sender"`
-		SenderName string         `json:"senderName"`
-		Kind       Kind           `json:"kind"`
-		Text       string         `json:"text"`
-		E2EE       *e2ee.Envelope `json:"e2ee,omitempty"`
-		To         []string       `json:"to,omitempty"`
-		ReplyTo    string         `json:"replyTo,omitempty"`
-		Attachment *Attachment    `json:"attachment,omitempty"`
-		CreatedAt  wireTime       `json:"createdAt"`
-		EditedAt   *wireTime      `json:"editedAt,omitempty"`
-		Deleted    bool           `json:"deleted,omitempty"`
-		Pinned     bool           `json:"pinned,omitempty"`
-		Reactions  []Reaction     `json:"reactions,omitempty"`
-	}{m.ID, m.Seq, m.Sender, m.SenderName, m.Kind, m.Text, m.E2EE, m.To, m.ReplyTo, m.Attachment,
-		wireTime(m.CreatedAt), edited, m.Deleted, m.Pinned, m.Reactions})
 }
 
 // MarshalJSON writes the ack with its time in TimeFormat (CreatedAt is the

@@ -54,7 +54,7 @@ func TestMessageEncoding(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"type":"message","message":{"id":"01JD3Q4Z8V6W2T9K7M5N3P1R0S","seq":42,"sender":"alice","senderName":"Alice",` +
-		`"kind":"text","text":"hello","to":["bob"],"createdAt":"2026-11-22T15:02:08.994Z","reactions":[{"emoji":"👍","identities":["bob"]}]}}`
+		`"text":"hello","to":["bob"],"createdAt":"2026-11-22T15:02:08.994Z","reactions":[{"emoji":"👍","identities":["bob"]}]}}`
 	if string(b) != want {
 		t.Errorf("got  %s\nwant %s", b, want)
 	}

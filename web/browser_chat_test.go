@@ -178,6 +178,12 @@ func TestChatPanel(t *testing.T) {
 	alice.run(`document.querySelector('.msg.editing .edit-input').value = 'edited, and on one line'`)
 	alice.click("Save", `document.querySelector('.msg.editing [data-action="save-edit"]')`)
 	alice.waitJS("the edit", `(`+msgEl("edited, and on one line")+`)?.querySelector('.edited')`, waitShort)
+	// The server leaves out kind ("text", its default) and every other
+	// field at its default: the page read the messages as text, or it
+	// would not have offered Edit above.
+	if !eval[bool](alice, `(() => { const w = bc.received.filter(p => p.type === 'message').map(p => p.message); return w.length >= 9 && w.every(m => !('kind' in m) && !('deleted' in m) && !('pinned' in m) && !('to' in m)) && w.every(m => bc.messages.get(m.id).kind === 'text'); })()`) {
+		t.Fatalf("message packets or their reading: %s", eval[string](alice, `JSON.stringify(bc.received.filter(p => p.type === 'message').slice(0, 2))`))
+	}
 
 	// A long message is folded at about 12 lines, and opens on request.
 	body := `(` + msgEl(long) + `).querySelector('.msg-body')`
@@ -227,6 +233,11 @@ func TestChatPanel(t *testing.T) {
 	// unread; what comes after is.
 	dave := open("dave", "Dave Okafor", 390, 844)
 	dave.waitJS("the history", `bc.order.length >= 9`, waitShort)
+	// The replay's messages come without kind; the edited one shows as a
+	// text with its edit time, the others as texts.
+	if !eval[bool](dave, `(() => { const w = bc.received.filter(p => p.type === 'history').flatMap(p => p.messages); return w.length >= 9 && w.every(m => !('kind' in m)) && bc.order.every(i => { const m = bc.messages.get(i); return m.kind === 'text' && typeof m.text === 'string' && m.text !== ''; }) && bc.order.some(i => bc.messages.get(i).editedAt); })()`) {
+		t.Fatalf("the replay or its reading: %s", eval[string](dave, `JSON.stringify(bc.received.filter(p => p.type === 'history'))`))
+	}
 	time.Sleep(500 * time.Millisecond)
 	if !eval[bool](dave, `document.getElementById('unread').hidden && bc.unreadCount() === 0`) {
 		t.Fatalf("a late joiner starts with %q unread", eval[string](dave, `document.getElementById('unread').textContent`))

@@ -75,6 +75,18 @@ func (p Packet) Strings(k string) []string {
 
 func (p Packet) String() string { b, _ := json.Marshal(p); return string(b) }
 
+// Has returns those of keys that p carries: the server leaves a field out
+// at its default (docs/protocol.md, "Absent fields").
+func (p Packet) Has(keys ...string) []string {
+	var out []string
+	for _, k := range keys {
+		if _, ok := p[k]; ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // Client wraps a Participant with a log of everything it received.
 type Client struct {
 	P   Participant

@@ -283,10 +283,12 @@ type messageJSON struct {
 }
 
 // MarshalJSON writes the message as protocol does (its times in
-// protocol.TimeFormat) and then the admin fields: the embedded Message's
-// own MarshalJSON would otherwise be promoted and drop them.
+// protocol.TimeFormat), kind and text always included (chat packets leave
+// them out at their defaults; this API's object keeps them), and then the
+// admin fields: the embedded Message's own MarshalJSON would otherwise be
+// promoted and drop them.
 func (m messageJSON) MarshalJSON() ([]byte, error) {
-	b, err := json.Marshal(m.Message)
+	b, err := m.Message.MarshalJSONWithDefaults()
 	if err != nil {
 		return nil, err
 	}

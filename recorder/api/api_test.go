@@ -225,6 +225,14 @@ func testAdminAPI(t *testing.T, b backend) {
 		for _, m := range d["messages"].([]any) {
 			mm := m.(map[string]any)
 			seqs = append(seqs, mm["seq"].(float64))
+			// Chat packets leave kind and text out at their defaults;
+			// this API's message object keeps both (docs/api.md).
+			if _, ok := mm["kind"].(string); !ok {
+				t.Fatalf("a message without kind: %v", mm)
+			}
+			if _, ok := mm["text"].(string); !ok {
+				t.Fatalf("a message without text: %v", mm)
+			}
 			if mm["seq"].(float64) == 2 && fmt.Sprint(mm["to"]) != "[bob]" {
 				t.Fatalf("private recipients hidden from admin: %v", mm)
 			}

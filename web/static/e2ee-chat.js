@@ -21,6 +21,7 @@ import { BackchannelError } from "./util.js";
 const MAX_TEXT = 2000;
 
 /** @typedef {import("./types.js").Message} Message */
+/** @typedef {import("./types.js").WireMessage} WireMessage */
 /** @typedef {import("./types.js").ServerPacket} ServerPacket */
 /** @typedef {import("./e2ee.js").Envelope} Envelope */
 /** @typedef {import("./e2ee.js").KeyPair} KeyPair */
@@ -126,14 +127,14 @@ export class E2EEChat extends Receiving {
       .catch(() => this.e2ee.keys.delete(identity)); // not a key: nothing is sealed to it
   }
 
-  /** @param {Message} m */
+  /** @param {WireMessage} m */
   _merge(m) {
     const out = super._merge(m);
     if (out.e2ee) this._open(out);
     return out;
   }
 
-  /** @param {Message} m */
+  /** @param {WireMessage} m */
   _pinCopy(m) {
     const out = super._pinCopy(m);
     if (out.e2ee && !out.decrypt) this._open(out);

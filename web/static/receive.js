@@ -6,7 +6,7 @@
 import { BackchannelError, RECEIVED_LOG } from "./util.js";
 import { Sending } from "./send.js";
 
-/** @typedef {import("./types.js").Message} Message */
+/** @typedef {import("./types.js").WireMessage} WireMessage */
 /** @typedef {import("./types.js").ServerPacket} ServerPacket */
 
 export class Receiving extends Sending {
@@ -69,7 +69,7 @@ export class Receiving extends Sending {
       }
       case "kicked":
         this._leaveReason = p.reason || "removed by a moderator";
-        this._emit("kicked", { by: p.by, reason: p.reason });
+        this._emit("kicked", { by: p.by, reason: p.reason || "" });
         this.options.reconnect = false;
         break;
       case "message":
@@ -115,13 +115,13 @@ export class Receiving extends Sending {
           r.identities = r.identities.filter((x) => x !== p.identity);
           if (r.identities.length === 0) rs.splice(rs.indexOf(r), 1);
         }
-        this._emit("update", { message: m, change: "reaction", identity: p.identity, emoji: p.emoji, on: p.on });
+        this._emit("update", { message: m, change: "reaction", identity: p.identity, emoji: p.emoji, on: !!p.on });
         break;
       }
       case "edited": {
         const m = this._known(p.id);
         if (!m) break;
-        m.text = p.text;
+        m.text = p.text || ""; // absent: an encrypted message's edit (its e2ee, opened by E2eeChat)
         m.editedAt = p.editedAt;
         this._emit("update", { message: m, change: "edited" });
         break;
@@ -156,7 +156,7 @@ export class Receiving extends Sending {
     }
   }
 
-  /** @param {Message} msg */
+  /** @param {WireMessage} msg */
   _onMessage(msg) {
     const isNew = !this.messages.has(msg.id);
     const m = this._merge(msg);

@@ -6,7 +6,20 @@ import { TYPING_EXPIRY } from "./util.js";
 import { Api } from "./api.js";
 
 /** @typedef {import("./types.js").Message} Message */
+/** @typedef {import("./types.js").WireMessage} WireMessage */
 /** @typedef {import("./types.js").ServerPacket} ServerPacket */
+
+/**
+ * A message as the server sent it, with the fields it leaves out at their
+ * default filled in: kind "text" and text "". (Its other optional fields,
+ * deleted, pinned, to, reactions…, read as absent already.) A copy: the
+ * packet in `received` stays as it came.
+ * @param {WireMessage} m
+ * @returns {Message}
+ */
+export function withDefaults(m) {
+  return { ...m, kind: m.kind || "text", text: m.text || "" };
+}
 
 export class Timeline extends Api {
   /**
@@ -44,9 +57,10 @@ export class Timeline extends Api {
    * Keeps a pinned message: the loaded copy when there is one (so that
    * later changes apply once), else a copy outside the timeline, which may
    * not have reached that far back.
-   * @param {Message} m
+   * @param {WireMessage} w
    */
-  _pinCopy(m) {
+  _pinCopy(w) {
+    const m = withDefaults(w);
     const loaded = this.messages.has(m.id) ? this._merge(m) : m;
     loaded.pinned = true;
     this.pins.set(m.id, loaded);
@@ -57,10 +71,11 @@ export class Timeline extends Api {
    * Inserts or replaces a message by id, keeping seq order. A message
    * already known keeps its object (its fields are replaced), so that
    * whoever holds it sees the current state.
-   * @param {Message} m
+   * @param {WireMessage} w
    * @returns {Message}
    */
-  _merge(m) {
+  _merge(w) {
+    const m = withDefaults(w);
     const old = this.messages.get(m.id);
     if (old) {
       for (const k of Object.keys(old)) delete (/** @type {Record<string, unknown>} */ (old))[k];

@@ -42,6 +42,14 @@
  */
 
 /**
+ * A message object as it arrives: the server leaves out every field at its
+ * default (docs/protocol.md, "Absent fields"), kind ("text") and text ("")
+ * included. Timeline's _merge and _pinCopy fill them in (withDefaults), so
+ * the client's state holds Messages.
+ * @typedef {Omit<Message, "kind" | "text"> & {kind?: Message["kind"], text?: string}} WireMessage
+ */
+
+/**
  * What the sealed content of an encrypted file message says of the file.
  * @typedef {object} EncryptedFile
  * @property {string} name
@@ -114,7 +122,8 @@
 
 /**
  * Any packet the server sends on the chat channel (parsed JSON: the fields
- * present depend on `type`, see docs/protocol.md).
+ * present depend on `type`, see docs/protocol.md; a field at its default,
+ * false, 0 or "", is left out).
  * @typedef {object} ServerPacket
  * @property {string} type
  * @property {string} [id]
@@ -131,8 +140,8 @@
  * @property {string} [reason]
  * @property {boolean} [removed]
  * @property {string[]} [to]
- * @property {Message|string} [message] the message (message, pinned), or what went wrong (error)
- * @property {Message[]} [messages]
+ * @property {WireMessage|string} [message] the message (message, pinned), or what went wrong (error)
+ * @property {WireMessage[]} [messages]
  * @property {boolean} [more]
  * @property {boolean} [replay]
  * @property {number} [lastSeq]
