@@ -220,10 +220,24 @@ func (n *netCut) Restore() {
 }
 
 // route makes tb's page send its media through n: the server's candidates
-// (in its SDP, or trickled) name n's UDP port instead of the server's.
+// (in its SDP, or trickled) name n's UDP port instead of the server's, and
+// the page's own candidates never reach the server, which then knows the
+// page only by the address its packets arrive from: n's. Otherwise the
+// server's checks to the page's host candidates could make a direct pair
+// that bypasses n (on loopback every address answers), as happened in CI:
+// the cut then cut nothing.
 func (n *netCut) route(tb *tab, serverUDP int) {
 	tb.t.Helper()
 	src := fmt.Sprintf(`(() => {
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    try {
+      const m = JSON.parse(data);
+      if (m.type === "candidate") return;
+      if (m.sdp) data = JSON.stringify({ ...m, sdp: m.sdp.split("\r\n").filter((l) => !l.startsWith("a=candidate:")).join("\r\n") });
+    } catch { /* not JSON: as is */ }
+    return send.call(this, data);
+  };
   const fix = (s) => s.split(" 127.0.0.1 %d ").join(" 127.0.0.1 %d ");
   const P = RTCPeerConnection.prototype;
   const setRemote = P.setRemoteDescription;
