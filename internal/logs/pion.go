@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/pion/logging"
 )
@@ -20,7 +21,8 @@ const LevelTrace = slog.LevelDebug - 4
 // connection's life, and warn of what happens on every join and leave:
 // "Failed to ping without candidate pairs" before the first candidate,
 // "read/write on closed pipe" after a peer is closed), and its errors,
-// which concern one peer connection rather than the server, at warn.
+// which concern one peer connection rather than the server, at warn
+// (but for a write racing its connection's close: errorLevel).
 func Pion(log *slog.Logger) logging.LoggerFactory { return pionFactory{log} }
 
 type pionFactory struct{ log *slog.Logger }
@@ -53,5 +55,22 @@ func (l pionLogger) Info(msg string)           { l.emit(slog.LevelDebug, "info",
 func (l pionLogger) Infof(f string, a ...any)  { l.emitf(slog.LevelDebug, "info", f, a...) }
 func (l pionLogger) Warn(msg string)           { l.emit(slog.LevelDebug, "warn", msg) }
 func (l pionLogger) Warnf(f string, a ...any)  { l.emitf(slog.LevelDebug, "warn", f, a...) }
-func (l pionLogger) Error(msg string)          { l.emit(slog.LevelWarn, "error", msg) }
-func (l pionLogger) Errorf(f string, a ...any) { l.emitf(slog.LevelWarn, "error", f, a...) }
+func (l pionLogger) Error(msg string)          { l.emit(errorLevel(msg), "error", msg) }
+
+func (l pionLogger) Errorf(f string, a ...any) {
+	if l.log.Enabled(context.Background(), slog.LevelWarn) { // debug enabled implies warn
+		msg := fmt.Sprintf(f, a...)
+		l.emit(errorLevel(msg), "error", msg)
+	}
+}
+
+// errorLevel is warn for Pion's errors, except a write that raced the
+// close of its own connection ("Failed to write packet: io: read/write on
+// closed pipe" from ICE when a participant leaves): teardown, not a
+// failure, logged at debug as Pion's warnings are.
+func errorLevel(msg string) slog.Level {
+	if strings.Contains(msg, "closed pipe") || strings.Contains(msg, "use of closed network connection") {
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
+}
