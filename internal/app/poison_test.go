@@ -299,6 +299,16 @@ func testRefusedChangeIsWithdrawn(t *testing.T, dsn string, ddl []string) {
 		}
 		return nil
 	}
+	// Bob's chat is attached on the server once he sees a message live: a
+	// peer whose client reports the channel open may still be attaching,
+	// and one that attaches after the withdrawal never saw the message
+	// (nothing to withdraw for him).
+	alice.send(t, "hello", map[string]any{"type": "chat", "text": "hello, bob"})
+	eventually(t, 10*time.Second, "bob attached", func() bool {
+		bob.mu.Lock()
+		defer bob.mu.Unlock()
+		return slices.Contains(bob.texts, "hello, bob")
+	})
 	alice.send(t, "f1", map[string]any{"type": "chat", "text": "some forbidden words"})
 	eventually(t, 10*time.Second, "rejected", func() bool { return alice.errCode("f1") != "" })
 	if code := alice.errCode("f1"); code != "rejected" {
@@ -344,7 +354,7 @@ func testRefusedChangeIsWithdrawn(t *testing.T, dsn string, ddl []string) {
 	})
 	carol.mu.Lock()
 	defer carol.mu.Unlock()
-	if !slices.Equal(carol.texts, []string{"fine"}) {
-		t.Fatalf("carol's replay: %q, want [fine]", carol.texts)
+	if want := []string{"hello, bob", "fine"}; !slices.Equal(carol.texts, want) {
+		t.Fatalf("carol's replay: %q, want %q", carol.texts, want)
 	}
 }
