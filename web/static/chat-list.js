@@ -25,7 +25,7 @@ function prevVisible(el) {
  * Brings the whole list up to date with the client's messages: rows that
  * exist are updated in place and kept, new ones inserted, gone ones
  * removed.
- * @param {string} reason why ("replay", "older", "gap", "all", "insert")
+ * @param {string} reason why ("replay", "older", "gap", "all", "insert", "withdrawn")
  */
 export function renderMessages(reason) {
   const c = ui.client;

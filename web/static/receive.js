@@ -134,6 +134,9 @@ export class Receiving extends Sending {
         this._emit("update", { message: m, change: "deleted", by: p.by });
         break;
       }
+      case "withdrawn":
+        this._onWithdrawn(p);
+        break;
       case "typing":
         this._onTyping(p);
         break;
@@ -277,5 +280,26 @@ export class Receiving extends Sending {
     } catch (err) {
       console.warn("backchannel: could not fill the history gap", err);
     }
+  }
+
+  /**
+   * The store refused for good something already shown (docs/protocol.md,
+   * Withdrawal). Without a message, the message itself was never stored:
+   * it goes from the timeline and the pins. With one, a change to it was
+   * refused: the store's copy replaces ours.
+   * @param {any} p
+   */
+  _onWithdrawn(p) {
+    if (p.message && typeof p.message === "object") {
+      const m = this._merge(p.message);
+      if (!m.pinned && this.pins.delete(m.id)) this._emit("pins", {});
+      this._emit("update", { message: m, change: "withdrawn" });
+      return;
+    }
+    if (!this.messages.has(p.id)) return;
+    this.messages.delete(p.id);
+    this.order = this.order.filter((id) => id !== p.id);
+    if (this.pins.delete(p.id)) this._emit("pins", {});
+    this._emit("messages", { reason: "withdrawn" });
   }
 }
