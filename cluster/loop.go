@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/backchannel-rtc/backchannel/internal/logsummary"
 )
 
@@ -109,18 +111,13 @@ func (n *Node) renew(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	kept := make(map[string]bool, len(rooms))
-	for rows.Next() {
-		var r string
-		if err := rows.Scan(&r); err != nil {
-			rows.Close()
-			return err
-		}
-		kept[r] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	returned, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
 		return err
+	}
+	kept := make(map[string]bool, len(returned))
+	for _, r := range returned {
+		kept[r] = true
 	}
 	n.m.renewals.Add(float64(len(kept)))
 	for r, e := range held {
@@ -234,22 +231,20 @@ func (n *Node) refreshPeers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	urls, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
 	var hosts []string
-	for rows.Next() {
-		var u string
-		if err := rows.Scan(&u); err != nil {
-			rows.Close()
-			return err
-		}
+	for _, u := range urls {
 		if pu, err := url.Parse(u); err == nil {
 			hosts = append(hosts, pu.Host)
 		}
 	}
-	rows.Close()
 	n.mu.Lock()
 	n.peers = hosts
 	n.mu.Unlock()
-	return rows.Err()
+	return nil
 }
 
 // IsPeerOrigin reports whether a browser Origin is a page served by a

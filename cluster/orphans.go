@@ -3,6 +3,8 @@ package cluster
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Rooms left behind: when a host dies and nobody comes back to its
@@ -30,17 +32,8 @@ func (n *Node) sweepOrphans(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var rooms []string
-	for rows.Next() {
-		var r string
-		if err := rows.Scan(&r); err != nil {
-			rows.Close()
-			return err
-		}
-		rooms = append(rooms, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	rooms, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
 		return err
 	}
 	for _, room := range rooms {

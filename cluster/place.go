@@ -249,17 +249,12 @@ func (n *Node) choose(ctx context.Context) (candidate, error) {
 	if err != nil {
 		return candidate{}, err
 	}
-	var live []candidate
-	for rows.Next() {
+	live, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (candidate, error) {
 		var c candidate
-		if err := rows.Scan(&c.id, &c.url, &c.participants, &c.rooms); err != nil {
-			rows.Close()
-			return candidate{}, err
-		}
-		live = append(live, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		err := row.Scan(&c.id, &c.url, &c.participants, &c.rooms)
+		return c, err
+	})
+	if err != nil {
 		return candidate{}, err
 	}
 	if len(live) == 0 {
