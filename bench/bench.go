@@ -288,11 +288,9 @@ func (r *run) joinAll(ctx context.Context, keys auth.KeyProvider) error {
 			jctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 			defer cancel()
 			start := time.Now()
-			opts := client.Options{LoopbackOnly: true, HighWater: r.cfg.HighWater, OnChat: p.onChat}
-			if r.cfg.Compact { // onChat reads both encodings: no decoding to JSON first
-				opts.OnChat, opts.Compact, opts.OnCompactChat = nil, true, p.onChat
-			}
-			c, err := client.Join(jctx, r.cfg.URL, tok, opts)
+			c, err := client.Join(jctx, r.cfg.URL, tok, client.Options{
+				LoopbackOnly: true, HighWater: r.cfg.HighWater, OnChat: p.onChat,
+			})
 			if err != nil {
 				errs <- fmt.Errorf("bench: join %s: %w", p.id, err)
 				return

@@ -27,8 +27,6 @@ type Config struct {
 	// the data channel holds more than HighWater unsent.
 	Burst     bool
 	HighWater int
-	// Compact asks for the compact (CBOR) encoding of chat packets.
-	Compact bool
 	// Private sends each message to one random other participant.
 	Private bool
 	// Slow is how many receivers (the last participants) read one message

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"time"
-
-	"github.com/backchannel-rtc/backchannel/protocol/compact"
 )
 
 // onChat handles every chat packet of this participant, on its client's
@@ -24,21 +22,6 @@ func (p *peer) onChat(b []byte) {
 		}
 	}
 	now := time.Now()
-	if len(b) > 0 && b[0] != '{' { // --compact
-		if pl, ok := compact.DecodePlain(b); ok {
-			if pl.Type == "message" {
-				p.onMessage(pl.Seq, []byte(pl.Text), now)
-			} else {
-				p.onAck([]byte(pl.ClientID), pl.Seq)
-			}
-			return
-		}
-		j, err := compact.ToJSON(b)
-		if err != nil {
-			return
-		}
-		b = j
-	}
 	if seq, text, ok := fastMessage(b); ok {
 		p.onMessage(seq, text, now)
 		return
@@ -187,4 +170,3 @@ func (p *peer) onHistory(h *histPage) {
 		}
 	}
 }
-

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/backchannel-rtc/backchannel/protocol"
-	"github.com/backchannel-rtc/backchannel/protocol/compact"
 )
 
 // The chat data channel: one reader goroutine handing every packet to
@@ -20,23 +19,9 @@ func (c *Client) readChat() {
 		if err != nil {
 			return
 		}
-		if c.opts.Compact && c.opts.OnCompactChat != nil {
-			msg := make([]byte, n)
-			copy(msg, buf[:n])
-			c.opts.OnCompactChat(msg)
-			if c.opts.OnChat == nil && !c.e2eeWanted() {
-				continue
-			}
-		}
 		if c.opts.OnChat != nil || c.e2eeWanted() {
 			msg := make([]byte, n)
 			copy(msg, buf[:n])
-			if c.opts.Compact && n > 0 && msg[0] != '{' {
-				if msg, err = compact.ToJSON(msg); err != nil {
-					c.opts.Logger.Warn("undecodable compact chat packet", "err", err)
-					continue
-				}
-			}
 			c.sawChat(msg)
 			if c.opts.OnChat != nil {
 				c.opts.OnChat(msg)

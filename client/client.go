@@ -18,7 +18,6 @@ import (
 
 	"github.com/backchannel-rtc/backchannel/internal/rtcsetup"
 	"github.com/backchannel-rtc/backchannel/protocol"
-	"github.com/backchannel-rtc/backchannel/protocol/compact"
 	"github.com/backchannel-rtc/backchannel/protocol/e2ee"
 )
 
@@ -52,14 +51,6 @@ type Options struct {
 	// OnMessage receives every chat message as its user reads it, opened
 	// when it was end-to-end encrypted (Received), from OnChat's goroutine.
 	OnMessage func(Received)
-	// Compact asks the server for the compact (CBOR) encoding of chat
-	// packets (protocol/compact): fewer bytes on the wire. OnChat and
-	// OnMessage still see JSON (the client decodes); OnCompactChat, when
-	// set, receives the packets as they came instead of OnChat.
-	Compact bool
-	// OnCompactChat receives every chat packet undecoded: compact bytes,
-	// or JSON starting with '{'. Only with Compact.
-	OnCompactChat func([]byte)
 	// Header is sent with the WebSocket handshake (e.g. Origin).
 	Header http.Header
 	Logger *slog.Logger
@@ -267,12 +258,7 @@ func (c *Client) start(ctx context.Context) error {
 		}()
 	})
 	ordered := true
-	init := &webrtc.DataChannelInit{Ordered: &ordered}
-	if c.opts.Compact {
-		p := compact.Protocol
-		init.Protocol = &p
-	}
-	if c.dc, err = c.pub.CreateDataChannel(protocol.ChatLabel, init); err != nil {
+	if c.dc, err = c.pub.CreateDataChannel(protocol.ChatLabel, &webrtc.DataChannelInit{Ordered: &ordered}); err != nil {
 		return err
 	}
 	c.dc.SetBufferedAmountLowThreshold(uint64(c.opts.HighWater / 2))

@@ -16,7 +16,7 @@ func TestClientImportsNoServerPackage(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	const mod = "github.com/backchannel-rtc/backchannel/"
-	allowed := map[string]bool{mod + "client": true, mod + "protocol": true, mod + "protocol/e2ee": true, mod + "protocol/compact": true,
+	allowed := map[string]bool{mod + "client": true, mod + "protocol": true, mod + "protocol/e2ee": true,
 		mod + "internal/rtcsetup": true}
 	var ours int
 	for _, p := range strings.Fields(string(out)) {

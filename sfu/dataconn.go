@@ -13,7 +13,6 @@ import (
 	"github.com/backchannel-rtc/backchannel/auth"
 	"github.com/backchannel-rtc/backchannel/chat"
 	"github.com/backchannel-rtc/backchannel/protocol"
-	"github.com/backchannel-rtc/backchannel/protocol/compact"
 )
 
 // readBuffer is the usual read buffer; larger messages are read whole
@@ -38,9 +37,6 @@ type dataConn struct {
 	dc      *webrtc.DataChannel
 	raw     datachannel.ReadWriteCloser
 	session chat.Session
-	// compact: the channel was opened with compact.Protocol; chat's JSON
-	// is encoded once per fan-out for it (Room.compact).
-	compact bool
 
 	// The queue grows as needed up to maxLen messages or maxBytes, so an
 	// idle participant costs nothing; the writer swaps it out whole and
@@ -75,7 +71,7 @@ func (p *Participant) onDataChannel(dc *webrtc.DataChannel) {
 			return
 		}
 		d := &dataConn{
-			p: p, dc: dc, raw: raw, compact: dc.Protocol() == compact.Protocol,
+			p: p, dc: dc, raw: raw,
 			maxLen:    p.s.cfg.QueueLen,
 			ready:     make(chan struct{}, 1),
 			maxBytes:  int64(p.s.cfg.QueueBytes),
@@ -131,9 +127,6 @@ func (d *dataConn) Send(b []byte) bool {
 	case <-d.done:
 		return false
 	default:
-	}
-	if d.compact {
-		b = d.p.room.compact.encode(b)
 	}
 	d.mu.Lock()
 	if len(d.queue) >= d.maxLen || d.queued+int64(len(b)) > d.maxBytes {
@@ -193,7 +186,7 @@ func (d *dataConn) readLoop() {
 			if n, err = d.raw.Read(big); err == nil {
 				metricDataIn.Inc()
 				metricDataBytesIn.Add(float64(n))
-				d.receive(big[:n])
+				d.session.Receive(big[:n])
 				continue
 			}
 		}
@@ -206,16 +199,8 @@ func (d *dataConn) readLoop() {
 		// chat may keep the slice; hand it a copy it owns.
 		msg := make([]byte, n)
 		copy(msg, buf[:n])
-		d.receive(msg)
+		d.session.Receive(msg)
 	}
-}
-
-// receive hands one packet to chat, as JSON.
-func (d *dataConn) receive(b []byte) {
-	if d.compact {
-		b = fromCompact(b)
-	}
-	d.session.Receive(b)
 }
 
 func (d *dataConn) writeLoop() {

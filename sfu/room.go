@@ -17,8 +17,6 @@ type Room struct {
 	participants map[string]*Participant // by identity
 	tracks       map[string]*publishedTrack
 	speakerStop  chan struct{} // closes the speaker loop; nil when none runs
-
-	compact compactCache // chat's packets in the compact encoding, once per fan-out
 }
 
 func newRoom(s *Server, name string) *Room {

@@ -46,7 +46,6 @@ func benchCommand() *cli.Command {
 			withValidator(dur("duration", 15*time.Second, "measured phase (at most 1h)"), between(time.Nanosecond, time.Hour)),
 			boolf("burst", nil, "send as fast as the connection drains (pause while >256 KiB is unsent)"),
 			boolf("private", nil, "each message goes to one random other participant"),
-			boolf("compact", nil, "chat packets in the compact (CBOR) encoding instead of JSON"),
 			intf("slow", nil, 0, "receivers that read 1 message/s during the measured phase"),
 			intf("pid", nil, 0, "server process id, for its CPU and memory from /proc"),
 			intf("join-parallel", nil, 1, "participants joining at once"),
@@ -92,7 +91,7 @@ func runBench(ctx context.Context, cmd *cli.Command) error {
 	cfg := bench.Config{
 		URL: cmd.String("url"), APIKey: cmd.String("api-key"), APISecret: cmd.String("api-secret"), Room: cmd.String("room"),
 		N: cmd.Int("participants"), Senders: cmd.Int("senders"), Rate: cmd.Float("rate"), Size: cmd.Int("size"),
-		Duration: cmd.Duration("duration"), Burst: cmd.Bool("burst"), Private: cmd.Bool("private"), Compact: cmd.Bool("compact"), Slow: cmd.Int("slow"),
+		Duration: cmd.Duration("duration"), Burst: cmd.Bool("burst"), Private: cmd.Bool("private"), Slow: cmd.Int("slow"),
 		PID: cmd.Int("pid"), JoinParallel: cmd.Int("join-parallel"), Warmup: cmd.Duration("warmup"), Drain: cmd.Duration("drain"),
 		Seed: cmd.Uint64("seed"),
 	}
