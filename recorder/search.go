@@ -3,13 +3,10 @@ package recorder
 // Search: a case-insensitive substring of a message's text, in one room.
 // PostgreSQL answers it with the pg_trgm index of migrations/postgres/00004.
 // SQLite answers it with an FTS5 table (trigram tokenizer: any substring of
-// three characters or more) kept in step with messages by triggers:
+// three characters or more) kept in step with messages by a batch indexer
+// and triggers (below):
 // an external-content index of messages' rowid and text, so the text is not
-// stored twice, without positions (detail=none; trigramQuery). It costs the
-// writer: 20,000 messages took 2 to 3 times as long to store with the index
-// as without it on a loaded 2-core machine (C engine: about 10,000 a second
-// instead of 20,000 to 29,000), still far above chat's rates but visible
-// in the writer's benchmarks.
+// stored twice, without positions (detail=none; trigramQuery).
 //
 // FTS5 is in the pure-Go engine (modernc) always, but in the C engine
 // (mattn/go-sqlite3) only when built with the sqlite_fts5 tag (the
@@ -30,6 +27,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -38,15 +37,30 @@ import (
 
 const ftsTable = "messages_fts"
 
+// New messages reach the index in batches (searchindex.go), not by a
+// trigger per row: FTS5 writes a segment per transaction, and at chat rates
+// (one message per transaction) that made the index most of the writer's
+// cost. messages_fts_state.upto is the last rowid indexed; edits and
+// deletes of indexed rows keep the index in step through these triggers,
+// and rows above upto are not in the index yet (the indexer reads their
+// current text when it gets to them). Deleting the last rows lowers upto to
+// what remains, since SQLite gives their rowids to the next inserts.
+const ftsState = "messages_fts_state"
+
 var ftsTriggers = map[string]string{
-	"messages_fts_ai": `CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages BEGIN
-		INSERT INTO messages_fts (rowid, text) VALUES (new.rowid, new.text); END`,
-	"messages_fts_ad": `CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages BEGIN
-		INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text); END`,
-	"messages_fts_au": `CREATE TRIGGER messages_fts_au AFTER UPDATE OF text ON messages BEGIN
+	"messages_fts_ad": `CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages
+		WHEN old.rowid <= (SELECT upto FROM messages_fts_state WHERE id = 1) BEGIN
+		INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+		UPDATE messages_fts_state SET upto = MIN(upto, (SELECT COALESCE(MAX(rowid), 0) FROM messages)) WHERE id = 1; END`,
+	"messages_fts_au": `CREATE TRIGGER messages_fts_au AFTER UPDATE OF text ON messages
+		WHEN old.rowid <= (SELECT upto FROM messages_fts_state WHERE id = 1) BEGIN
 		INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
 		INSERT INTO messages_fts (rowid, text) VALUES (new.rowid, new.text); END`,
 }
+
+// ftsLegacyTriggers are triggers of earlier versions of the index, dropped
+// when it is rebuilt or when the engine has no FTS5.
+var ftsLegacyTriggers = []string{"messages_fts_ai"}
 
 // sqliteHasFTS5 reports whether the engine behind db has FTS5 with the
 // trigram tokenizer, by making a throw-away table in the connection's
@@ -80,7 +94,7 @@ func ensureSearchIndex(ctx context.Context, db *gorm.DB, log *slog.Logger, noFTS
 	}
 	db = db.WithContext(ctx)
 	if noFTS || !sqliteHasFTS5(db) {
-		for n := range ftsTriggers {
+		for _, n := range append(slices.Collect(maps.Keys(ftsTriggers)), ftsLegacyTriggers...) {
 			if err := db.Exec("DROP TRIGGER IF EXISTS " + n).Error; err != nil {
 				return false, fmt.Errorf("recorder: search triggers: %w", err)
 			}
@@ -92,20 +106,22 @@ func ensureSearchIndex(ctx context.Context, db *gorm.DB, log *slog.Logger, noFTS
 	if err != nil {
 		return false, err
 	}
-	if n == int64(len(ftsTriggers)) && db.Migrator().HasTable(ftsTable) {
+	if n == int64(len(ftsTriggers)) && db.Migrator().HasTable(ftsTable) && db.Migrator().HasTable(ftsState) {
 		return true, nil
 	}
 	err = db.Transaction(func(tx *gorm.DB) error {
 		stmts := []string{`CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(text,
 			content = 'messages', content_rowid = 'rowid', tokenize = 'trigram', detail = none, columnsize = 0)`}
-		for n := range ftsTriggers {
+		for _, n := range append(slices.Collect(maps.Keys(ftsTriggers)), ftsLegacyTriggers...) {
 			stmts = append(stmts, "DROP TRIGGER IF EXISTS "+n)
 		}
+		stmts = append(stmts, `CREATE TABLE IF NOT EXISTS messages_fts_state (id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER NOT NULL)`)
 		// An edit or delete removes the old text's trigrams from the index
 		// at once, not at some later segment merge (SQLite 3.42 and later,
 		// which both engines ship).
 		stmts = append(stmts, `INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1)`)
-		stmts = append(stmts, `INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')`)
+		stmts = append(stmts, `INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')`,
+			`INSERT OR REPLACE INTO messages_fts_state (id, upto) VALUES (1, (SELECT COALESCE(MAX(rowid), 0) FROM messages))`)
 		for _, t := range ftsTriggers {
 			stmts = append(stmts, t)
 		}
@@ -131,7 +147,7 @@ func searchIndexUsable(db *gorm.DB, noFTS bool) bool {
 	}
 	n, err := ftsTriggerCount(db)
 	return err == nil && n == int64(len(ftsTriggers)) &&
-		db.Exec(`SELECT 1 FROM messages_fts WHERE 0`).Error == nil
+		db.Exec(`SELECT 1 FROM messages_fts, messages_fts_state WHERE 0`).Error == nil
 }
 
 // SearchIndexed reports whether search on this database goes through an
@@ -173,7 +189,10 @@ func (r *Recorder) SearchQuery(db *gorm.DB, room, text string, after int64, limi
 	if r.fts && utf8.RuneCountInString(text) >= 3 {
 		// The unary + keeps SQLite from reading the room through its
 		// (room, seq) index: the FTS5 matches drive the query.
-		q = q.Where(`messages.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)`, trigramQuery(text)).
+		// Rows above upto are not indexed yet: at most a moment's worth,
+		// read by rowid.
+		q = q.Where(`(messages.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)
+			OR messages.rowid > (SELECT upto FROM messages_fts_state WHERE id = 1))`, trigramQuery(text)).
 			Where("+messages.room = ? AND +messages.seq > ?", room, after)
 	} else {
 		q = q.Where("messages.room = ? AND messages.seq > ?", room, after)

@@ -100,3 +100,61 @@ func TestSearchWithoutFTS5(t *testing.T) {
 	wantSeqs(t, r, "s", "foxy")
 	wantSeqs(t, r, "s", "UNINDEXED", 4)
 }
+
+// TestSearchIndexBatches: new messages join the FTS5 index in batches
+// (searchindex.go), so search must find them before and after; an edit
+// before indexing is indexed with its new text, one after through the
+// triggers; deleting the last rows lowers the indexed horizon, so a new
+// message that takes a freed rowid is still indexed.
+func TestSearchIndexBatches(t *testing.T) {
+	cfg := sqlitePureGoBackend.config(t)
+	cfg.noFTS = false
+	r := openT(t, cfg)
+	sync := func() {
+		t.Helper()
+		if err := r.SyncSearchIndex(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	indexed := func() (n int64) {
+		t.Helper()
+		if err := r.DB().Raw(`SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH '"fox"'`).Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	writeAll(t, r, join("s", "alice", "Alice", 0), msg("s", 1, "alice", "a red fox", 1), msg("s", 2, "alice", "a dog", 2))
+	wantSeqs(t, r, "s", "fox", 1) // not indexed yet: read by rowid
+	writeAll(t, r, chat.Change{Kind: chat.ChangeEdit, Room: "s", MessageID: "ms000002", Text: "a dog and a fox", Identity: "alice", At: at(3)})
+	sync()
+	if n := indexed(); n != 2 {
+		t.Fatalf("%d indexed rows match fox, want 2", n)
+	}
+	wantSeqs(t, r, "s", "fox", 1, 2)
+	writeAll(t, r, chat.Change{Kind: chat.ChangeEdit, Room: "s", MessageID: "ms000001", Text: "a red cat", Identity: "alice", At: at(4)})
+	wantSeqs(t, r, "s", "fox", 2) // the trigger took the old text out
+	wantSeqs(t, r, "s", "red cat", 1)
+
+	// The last row goes; the next message takes its rowid.
+	if err := r.DB().Exec(`DELETE FROM messages WHERE room = 's' AND seq = 2`).Error; err != nil {
+		t.Fatal(err)
+	}
+	writeAll(t, r, msg("s", 3, "alice", "another fox", 5))
+	sync()
+	if n := indexed(); n != 1 {
+		t.Fatalf("%d indexed rows match fox, want 1 (the new message)", n)
+	}
+	wantSeqs(t, r, "s", "fox", 3)
+	r.Close()
+
+	// The horizon survives a restart; what came after it is indexed then.
+	r = openT(t, cfg)
+	writeAll(t, r, msg("s", 4, "alice", "fox again", 6))
+	wantSeqs(t, r, "s", "fox", 3, 4)
+	if err := r.SyncSearchIndex(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := indexed(); n != 2 {
+		t.Fatalf("%d indexed rows match fox after a restart, want 2", n)
+	}
+}
