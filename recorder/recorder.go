@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"gorm.io/driver/postgres"
@@ -111,9 +110,6 @@ type Recorder struct {
 	afterExec func() error
 	// fts: SQLite search goes through the FTS5 index (search.go).
 	fts bool
-	// indexStop ends indexLoop (searchindex.go), which closes indexDone.
-	indexStop, indexDone chan struct{}
-	indexOnce            sync.Once
 }
 
 var _ chat.Store = (*Recorder)(nil)
@@ -179,10 +175,6 @@ func Open(cfg Config) (*Recorder, error) {
 	}
 	r.w = newWriter(r)
 	go r.w.run()
-	if r.fts && !cfg.ReadOnly {
-		r.indexStop, r.indexDone = make(chan struct{}), make(chan struct{})
-		go r.indexLoop(r.indexStop, r.indexDone)
-	}
 	return r, nil
 }
 
@@ -292,10 +284,6 @@ func (r *Recorder) Logger() *slog.Logger { return r.log }
 // the database.
 func (r *Recorder) Close() error {
 	r.w.close(r.cfg.CloseTimeout)
-	if r.indexStop != nil {
-		r.indexOnce.Do(func() { close(r.indexStop) })
-		<-r.indexDone
-	}
 	sqlDB, err := r.db.DB()
 	if err != nil {
 		return err

@@ -8,27 +8,23 @@ import (
 )
 
 // searchIndexEvery is how often new messages are added to SQLite's search
-// index: one FTS5 transaction for everything written meanwhile. A search
-// reads the rows not indexed yet by rowid (SearchQuery), so a message is
-// found at once; the interval only bounds that tail.
+// index: one FTS5 transaction for everything written meanwhile, run by the
+// writer after a batch (writer.run), so that it never waits on SQLite's
+// lock against the writer. A search reads the rows not indexed yet by
+// rowid (SearchQuery), so a message is found at once; the interval only
+// bounds that tail.
 const searchIndexEvery = 250 * time.Millisecond
 
-// indexLoop adds new messages to the search index until stop closes.
-func (r *Recorder) indexLoop(stop <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
-	t := time.NewTicker(searchIndexEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-		if err := r.SyncSearchIndex(context.Background()); err != nil {
-			// The writer may hold SQLite's write lock past busy_timeout
-			// under a burst; the next tick indexes what this one missed.
-			r.log.Debug("recorder: search index", "err", err)
-		}
+// indexSearch runs SyncSearchIndex when the last run is searchIndexEvery
+// old; the writer's goroutine calls it after each batch.
+func (w *writer) indexSearch() {
+	if !w.r.fts || time.Since(w.indexedAt) < searchIndexEvery {
+		return
+	}
+	w.indexedAt = time.Now()
+	if err := w.r.SyncSearchIndex(context.Background()); err != nil {
+		// The rows stay readable by rowid; the next batch retries.
+		w.r.log.Warn("recorder: search index", "err", err)
 	}
 }
 

@@ -101,6 +101,7 @@ type writer struct {
 	q         *itemQueue
 	inputDone chan struct{} // closed once no Write can enqueue any more
 	finished  chan struct{} // closed when the goroutine has exited
+	indexedAt time.Time     // the last search index run (searchindex.go)
 	ctx       context.Context
 	cancel    context.CancelFunc
 	stats     statsBox
@@ -228,6 +229,7 @@ func (w *writer) run() {
 		}
 		w.process(batch, false)
 		clear(batch) // drop references to delivered changes
+		w.indexSearch()
 	}
 }
 
