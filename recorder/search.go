@@ -62,6 +62,16 @@ var ftsTriggers = map[string]string{
 // when it is rebuilt or when the engine has no FTS5.
 var ftsLegacyTriggers = []string{"messages_fts_ai"}
 
+// ftsDropTriggers drops every search trigger, current and legacy, with exec.
+func ftsDropTriggers(exec func(sql string) error) error {
+	for _, n := range append(slices.Collect(maps.Keys(ftsTriggers)), ftsLegacyTriggers...) {
+		if err := exec("DROP TRIGGER IF EXISTS " + n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // sqliteHasFTS5 reports whether the engine behind db has FTS5 with the
 // trigram tokenizer, by making a throw-away table in the connection's
 // temp schema.
@@ -94,10 +104,8 @@ func ensureSearchIndex(ctx context.Context, db *gorm.DB, log *slog.Logger, noFTS
 	}
 	db = db.WithContext(ctx)
 	if noFTS || !sqliteHasFTS5(db) {
-		for _, n := range append(slices.Collect(maps.Keys(ftsTriggers)), ftsLegacyTriggers...) {
-			if err := db.Exec("DROP TRIGGER IF EXISTS " + n).Error; err != nil {
-				return false, fmt.Errorf("recorder: search triggers: %w", err)
-			}
+		if err := ftsDropTriggers(func(q string) error { return db.Exec(q).Error }); err != nil {
+			return false, fmt.Errorf("recorder: search triggers: %w", err)
 		}
 		log.Info("recorder: this SQLite engine has no FTS5; search reads the room it searches", "hint", "build with -tags sqlite_fts5")
 		return false, nil
@@ -112,9 +120,7 @@ func ensureSearchIndex(ctx context.Context, db *gorm.DB, log *slog.Logger, noFTS
 	err = db.Transaction(func(tx *gorm.DB) error {
 		stmts := []string{`CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(text,
 			content = 'messages', content_rowid = 'rowid', tokenize = 'trigram', detail = none, columnsize = 0)`}
-		for _, n := range append(slices.Collect(maps.Keys(ftsTriggers)), ftsLegacyTriggers...) {
-			stmts = append(stmts, "DROP TRIGGER IF EXISTS "+n)
-		}
+		_ = ftsDropTriggers(func(q string) error { stmts = append(stmts, q); return nil })
 		stmts = append(stmts, `CREATE TABLE IF NOT EXISTS messages_fts_state (id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER NOT NULL)`)
 		// An edit or delete removes the old text's trigrams from the index
 		// at once, not at some later segment merge (SQLite 3.42 and later,
