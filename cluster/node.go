@@ -172,6 +172,10 @@ func (n *Node) ID() string { return n.id }
 // NodeID implements recorder.Leases.
 func (n *Node) NodeID() string { return n.id }
 
+// TTL is how long this cluster's leases and heartbeats live: a node whose
+// heartbeat is older is dead.
+func (n *Node) TTL() time.Duration { return n.cfg.TTL }
+
 // URL is this node's public URL.
 func (n *Node) URL() string { return n.cfg.URL }
 

@@ -164,6 +164,9 @@ type OutboxEvent struct {
 	LastError     string     `gorm:"type:text;not null;default:''"`
 	CreatedAt     time.Time  `gorm:"not null"`
 	DeliveredAt   *time.Time ``
+	// ClaimedBy is the cluster node holding a sending row ('' on a single
+	// node): another node may take the row back once that node is dead.
+	ClaimedBy string `gorm:"size:26;not null;default:''"`
 }
 
 // TableName implements gorm's Tabler.

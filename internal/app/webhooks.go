@@ -43,6 +43,11 @@ func (a *App) startWebhooks(mux *http.ServeMux) error {
 	}
 	d := a.Webhooks
 	d.SetBaseURL(localURL(a.ln.Addr()))
+	if a.Node != nil {
+		// A dead node's attempts in flight are taken back once its
+		// heartbeat is stale, not after the delivery lease.
+		d.SetNode(a.Node.ID(), a.Node.TTL())
+	}
 	if n := len(d.Endpoints()); n > 0 {
 		if a.cfg.PublicURL == "" && a.cfg.Webhooks.PublicURL == "" {
 			a.log.Warn("webhooks: no --public-url; meeting.chatSynced links point at this listener's address")

@@ -58,6 +58,8 @@ type Delivery struct {
 
 	db     *gorm.DB
 	pg     bool
+	node   string        // this cluster node's id (SetNode); empty on a single node
+	ttl    time.Duration // how long a node's heartbeat stays fresh
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -120,6 +122,17 @@ func (d *Delivery) notify(id string) {
 	if e := d.byID[id]; e != nil {
 		e.signal()
 	}
+}
+
+// SetNode makes this Delivery a cluster node's (before Start): the rows it
+// claims carry node, and a row claimed by a node whose heartbeat in
+// cluster_nodes is older than ttl (it died mid-attempt) is claimed again
+// once it has been held for ttl, instead of after the whole Lease
+// (Timeout + 30s by default). A node that only looked dead may still
+// finish its attempt: the receiver then gets the event twice, under the
+// same webhook-id, as with any retry.
+func (d *Delivery) SetNode(node string, ttl time.Duration) {
+	d.node, d.ttl = node, ttl
 }
 
 // Start records the configured endpoints and starts the workers on db (the
@@ -306,8 +319,7 @@ func (d *Delivery) claim(id string, n int) ([]recorder.OutboxEvent, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := d.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		q := tx.Where("endpoint = ? AND status IN ? AND next_attempt_at <= ?", id,
-			[]string{recorder.OutboxPending, OutboxSending}, now).
+		q := tx.Where("endpoint = ?", id).Where(d.claimable(tx, now)).
 			Where("endpoint NOT IN (?)", tx.Model(&EndpointState{}).Select("id").Where("disabled = ?", true)).
 			Order("next_attempt_at, id").Limit(n)
 		if d.pg {
@@ -325,6 +337,7 @@ func (d *Delivery) claim(id string, n int) ([]recorder.OutboxEvent, error) {
 		}
 		return tx.Model(&recorder.OutboxEvent{}).Where("id IN ?", ids).Updates(map[string]any{
 			"status": OutboxSending, "next_attempt_at": now.Add(d.cfg.Lease), "attempts": gorm.Expr("attempts + 1"),
+			"claimed_by": d.node,
 		}).Error
 	})
 	if err != nil {
@@ -334,4 +347,20 @@ func (d *Delivery) claim(id string, n int) ([]recorder.OutboxEvent, error) {
 		rows[i].Attempts++
 	}
 	return rows, nil
+}
+
+// claimable is the condition on rows claim may take: pending rows due now,
+// sending rows whose lease ran out and, on a cluster node, sending rows
+// held for at least the node TTL by another node that is no longer live
+// (its heartbeat, on the database's clock, is older than the TTL).
+func (d *Delivery) claimable(tx *gorm.DB, now time.Time) *gorm.DB {
+	db := tx.Session(&gorm.Session{NewDB: true})
+	c := db.Where("status IN ? AND next_attempt_at <= ?", []string{recorder.OutboxPending, OutboxSending}, now)
+	if d.node == "" || d.ttl <= 0 {
+		return c
+	}
+	live := db.Model(&recorder.ClusterNode{}).Select("id").
+		Where("heartbeat_at > now() - make_interval(secs => ?)", d.ttl.Seconds())
+	return c.Or("status = ? AND claimed_by NOT IN ? AND next_attempt_at <= ? AND claimed_by NOT IN (?)",
+		OutboxSending, []string{"", d.node}, now.Add(d.cfg.Lease-d.ttl), live)
 }

@@ -13,8 +13,9 @@
 // attempts in flight (Config.Workers), and claims only its own rows, so an
 // endpoint that hangs or fails delays only itself. A loop claims due rows
 // under a lease in short transactions (FOR UPDATE SKIP LOCKED on
-// PostgreSQL, so several servers drain one outbox without double sending),
-// and POSTs them outside any transaction, signed per the Standard Webhooks
+// PostgreSQL, so several servers drain one outbox without double sending;
+// a cluster node also takes back the rows of a node whose heartbeat is
+// stale, Delivery.SetNode), and POSTs them outside any transaction, signed per the Standard Webhooks
 // specification. Failures are retried on a schedule with jitter, honouring
 // Retry-After; 410 Gone disables the endpoint; exhausted deliveries are
 // marked failed. Every attempt is logged in webhook_attempts, and an admin
