@@ -72,6 +72,7 @@ func TestDeadNodesClaimIsTakenBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	other.SetNode("thisnode", ttl)
+	tookBack := counter(t, "backchannel_webhook_reclaimed_total", "dead_node")
 	start := time.Now()
 	if err := other.Start(db); err != nil {
 		t.Fatal(err)
@@ -103,5 +104,8 @@ func TestDeadNodesClaimIsTakenBack(t *testing.T) {
 	}
 	if n := len(rcv.got()); n != 2 {
 		t.Errorf("%d requests, want the dead node's two rows once each", n)
+	}
+	if n := counter(t, "backchannel_webhook_reclaimed_total", "dead_node") - tookBack; n != 2 {
+		t.Errorf("backchannel_webhook_reclaimed_total{reason=dead_node} rose by %v, want 2", n)
 	}
 }

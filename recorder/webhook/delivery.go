@@ -344,9 +344,24 @@ func (d *Delivery) claim(id string, n int) ([]recorder.OutboxEvent, error) {
 		return nil, err
 	}
 	for i := range rows {
+		if rows[i].Status == OutboxSending {
+			d.tookBack(rows[i], now)
+		}
 		rows[i].Attempts++
 	}
 	return rows, nil
+}
+
+// tookBack counts and logs a row claim took from a worker that stopped
+// mid-attempt: its lease ran out, or its cluster node is dead.
+func (d *Delivery) tookBack(row recorder.OutboxEvent, now time.Time) {
+	reason := "lease"
+	if row.NextAttemptAt.After(now) {
+		reason = "dead_node"
+	}
+	reclaimed.WithLabelValues(reason).Inc()
+	d.log.Info("webhook: sending a delivery again that another worker left mid-attempt", "delivery", row.ID,
+		"endpoint", row.Endpoint, "type", row.EventType, "reason", reason, "node", row.ClaimedBy)
 }
 
 // claimable is the condition on rows claim may take: pending rows due now,

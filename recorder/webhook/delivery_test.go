@@ -260,9 +260,10 @@ func TestRetryRules(t *testing.T) {
 	})
 }
 
-// counter reads one of the delivery counters, from a registry they are
-// registered on as a server registers them.
-func counter(t testing.TB, name, result string) float64 {
+// counter reads the series of one of the delivery counters whose label
+// (each has one) has the value label, from a registry they are registered
+// on as a server registers them.
+func counter(t testing.TB, name, label string) float64 {
 	reg := prometheus.NewRegistry()
 	if err := webhook.RegisterMetrics(reg, nil); err != nil {
 		t.Fatal(err)
@@ -277,7 +278,7 @@ func counter(t testing.TB, name, result string) float64 {
 		}
 		for _, m := range mf.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "result" && l.GetValue() == result {
+				if l.GetValue() == label {
 					return m.GetCounter().GetValue()
 				}
 			}
@@ -322,6 +323,7 @@ func TestLeaseExpiredIsReclaimed(t *testing.T) {
 		s.rec.DB().Model(&recorder.OutboxEvent{}).Where("id = ?", rows[1].ID).
 			Update("next_attempt_at", time.Now().UTC().Add(time.Hour))
 		rcv.set(http.StatusOK, 0)
+		tookBack := counter(t, "backchannel_webhook_reclaimed_total", "lease")
 		d, err := webhook.New(webhook.Config{Endpoints: wcfg.Endpoints, Logger: quiet, PollInterval: 20 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
@@ -342,6 +344,9 @@ func TestLeaseExpiredIsReclaimed(t *testing.T) {
 		})
 		if row.Attempts != 2 {
 			t.Errorf("reclaimed row delivered after %d attempts, want 2", row.Attempts)
+		}
+		if n := counter(t, "backchannel_webhook_reclaimed_total", "lease") - tookBack; n != 1 {
+			t.Errorf("backchannel_webhook_reclaimed_total{reason=lease} rose by %v, want 1", n)
 		}
 	})
 }

@@ -29,6 +29,10 @@ var (
 		Help:    "Duration of webhook delivery attempts, per endpoint.",
 		Buckets: prometheus.ExponentialBuckets(0.005, 3, 9),
 	}, []string{"endpoint"})
+	reclaimed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "backchannel_webhook_reclaimed_total",
+		Help: "Rows taken back from another worker that stopped mid-attempt: lease (its lease ran out) or dead_node (cluster: its node's heartbeat is stale).",
+	}, []string{"reason"})
 	enqueued = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "backchannel_webhook_events_enqueued_total",
 		Help: "Outbox rows written, by event type (counted when written; a rolled-back batch is written again).",
@@ -41,7 +45,7 @@ var (
 // depth of d's endpoints when d is not nil. Registering the same metrics
 // again (several servers in one process, as in tests) is not an error.
 func RegisterMetrics(reg prometheus.Registerer, d *Delivery) error {
-	cs := []prometheus.Collector{deliveries, attempts, retries, attemptSeconds, enqueued}
+	cs := []prometheus.Collector{deliveries, attempts, retries, attemptSeconds, reclaimed, enqueued}
 	if d != nil {
 		cs = append(cs, queueCollector{d})
 	}
