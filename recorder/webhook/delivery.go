@@ -371,8 +371,8 @@ func (d *Delivery) tookBack(row recorder.OutboxEvent, now time.Time) {
 func (d *Delivery) claimable(tx *gorm.DB, now time.Time) *gorm.DB {
 	db := tx.Session(&gorm.Session{NewDB: true})
 	c := db.Where("status IN ? AND next_attempt_at <= ?", []string{recorder.OutboxPending, OutboxSending}, now)
-	if d.node == "" || d.ttl <= 0 {
-		return c
+	if d.node == "" || d.ttl <= 0 || !d.pg {
+		return c // clusters run on PostgreSQL only (the SQL below is its)
 	}
 	live := db.Model(&recorder.ClusterNode{}).Select("id").
 		Where("heartbeat_at > now() - make_interval(secs => ?)", d.ttl.Seconds())
